@@ -1,0 +1,4 @@
+namespace NekkBackup.Commands.Infrastructure
+{
+    internal static class Placeholder { }
+}
