@@ -5,5 +5,8 @@ if ($PSVersionTable.PSEdition -eq 'Core' -and $PSVersionTable.PSVersion -lt [ver
 }
 $edition = if ($PSVersionTable.PSEdition -eq 'Core') { 'core' } else { 'desktop' }
 $assembly = Join-Path (Join-Path $PSScriptRoot $edition) 'NekkBackup.Commands.dll'
+# Register the isolated resolver for ./dependencies before PowerShell reflects over the cmdlets.
+$loaded = [System.Reflection.Assembly]::LoadFrom($assembly)
+$loaded.GetType('NekkBackup.Commands.Infrastructure.DependencyResolver', $true).GetMethod('Register').Invoke($null, @()) | Out-Null
 $module = Import-Module -Name $assembly -PassThru -ErrorAction Stop
 $ExecutionContext.SessionState.Module.OnRemove = { Remove-Module -ModuleInfo $module -ErrorAction SilentlyContinue }.GetNewClosure()

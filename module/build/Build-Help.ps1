@@ -119,11 +119,13 @@ foreach ($name in $inAssembly) {
         if (-not $text) { $problems.Add("$name help does not describe -$($p.Name)"); $text = '' }
         Add-Paras $w $text
         $isSwitch = $p.ParameterType -eq [System.Management.Automation.SwitchParameter]
-        $w.WriteStartElement('command', 'parameterValue', $cmd)
-        $w.WriteAttributeString('required', ([string](-not $isSwitch)).ToLowerInvariant())
-        $w.WriteAttributeString('variableLength', 'false')
-        $w.WriteString($p.ParameterType.Name)
-        $w.WriteEndElement()
+        if (-not $isSwitch) {
+            $w.WriteStartElement('command', 'parameterValue', $cmd)
+            $w.WriteAttributeString('required', 'true')
+            $w.WriteAttributeString('variableLength', 'false')
+            $w.WriteString($p.ParameterType.Name)
+            $w.WriteEndElement()
+        }
         $w.WriteStartElement('dev', 'type', $dev)
         $w.WriteElementString('maml', 'name', $maml, $p.ParameterType.FullName)
         $w.WriteEndElement()

@@ -16,17 +16,18 @@ namespace NekkBackup.Commands.Infrastructure
     /// AWSSDK…) live in ./dependencies and load into a private AssemblyLoadContext on PowerShell 7, so
     /// another module's Serilog or AWSSDK in the session cannot clash with ours. On Windows PowerShell
     /// 5.1 an AssemblyResolve handler scoped to ./dependencies does the resolving.
-    /// Registered by a module initializer: it runs before any cmdlet type touches Core.
+    /// NekkBackup.psm1 calls <see cref="Register"/> before importing the cmdlets (PowerShell reflects
+    /// over parameter types, some of which live in Core); a module initializer registers it too.
     /// </summary>
-    internal static class DependencyResolver
+    public static class DependencyResolver
     {
         private static int s_registered;
 
-        internal static string DependencyDirectory { get; } =
+        private static string DependencyDirectory { get; } =
             Path.Combine(Path.GetDirectoryName(typeof(DependencyResolver).Assembly.Location) ?? ".", "dependencies");
 
         [ModuleInitializer]
-        internal static void Register()
+        public static void Register()
         {
             if (Interlocked.Exchange(ref s_registered, 1) == 1) return;
 #if NET
