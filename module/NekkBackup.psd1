@@ -10,10 +10,17 @@
     PowerShellVersion      = '5.1'
     DotNetFrameworkVersion = '4.7.2'
     CompatiblePSEditions   = @('Desktop', 'Core')
-    FormatsToProcess       = @()
+    FormatsToProcess       = @(
+        'formats/Folder.Format.ps1xml'
+    )
     TypesToProcess         = @('NekkBackup.Types.ps1xml')
     # For best performance, do not use wildcards: every export is listed (build.ps1 checks the list against the assembly).
-    CmdletsToExport        = @()
+    CmdletsToExport        = @(
+        'Backup-NekkFolder'
+        'Get-NekkFolderBackup'
+        'Restore-NekkFolder'
+        'Test-NekkFolderBackup'
+    )
     FunctionsToExport      = @()
     AliasesToExport        = @()
     VariablesToExport      = @()
