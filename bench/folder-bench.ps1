@@ -41,7 +41,7 @@ function Clear-PageCache {
     & sync
     try { [System.IO.File]::WriteAllText('/proc/sys/vm/drop_caches', '3') } catch { $script:canDrop = $false; Write-Host 'Cannot drop the page cache here (sandbox): both tools read warm.' }
 }
-function Time-Rsync { Clear-PageCache; (Measure-Command { & rsync -a "$src/" "$work/rsync/Sessions/" }).TotalSeconds }
+function Time-Rsync { New-Item -ItemType Directory -Force "$work/rsync" | Out-Null; Clear-PageCache; (Measure-Command { & rsync -a "$src/" "$work/rsync/Sessions/" }).TotalSeconds }
 function Time-Nekk([ref] $run) { Clear-PageCache; (Measure-Command { $run.Value = Backup-NekkFolder -Path $src -Destination "$work/nas" -Snapshot None }).TotalSeconds }
 
 $rows = @()
