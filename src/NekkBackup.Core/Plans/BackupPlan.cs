@@ -15,7 +15,7 @@ namespace NekkBackup
         public int SchemaVersion { get; init; } = CurrentSchemaVersion;
         public string Name { get; init; } = "";
         /// <summary>Host name the plan's records use; defaults to this machine's.</summary>
-        public string Host { get; init; } = OperatingSystemInfo.HostName;
+        public string Host { get; init; } = NekkBackup.Core.OperatingSystemInfo.HostName;
 
         // Folder leg (always present: the plan's anchor).
         public string[] Sources { get; init; } = Array.Empty<string>();

@@ -1,0 +1,168 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Runtime.CompilerServices;
+using NekkBackup.Core.Errors;
+
+namespace NekkBackup.Core.Plans
+{
+    /// <summary>A stored secret for a NAS share or a bucket, in memory only while it is used. Never logged.</summary>
+    public sealed class TargetCredential
+    {
+        public string Target { get; init; } = "";
+        public string UserName { get; init; } = "";
+        public string Secret { get; init; } = "";
+
+        public override string ToString() => $"{UserName}@{Target}";
+    }
+
+    /// <summary>
+    /// Set-NekkCredential's store for the machine's backup principal (PRODUCT.md §3.6, windows-notes.md §4.4).
+    /// Windows: DPAPI CurrentUser scope of the storing account (store it AS SYSTEM, e.g. from the Intune install
+    /// step), in %ProgramData%\NekkBackup\credentials with an ACL of SYSTEM and Administrators only.
+    /// Linux/macOS: a root-only file (0600, folder 0700) under the data folder. One file per target:
+    /// &lt;sha256(normalised target)&gt;.cred.
+    /// </summary>
+    public static class CredentialStore
+    {
+        private static readonly byte[] Entropy = Encoding.UTF8.GetBytes("NekkBackup.Credential.v1");
+
+        /// <summary>Override for tests; default &lt;DataDirectory&gt;/credentials.</summary>
+        public static string? DirectoryOverride { get; set; }
+
+        public static string Directory_ => DirectoryOverride ?? Path.Combine(OperatingSystemInfo.DataDirectory, "credentials");
+
+        /// <summary>\\NAS\Share\sub\ → \\nas\share (credentials are per share); a bucket name as is, lower case.</summary>
+        public static string NormalizeTarget(string target)
+        {
+            if (string.IsNullOrWhiteSpace(target)) throw Fail.Argument("InvalidTarget", "Give a target: a NAS share (\\\\nas\\share) or a bucket name.");
+            var t = target.Trim();
+            var unc = VolumeIdentity.UncRoot(t);
+            if (unc != null) return unc.ToLowerInvariant();
+            if (t.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)) t = t.Substring(5);
+            return t.TrimEnd('/', '\\').ToLowerInvariant();
+        }
+
+        public static string PathFor(string target)
+        {
+            using var sha = SHA256.Create();
+            var h = sha.ComputeHash(Encoding.UTF8.GetBytes(NormalizeTarget(target)));
+            var sb = new StringBuilder();
+            for (int i = 0; i < 16; i++) sb.Append(h[i].ToString("x2"));
+            return Path.Combine(Directory_, sb + ".cred");
+        }
+
+        public static StoredCredential Set(string target, string userName, string secret)
+        {
+            if (string.IsNullOrEmpty(userName)) throw Fail.Argument("InvalidCredential", "The credential has no user name.");
+            var norm = NormalizeTarget(target);
+            var dir = Directory_;
+            PrepareDirectory(dir);
+            var payload = JsonSerializer.SerializeToUtf8Bytes(new Payload { Target = norm, UserName = userName, Secret = secret, Updated = DateTime.UtcNow });
+            byte[] stored;
+            string protection;
+            if (OperatingSystemInfo.IsWindows)
+            {
+                stored = Protect(payload);
+                protection = "DPAPI";
+            }
+            else
+            {
+                stored = payload;
+                protection = "File0600";
+            }
+            Array.Clear(payload, 0, payload.Length);
+            var path = PathFor(norm);
+            var tmp = path + ".tmp";
+            if (File.Exists(tmp)) File.Delete(tmp);
+            using (var fs = CreateRestricted(tmp)) { fs.Write(stored, 0, stored.Length); fs.Flush(true); }
+            if (File.Exists(path)) File.Delete(path);
+            File.Move(tmp, path);
+            return new StoredCredential { Target = norm, UserName = userName, Protection = protection, Path = path, Updated = DateTime.UtcNow.ToLocalTime() };
+        }
+
+        public static TargetCredential? TryGet(string target)
+        {
+            var path = PathFor(target);
+            if (!File.Exists(path)) return null;
+            byte[] raw;
+            try { raw = File.ReadAllBytes(path); }
+            catch (UnauthorizedAccessException ex)
+            {
+                throw new NekkBackupException("CredentialAccessDenied", FailureKind.PermissionDenied,
+                    $"The stored credential for '{NormalizeTarget(target)}' is readable only by the backup principal (root / SYSTEM / Administrators): {ex.Message}", target, ex);
+            }
+            try
+            {
+                var json = OperatingSystemInfo.IsWindows ? Unprotect(raw) : raw;
+                var p = JsonSerializer.Deserialize<Payload>(json);
+                return p == null ? null : new TargetCredential { Target = p.Target, UserName = p.UserName, Secret = p.Secret };
+            }
+            catch (Exception ex) when (ex is CryptographicException || ex is JsonException)
+            {
+                throw new NekkBackupException("CredentialUnreadable", FailureKind.SecurityError,
+                    $"The stored credential for '{NormalizeTarget(target)}' cannot be decrypted by this account (DPAPI CurrentUser: store it as the account the schedule runs as, SYSTEM).", target, ex);
+            }
+        }
+
+        public static bool Remove(string target)
+        {
+            var path = PathFor(target);
+            if (!File.Exists(path)) return false;
+            File.Delete(path);
+            return true;
+        }
+
+        private sealed class Payload
+        {
+            public string Target { get; set; } = "";
+            public string UserName { get; set; } = "";
+            public string Secret { get; set; } = "";
+            public DateTime Updated { get; set; }
+        }
+
+        private static void PrepareDirectory(string dir)
+        {
+            Directory.CreateDirectory(dir);
+#if NET
+            if (!OperatingSystem.IsWindows())
+                File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            else
+                WindowsAcl.RestrictDirectory(dir);
+#else
+            if (OperatingSystemInfo.IsWindows) WindowsAcl.RestrictDirectory(dir);
+#endif
+        }
+
+        private static FileStream CreateRestricted(string path)
+        {
+#if NET
+            if (!OperatingSystem.IsWindows())
+                return new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+#endif
+            return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static byte[] Protect(byte[] data)
+        {
+#pragma warning disable CA1416
+            return ProtectedData.Protect(data, Entropy, DataProtectionScope.CurrentUser);
+#pragma warning restore CA1416
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static byte[] Unprotect(byte[] data)
+        {
+#pragma warning disable CA1416
+            return ProtectedData.Unprotect(data, Entropy, DataProtectionScope.CurrentUser);
+#pragma warning restore CA1416
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NekkBackup.Core.Folder;
+
+namespace NekkBackup.Core.Plans
+{
+    /// <summary>The status file a host publishes (&lt;status dir&gt;/&lt;host&gt;.json, format nekkbackup-status/1).</summary>
+    public sealed class HostStatusDocument
+    {
+        public const string FormatName = "nekkbackup-status/1";
+
+        [JsonPropertyName("format")] public string Format { get; set; } = FormatName;
+        [JsonPropertyName("host")] public string Host { get; set; } = "";
+        [JsonPropertyName("plan")] public string Plan { get; set; } = "";
+        [JsonPropertyName("generatedUtc")] public DateTime GeneratedUtc { get; set; }
+        [JsonPropertyName("compliant")] public bool Compliant { get; set; }
+        [JsonPropertyName("findings")] public List<StatusFinding> Findings { get; set; } = new();
+        [JsonPropertyName("lastGood")] public Dictionary<string, DateTime?> LastGood { get; set; } = new();
+        [JsonPropertyName("lastRunStatus")] public string LastRunStatus { get; set; } = "";
+
+        public sealed class StatusFinding
+        {
+            [JsonPropertyName("rule")] public string Rule { get; set; } = "";
+            [JsonPropertyName("status")] public string Status { get; set; } = "";
+            [JsonPropertyName("detail")] public string Detail { get; set; } = "";
+        }
+    }
+
+    /// <summary>Publishes a host's status next to its backups and aggregates many hosts' files (Get-NekkFleetStatus).</summary>
+    public static class FleetStatus
+    {
+        private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+        /// <summary>A host that has not published for this long is Stale (it stopped running its plan).</summary>
+        public static readonly TimeSpan StaleAfter = TimeSpan.FromHours(26);
+
+        public static HostStatusDocument Build(BackupPlan plan, IReadOnlyList<ComplianceFinding> findings, EvidenceSet evidence, IReadOnlyList<PlanHistoryEntry> history, DateTime? nowUtc = null)
+        {
+            DateTime? Last(PlanLeg leg) => evidence[leg].Runs.Where(r => r.IsGood).Select(r => (DateTime?)r.StartedUtc).DefaultIfEmpty(null).Max();
+            var lastDrill = evidence[PlanLeg.Folder].Drills.Where(r => r.IsGood).Select(r => (DateTime?)r.FinishedUtc).DefaultIfEmpty(null).Max();
+            return new HostStatusDocument
+            {
+                Host = plan.Host,
+                Plan = plan.Name,
+                GeneratedUtc = nowUtc ?? DateTime.UtcNow,
+                Compliant = ComplianceEvaluator.IsCompliant(findings),
+                Findings = findings.Select(f => new HostStatusDocument.StatusFinding { Rule = f.Rule, Status = f.Status, Detail = f.Detail }).ToList(),
+                LastGood = new Dictionary<string, DateTime?>
+                {
+                    ["Folder"] = Last(PlanLeg.Folder), ["Cloud"] = Last(PlanLeg.Cloud), ["Image"] = Last(PlanLeg.Image), ["Drill"] = lastDrill,
+                },
+                LastRunStatus = history.Count > 0 ? history[history.Count - 1].Status : "",
+            };
+        }
+
+        public static string Publish(BackupPlan plan, IReadOnlyList<ComplianceFinding> findings, EvidenceSet evidence, IReadOnlyList<PlanHistoryEntry> history) =>
+            Write(PlanPaths.StatusDirectory(plan), Build(plan, findings, evidence, history));
+
+        public static string Write(string directory, HostStatusDocument doc)
+        {
+            Directory.CreateDirectory(directory);
+            var path = Path.Combine(directory, SystemdUnits.Sanitize(doc.Host) + ".json");
+            FolderRepository.AtomicWrite(path, JsonSerializer.SerializeToUtf8Bytes(doc, Json));
+            return path;
+        }
+
+        /// <summary>
+        /// Every host status under <paramref name="path"/>: &lt;path&gt;/*.json (a FleetStatusPath folder),
+        /// &lt;path&gt;/.nekkbackup/status/*.json (one NAS destination) and &lt;path&gt;/*/.nekkbackup/status/*.json
+        /// (a share holding one destination per host). Latest per host and plan.
+        /// </summary>
+        public static IReadOnlyList<FleetHostStatus> Read(string path, DateTime? nowUtc = null, Action<string, Exception>? onError = null)
+        {
+            var files = new List<string>();
+            void Add(string dir)
+            {
+                try { if (Directory.Exists(dir)) files.AddRange(Directory.GetFiles(dir, "*.json")); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { onError?.Invoke(dir, ex); }
+            }
+            Add(path);
+            Add(Path.Combine(path, FolderRepository.MetaDirName, "status"));
+            try
+            {
+                foreach (var d in Directory.GetDirectories(path))
+                    Add(Path.Combine(d, FolderRepository.MetaDirName, "status"));
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { onError?.Invoke(path, ex); }
+            return FromDocuments(files.Select(f => (f, TryRead(f, onError))).Where(x => x.Item2 != null).Select(x => (x.f, x.Item2!)), nowUtc);
+        }
+
+        public static IReadOnlyList<FleetHostStatus> FromDocuments(IEnumerable<(string source, HostStatusDocument doc)> docs, DateTime? nowUtc = null)
+        {
+            var now = nowUtc ?? DateTime.UtcNow;
+            DateTime? L(Dictionary<string, DateTime?> d, string k) => d.TryGetValue(k, out var v) && v != null ? v.Value.ToLocalTime() : null;
+            return docs
+                .GroupBy(x => x.doc.Host.ToLowerInvariant() + "|" + x.doc.Plan.ToLowerInvariant())
+                .Select(g => g.OrderBy(x => x.doc.GeneratedUtc).Last())
+                .Select(x => new FleetHostStatus
+                {
+                    Host = x.doc.Host,
+                    Plan = x.doc.Plan,
+                    Compliant = x.doc.Compliant,
+                    Generated = x.doc.GeneratedUtc.ToLocalTime(),
+                    Stale = now - x.doc.GeneratedUtc > StaleAfter,
+                    Failing = x.doc.Findings.Where(f => f.Status == "Fail").Select(f => f.Rule).ToArray(),
+                    Warnings = x.doc.Findings.Where(f => f.Status == "Warn").Select(f => f.Rule).ToArray(),
+                    LastFolder = L(x.doc.LastGood, "Folder"),
+                    LastCloud = L(x.doc.LastGood, "Cloud"),
+                    LastImage = L(x.doc.LastGood, "Image"),
+                    LastDrill = L(x.doc.LastGood, "Drill"),
+                    LastRunStatus = x.doc.LastRunStatus,
+                    Source = x.source,
+                })
+                .OrderBy(s => s.Host, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Plan, StringComparer.OrdinalIgnoreCase)
+                .ToList();
+        }
+
+        public static HostStatusDocument? Parse(byte[] json)
+        {
+            try
+            {
+                var d = JsonSerializer.Deserialize<HostStatusDocument>(json, Json);
+                return d != null && d.Format == HostStatusDocument.FormatName && d.Host.Length > 0 ? d : null;
+            }
+            catch (JsonException) { return null; }
+        }
+
+        private static HostStatusDocument? TryRead(string file, Action<string, Exception>? onError)
+        {
+            try { return Parse(File.ReadAllBytes(file)); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { onError?.Invoke(file, ex); return null; }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace NekkBackup.Core.Plans
+{
+    /// <summary>
+    /// Image leg evidence read straight from a Ghost repository's documented files (docs/ghost-repository.md):
+    /// images/&lt;id&gt;.json (committed captures: imageId, host, created, finished) and drills/*.json (restore drills:
+    /// imageId, host, started, finished, status Passed|Failed). Only this plan's host counts.
+    /// </summary>
+    public sealed class ImageEvidenceSource : ILegEvidenceSource
+    {
+        public PlanLeg Leg => PlanLeg.Image;
+
+        public Task<LegEvidence> ReadAsync(BackupPlan plan, CancellationToken cancellationToken)
+        {
+            var repo = plan.ImageRepository!;
+            if (!Directory.Exists(repo))
+                return Task.FromResult(new LegEvidence { Leg = Leg, Location = repo, Problem = $"the image repository '{repo}' is not reachable (or does not exist yet)" });
+            var images = new List<EvidenceRecord>();
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var f in Files(Path.Combine(repo, "images"), "*.json"))
+            {
+                var o = Read(f);
+                if (o == null) continue;
+                var host = Str(o.Value, "host");
+                if (!string.Equals(host, plan.Host, StringComparison.OrdinalIgnoreCase)) continue;
+                var id = Str(o.Value, "imageId") ?? Path.GetFileNameWithoutExtension(f);
+                var created = Time(o.Value, "created");
+                if (created == null) continue;
+                ids.Add(id);
+                images.Add(new EvidenceRecord
+                {
+                    StartedUtc = created.Value,
+                    FinishedUtc = Time(o.Value, "finished") ?? created.Value,
+                    Status = "Succeeded",
+                    Id = id,
+                    From = f,
+                });
+            }
+            var drills = new List<EvidenceRecord>();
+            foreach (var f in Files(Path.Combine(repo, "drills"), "*.json"))
+            {
+                var o = Read(f);
+                if (o == null) continue;
+                var id = Str(o.Value, "imageId") ?? "";
+                var host = Str(o.Value, "host");
+                if (!ids.Contains(id) && !string.Equals(host, plan.Host, StringComparison.OrdinalIgnoreCase)) continue;
+                var started = Time(o.Value, "started") ?? Time(o.Value, "finished");
+                if (started == null) continue;
+                drills.Add(new EvidenceRecord
+                {
+                    StartedUtc = started.Value,
+                    FinishedUtc = Time(o.Value, "finished") ?? started.Value,
+                    Status = Str(o.Value, "status") ?? "Unknown",
+                    Id = id,
+                    From = f,
+                    Detail = Str(o.Value, "method"),
+                });
+            }
+            return Task.FromResult(new LegEvidence
+            {
+                Leg = Leg,
+                Location = repo,
+                Runs = images.OrderBy(r => r.StartedUtc).ToList(),
+                Checks = drills.OrderBy(r => r.StartedUtc).ToList(),
+                Drills = drills.OrderBy(r => r.StartedUtc).ToList(),
+            });
+        }
+
+        private static IEnumerable<string> Files(string dir, string pattern)
+        {
+            try { return Directory.Exists(dir) ? Directory.GetFiles(dir, pattern) : Array.Empty<string>(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return Array.Empty<string>(); }
+        }
+
+        private static JsonElement? Read(string file)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+                return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
+            }
+            catch (Exception ex) when (ex is IOException || ex is JsonException || ex is UnauthorizedAccessException) { return null; }
+        }
+
+        private static bool TryProp(JsonElement o, string name, out JsonElement v)
+        {
+            foreach (var p in o.EnumerateObject())
+                if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) { v = p.Value; return true; }
+            v = default;
+            return false;
+        }
+
+        private static string? Str(JsonElement o, string name) =>
+            TryProp(o, name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        private static DateTime? Time(JsonElement o, string name) =>
+            TryProp(o, name, out var v) && v.ValueKind == JsonValueKind.String && v.TryGetDateTime(out var t)
+                ? (t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc))
+                : null;
+    }
+}

@@ -1,0 +1,209 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
+
+namespace NekkBackup.Core.Plans
+{
+    /// <summary>Options of one Invoke-NekkBackupPlan.</summary>
+    public sealed class PlanRunOptions
+    {
+        /// <summary>Due (default), or one leg run now whatever its schedule.</summary>
+        public string Job { get; init; } = "Due";
+        /// <summary>Finds running DAWs; tests may substitute it.</summary>
+        public Func<IReadOnlyList<string>, IReadOnlyList<DawProcess>> FindDaws { get; init; } = DawDetector.FindRunning;
+        /// <summary>Write the host's status JSON for Get-NekkFleetStatus (default true).</summary>
+        public bool PublishStatus { get; init; } = true;
+        /// <summary>Write the Windows Event Log entry (default true; Windows only, failures ignored).</summary>
+        public bool WriteEventLog { get; init; } = true;
+    }
+
+    /// <summary>
+    /// Invoke-NekkBackupPlan: runs what is due (from the history), one run per plan at a time, deferring or
+    /// throttling while a DAW runs; records every step next to the data and locally; publishes the host status.
+    /// </summary>
+    public static class PlanRunner
+    {
+        public static readonly string[] Jobs = { "Due", "Folder", "Image", "Cloud", "Drill" };
+
+        public static async Task<PlanRunResult> RunAsync(BackupPlan plan, PlanRunOptions options, IRunObserver observer, CancellationToken ct)
+        {
+            observer ??= NullRunObserver.Instance;
+            var job = Jobs.FirstOrDefault(j => string.Equals(j, options.Job, StringComparison.OrdinalIgnoreCase))
+                ?? throw Fail.Argument("InvalidJob", $"Unknown job '{options.Job}'; use {string.Join(", ", Jobs)}.", options.Job);
+            if (job != "Due")
+            {
+                var leg = (PlanLeg)Enum.Parse(typeof(PlanLeg), job);
+                if (!plan.Legs.Contains(leg))
+                    throw Fail.Argument("JobNotInPlan", $"The plan '{plan.Name}' has no {leg} leg (add the {leg} key to {plan.Path}).", job);
+            }
+            var runId = RunLog.NewRunId();
+            var started = DateTime.UtcNow;
+            using var log = RunLog.Open(runId, "Invoke-NekkBackupPlan");
+            var obs = log.Wrap(observer);
+            log.Logger.Information("Plan {Plan} run {RunId}: job {Job}", plan.Name, runId, job);
+
+            PlanRunResult Done(string status, string? reason, IReadOnlyList<PlanHistoryEntry> steps, IReadOnlyList<PlanLeg> legs, bool deferred = false, bool throttled = false, string[]? daws = null, string? publishedTo = null)
+            {
+                var r = new PlanRunResult
+                {
+                    Plan = plan.Name, Host = plan.Host, RunId = runId, Started = started.ToLocalTime(), Duration = DateTime.UtcNow - started,
+                    Requested = job, JobsRun = legs.Select(l => l.ToString()).ToArray(), Jobs = steps, Status = status,
+                    ExitCode = PlanExitCodes.For(status), Reason = reason, Deferred = deferred, Throttled = throttled,
+                    DawProcesses = daws ?? Array.Empty<string>(), StatusPublishedTo = publishedTo,
+                };
+                log.Logger.Information("Plan {Plan} run {RunId} {Status} (exit {ExitCode}): {Reason}", plan.Name, runId, status, r.ExitCode, reason);
+                if (options.WriteEventLog) PlanEventLog.TryWrite(r);
+                return r;
+            }
+
+            // Destination reachable? (exit 4, before anything else: a NAS that is down is the commonest failure.)
+            var unreachable = Unreachable(plan.NasDestination);
+            if (unreachable != null)
+                return Done("Unreachable", unreachable, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+
+            using var planLock = PlanLock.TryAcquire(plan);
+            if (planLock == null)
+                return Done("Refused", $"another run of plan '{plan.Name}' is in progress ({PlanLock.Holder(plan)}); this one did nothing",
+                    Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+
+            var history = PlanHistoryStore.Read(plan);
+            var now = DateTime.Now;
+            var legs = job == "Due"
+                ? plan.Legs.Where(l => IsDue(plan, l, history, now)).ToList()
+                : new List<PlanLeg> { (PlanLeg)Enum.Parse(typeof(PlanLeg), job) };
+            if (legs.Count == 0)
+                return Done("NothingDue", null, Array.Empty<PlanHistoryEntry>(), legs);
+
+            var daws = options.FindDaws(plan.DawProcesses);
+            bool throttled = false;
+            string[] dawNames = daws.Select(d => d.ToString()).ToArray();
+            if (daws.Count > 0)
+            {
+                if (plan.DawPolicy == "Throttle")
+                {
+                    throttled = true;
+                    obs.Message(RunMessageLevel.Warning, $"{string.Join(", ", dawNames)} is running: the jobs run throttled (plan Daw.Policy = Throttle).");
+                }
+                else
+                {
+                    var why = $"deferred: {string.Join(", ", dawNames)} is running (plan Daw.Policy = Defer); the next scheduled run catches up";
+                    var deferredSteps = legs.Select(l => Entry(new PlanJobContext { Plan = plan, PlanRunId = runId }, l, "Defer", DateTime.UtcNow, "Deferred", why)).ToList();
+                    foreach (var p in PlanHistoryStore.Append(plan, deferredSteps)) obs.Message(RunMessageLevel.Warning, p);
+                    var pub = options.PublishStatus ? await PublishAsync(plan, obs, ct).ConfigureAwait(false) : null;
+                    return Done("Deferred", why, deferredSteps, legs, deferred: true, daws: dawNames, publishedTo: pub);
+                }
+            }
+
+            var steps = new List<PlanHistoryEntry>();
+            var ctx = new PlanJobContext { Plan = plan, PlanRunId = runId, Throttled = throttled, Observer = obs };
+            bool cancelled = false;
+            foreach (var leg in legs)
+            {
+                if (ct.IsCancellationRequested) { cancelled = true; break; }
+                var runner = PlanLegRegistry.Runner(leg);
+                IReadOnlyList<PlanHistoryEntry> legSteps;
+                var legStart = DateTime.UtcNow;
+                if (runner == null)
+                    legSteps = new[] { Entry(ctx, leg, "Run", legStart, "Failed", $"this build of NekkBackup has no {leg} engine (the {leg} leg is not available yet)") };
+                else
+                {
+                    try { legSteps = await runner.RunAsync(ctx, ct).ConfigureAwait(false); }
+                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                    {
+                        legSteps = new[] { Entry(ctx, leg, "Run", legStart, "Cancelled", "stopped (Ctrl+C or the scheduler's time limit)") };
+                        cancelled = true;
+                    }
+                    catch (NekkBackupException ex)
+                    {
+                        legSteps = new[] { Entry(ctx, leg, "Run", legStart, StatusOf(ex), ex.Message) };
+                    }
+                }
+                steps.AddRange(legSteps);
+                foreach (var p in PlanHistoryStore.Append(plan, legSteps)) obs.Message(RunMessageLevel.Warning, p);
+                if (cancelled) break;
+            }
+
+            var status = Combine(steps.Select(s => s.Status), cancelled);
+            string? reason = status == "Succeeded" ? null
+                : string.Join("; ", steps.Where(s => !IsOk(s.Status)).Select(s => $"{s.Job} {s.Step} {s.Status}: {s.Detail}"));
+            if (string.IsNullOrEmpty(reason) && status != "Succeeded") reason = status;
+            string? published = null;
+            if (options.PublishStatus)
+            {
+                try { published = await PublishAsync(plan, obs, CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is not OperationCanceledException) { obs.Message(RunMessageLevel.Warning, "Could not publish the host status: " + ex.Message); }
+            }
+            return Done(status, reason, steps, legs, throttled: throttled, daws: throttled ? dawNames : null, publishedTo: published);
+        }
+
+        /// <summary>A leg is due when no good run of it started since its latest scheduled slot (from the history).</summary>
+        public static bool IsDue(BackupPlan plan, PlanLeg leg, IReadOnlyList<PlanHistoryEntry> history, DateTime nowLocal)
+        {
+            var slot = plan.ScheduleFor(leg).PreviousOccurrence(nowLocal);
+            var last = history.Where(e => e.Job == leg.ToString() && e.IsGood && e.Step != "Verify")
+                .Select(e => (DateTime?)e.StartedUtc.ToLocalTime()).DefaultIfEmpty(null).Max();
+            if (last == null) return true;
+            if (slot == null) return false;
+            return last.Value < slot.Value - ComplianceEvaluator.EarlyTolerance;
+        }
+
+        /// <summary>Null when the NAS destination (or, before the first run, its parent) is reachable.</summary>
+        public static string? Unreachable(string destination)
+        {
+            try
+            {
+                if (Directory.Exists(destination)) return null;
+                var parent = Path.GetDirectoryName(destination.TrimEnd('/', '\\'));
+                if (parent != null && Directory.Exists(parent)) return null;
+                return $"the NAS destination '{destination}' is not reachable (is the share online and mounted, and does the schedule's account have access? See Set-NekkCredential and Test-NekkBackupPlan)";
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return $"the NAS destination '{destination}' is not reachable: {ex.Message}";
+            }
+        }
+
+        public static async Task<string?> PublishAsync(BackupPlan plan, IRunObserver obs, CancellationToken ct)
+        {
+            var evidence = await PlanLegRegistry.GatherAsync(plan, ct).ConfigureAwait(false);
+            var findings = ComplianceEvaluator.Evaluate(plan, evidence, DateTime.Now);
+            var history = PlanHistoryStore.Read(plan);
+            try { return FleetStatus.Publish(plan, findings, evidence, history); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                obs.Message(RunMessageLevel.Warning, $"Could not publish the host status to '{PlanPaths.StatusDirectory(plan)}': {ex.Message}");
+                return null;
+            }
+        }
+
+        private static bool IsOk(string s) => s == "Succeeded" || s == "Passed";
+
+        /// <summary>Worst status wins: Unreachable, Failed, Refused, Cancelled, CompletedWithErrors, Succeeded.</summary>
+        public static string Combine(IEnumerable<string> statuses, bool cancelled)
+        {
+            var list = statuses.ToList();
+            if (list.Contains("Unreachable")) return "Unreachable";
+            if (list.Contains("Failed")) return "Failed";
+            if (list.Contains("Refused")) return "Refused";
+            if (cancelled || list.Contains("Cancelled")) return "Cancelled";
+            if (list.Contains("CompletedWithErrors") || list.Contains("Warning")) return "CompletedWithErrors";
+            return "Succeeded";
+        }
+
+        internal static string StatusOf(NekkBackupException ex) =>
+            ex.ErrorId is "NekkBackup.DestinationNotFound" or "NekkBackup.RepositoryNotFound" || ex.Kind == FailureKind.ConnectionError ? "Unreachable"
+            : ex.Kind == FailureKind.OperationStopped ? "Cancelled"
+            : "Failed";
+
+        internal static PlanHistoryEntry Entry(PlanJobContext ctx, PlanLeg leg, string step, DateTime startedUtc, string status, string detail) => new()
+        {
+            Plan = ctx.Plan.Name, Host = ctx.Plan.Host, PlanRunId = ctx.PlanRunId, Job = leg.ToString(), Step = step,
+            StartedUtc = startedUtc, FinishedUtc = DateTime.UtcNow, Status = status, Throttled = ctx.Throttled, Detail = detail,
+        };
+    }
+}

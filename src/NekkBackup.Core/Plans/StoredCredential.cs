@@ -1,0 +1,17 @@
+using System;
+
+namespace NekkBackup
+{
+    /// <summary>What Set-NekkCredential stored (never the secret).</summary>
+    public sealed class StoredCredential
+    {
+        public string Target { get; init; } = "";
+        public string UserName { get; init; } = "";
+        /// <summary>DPAPI (Windows, CurrentUser scope of the storing account) or File0600 (Linux/macOS, root-only).</summary>
+        public string Protection { get; init; } = "";
+        public string Path { get; init; } = "";
+        public DateTime Updated { get; init; }
+
+        public override string ToString() => Target;
+    }
+}
