@@ -1,0 +1,107 @@
+using System.Collections;
+using System.IO;
+using System.Management.Automation;
+using System.Text;
+using NekkBackup.Commands.Infrastructure;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Plans;
+
+namespace NekkBackup.Commands.Plans
+{
+    /// <summary>New-NekkBackupPlan: writes a readable, commented plan .psd1 (docs/plan-schema.md). Never a secret.</summary>
+    [Cmdlet(VerbsCommon.New, "NekkBackupPlan", SupportsShouldProcess = true)]
+    [OutputType(typeof(BackupPlan))]
+    public sealed class NewNekkBackupPlanCommand : NekkCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; } = null!;
+
+        [Parameter(Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string[] Source { get; set; } = null!;
+
+        [Parameter(Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string NasDestination { get; set; } = null!;
+
+        [Parameter] public string? Name { get; set; }
+        [Parameter] public string? ImageSource { get; set; }
+        [Parameter] public string? ImageRepository { get; set; }
+        [Parameter] public string? Bucket { get; set; }
+        [Parameter] public string? Endpoint { get; set; }
+        [Parameter] public string? Prefix { get; set; }
+        [Parameter] public string? Region { get; set; }
+        [Parameter] public string? ProfileName { get; set; }
+        [Parameter] public Hashtable? Retention { get; set; }
+        [Parameter] public Hashtable? Schedules { get; set; }
+        [Parameter] public string[]? DawProcess { get; set; }
+
+        [Parameter]
+        [ValidateSet("Defer", "Throttle")]
+        public string? DawPolicy { get; set; }
+
+        [Parameter] public string? FleetStatusPath { get; set; }
+
+        /// <summary>Overwrite an existing plan file.</summary>
+        [Parameter] public SwitchParameter Force { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var path = ResolvePath(Path);
+            var data = new Hashtable(System.StringComparer.OrdinalIgnoreCase)
+            {
+                ["SchemaVersion"] = BackupPlan.CurrentSchemaVersion,
+                ["Sources"] = System.Array.ConvertAll(Source, s => (object)ResolveNas(s)),
+                ["NasDestination"] = ResolveNas(NasDestination),
+            };
+            if (Name != null) data["Name"] = Name;
+            if (ImageSource != null || ImageRepository != null)
+                data["Image"] = new Hashtable { ["Source"] = ImageSource, ["Repository"] = ImageRepository != null ? ResolveNas(ImageRepository) : null };
+            if (Bucket != null || Endpoint != null || Prefix != null || Region != null || ProfileName != null)
+            {
+                var c = new Hashtable { ["Bucket"] = Bucket };
+                if (Endpoint != null) c["Endpoint"] = Endpoint;
+                if (Prefix != null) c["Prefix"] = Prefix;
+                if (Region != null) c["Region"] = Region;
+                if (ProfileName != null) c["ProfileName"] = ProfileName;
+                data["Cloud"] = c;
+            }
+            if (Retention != null) data["Retention"] = PlanFile.Plain(Retention);
+            if (Schedules != null) data["Schedules"] = PlanFile.Plain(Schedules);
+            if (DawProcess != null || DawPolicy != null)
+            {
+                var d = new Hashtable();
+                if (DawProcess != null) d["Processes"] = DawProcess;
+                if (DawPolicy != null) d["Policy"] = DawPolicy;
+                data["Daw"] = d;
+            }
+            if (FleetStatusPath != null) data["FleetStatusPath"] = ResolveNas(FleetStatusPath);
+
+            BackupPlan plan;
+            string text;
+            try
+            {
+                if (Name == null) data["Name"] = System.IO.Path.GetFileNameWithoutExtension(path);
+                plan = PlanParser.Parse(data, path);
+                text = PlanWriter.ToPsd1(plan);
+                if (File.Exists(path) && !Force)
+                    throw new NekkBackupException("PlanExists", FailureKind.ResourceExists, $"The plan file '{path}' exists; use -Force to overwrite it.", path);
+                var dir = System.IO.Path.GetDirectoryName(path);
+                if (dir != null && !Directory.Exists(dir))
+                    throw Fail.NotFound("PathNotFound", $"The folder '{dir}' for the plan file does not exist.", dir);
+            }
+            catch (NekkBackupException ex)
+            {
+                Terminate(ex, path);
+                return;
+            }
+            if (!ShouldProcess(path, "Write backup plan")) return;
+            File.WriteAllText(path, text, new UTF8Encoding(true));
+            WriteObject(PlanFile.Load(path));
+        }
+
+        // UNC paths are kept as typed (ResolvePath would treat \\nas\share as relative on Linux).
+        private string ResolveNas(string p) => PlanParser.IsAbsolute(p) ? p : ResolvePath(p);
+    }
+}
