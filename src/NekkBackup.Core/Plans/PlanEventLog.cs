@@ -29,11 +29,11 @@ namespace NekkBackup.Core.Plans
         private static void Write(PlanRunResult r)
         {
             var id = PlanExitCodes.EventId(r.Status);
+#pragma warning disable CA1416 // Windows only: guarded by TryWrite
             var type = id == PlanExitCodes.EventOk ? EventLogEntryType.Information
                 : id == PlanExitCodes.EventWarning ? EventLogEntryType.Warning : EventLogEntryType.Error;
             var msg = Message(r);
             if (msg.Length > 31000) msg = msg.Substring(0, 31000);
-#pragma warning disable CA1416 // Windows only: guarded by TryWrite
             EventLog.WriteEntry(Source, msg, type, id);
 #pragma warning restore CA1416
         }

@@ -44,8 +44,10 @@ namespace NekkBackup.Core.Plans
         {
             if (!OperatingSystemInfo.IsWindows)
                 throw new NekkBackupException("NotSupportedOnPlatform", FailureKind.NotSupported, "The Windows Task Scheduler exists only on Windows.");
+#pragma warning disable CA1416 // Windows only: guarded above
             var type = Type.GetTypeFromProgID("Schedule.Service", false)
                 ?? throw new NekkBackupException("TaskSchedulerUnavailable", FailureKind.ResourceUnavailable, "The Task Scheduler COM service (Schedule.Service) is not registered on this machine.");
+#pragma warning restore CA1416
             var service = Activator.CreateInstance(type)!;
             Invoke(service, "Connect");
             var root = Invoke(service, "GetFolder", "\\")!;

@@ -1,0 +1,116 @@
+using System;
+using System.Collections;
+using System.Linq;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Plans;
+using Xunit;
+
+namespace NekkBackup.Core.Tests.Plans
+{
+    public class PlanParserTests
+    {
+        [Fact]
+        public void Full_plan_reads_every_key()
+        {
+            var p = PlanParser.Parse(PlanTestData.Full(), "/etc/nekk/studio-a.psd1");
+            Assert.Equal("studio-a", p.Name);
+            Assert.Equal(new[] { "/srv/Sessions", "/srv/Samples" }, p.Sources);
+            Assert.Equal("None", p.Snapshot);
+            Assert.Equal(40, p.MaxChangedPercent);
+            Assert.Equal(12, p.Retention!.KeepLast);
+            Assert.True(p.HasImage);
+            Assert.True(p.HasCloud);
+            Assert.Equal("nekk", p.Prefix);
+            Assert.Equal("Throttle", p.DawPolicy);
+            Assert.Equal(new[] { PlanLeg.Folder, PlanLeg.Image, PlanLeg.Cloud, PlanLeg.Drill }, p.Legs);
+            // Overridden cloud time, defaults elsewhere.
+            Assert.Equal(new TimeSpan(23, 30, 0), p.CloudSchedule.At);
+            Assert.Equal(ScheduleFrequency.Daily, p.CloudSchedule.Frequency);
+            Assert.Equal(4, p.FolderSchedule.EveryHours);
+            Assert.Equal(PlanSchedule.MondayToSaturday, p.FolderSchedule.Days);
+        }
+
+        [Fact]
+        public void Minimal_plan_gets_the_3_2_1_defaults()
+        {
+            var p = PlanParser.Parse(PlanTestData.Minimal(), "/etc/nekk/edit-1.psd1");
+            Assert.Equal("edit-1", p.Name);
+            Assert.Equal(new[] { "/srv/Sessions" }, p.Sources);
+            Assert.Equal(new[] { PlanLeg.Folder, PlanLeg.Drill }, p.Legs);
+            Assert.Equal("Defer", p.DawPolicy);
+            Assert.Contains("Pro Tools", p.DawProcesses);
+            Assert.Equal(ScheduleFrequency.Quarterly, p.DrillSchedule.Frequency);
+        }
+
+        public static TheoryData<string, Action<Hashtable>, string> BadPlans => new()
+        {
+            { "missing Sources", h => h.Remove("Sources"), "'Sources' is missing" },
+            { "missing NasDestination", h => h.Remove("NasDestination"), "'NasDestination' is missing" },
+            { "missing SchemaVersion", h => h.Remove("SchemaVersion"), "'SchemaVersion' is missing" },
+            { "newer schema", h => h["SchemaVersion"] = 2, "'SchemaVersion' 2 is not supported" },
+            { "Sources a number", h => h["Sources"] = 5, "'Sources' must be a string or a list of strings" },
+            { "NasDestination a list", h => h["NasDestination"] = new object[] { "/a", "/b" }, "'NasDestination' must be a string" },
+            { "relative NAS", h => h["NasDestination"] = "nas/backup", "'NasDestination' 'nas/backup' must be an absolute path" },
+            { "unknown top-level key", h => h["Tape"] = new Hashtable(), "'Tape' is not a plan key" },
+            { "unknown leg in Schedules", h => h["Schedules"] = new Hashtable { ["Tape"] = new Hashtable() }, "'Schedules.Tape' unknown leg 'Tape'" },
+            { "schedule not a hashtable", h => h["Schedules"] = new Hashtable { ["Folder"] = "often" }, "'Schedules.Folder' must be a hashtable" },
+            { "bad time", h => h["Schedules"] = new Hashtable { ["Cloud"] = new Hashtable { ["At"] = "25:00" } }, "'Schedules.Cloud.At' is '25:00'" },
+            { "bad weekday", h => h["Schedules"] = new Hashtable { ["Folder"] = new Hashtable { ["Days"] = new object[] { "Mon", "Funday" } } }, "'Schedules.Folder.Days' holds 'Funday'" },
+            { "bad frequency", h => h["Schedules"] = new Hashtable { ["Image"] = new Hashtable { ["Frequency"] = "Hourly" } }, "'Schedules.Image.Frequency' is 'Hourly'" },
+            { "retention string", h => h["Retention"] = new Hashtable { ["Daily"] = "lots" }, "'Retention.Daily' must be a whole number" },
+            { "retention keeps nothing", h => h["Retention"] = new Hashtable { ["Daily"] = 0 }, "'Retention' The retention policy keeps nothing" },
+            { "unknown retention key", h => h["Retention"] = new Hashtable { ["Yearly"] = 2 }, "'Retention.Yearly' is not a known key" },
+            { "image without repository", h => h["Image"] = new Hashtable { ["Source"] = "/dev/sda2" }, "'Image.Repository' is missing" },
+            { "cloud without bucket", h => h["Cloud"] = new Hashtable { ["Prefix"] = "x" }, "'Cloud.Bucket' is missing" },
+            { "secret in cloud", h => h["Cloud"] = new Hashtable { ["Bucket"] = "b", ["SecretKey"] = "abc" }, "'Cloud.SecretKey' looks like a secret" },
+            { "bad DAW policy", h => h["Daw"] = new Hashtable { ["Policy"] = "Pause" }, "'Daw.Policy' is 'Pause'" },
+            { "bad endpoint", h => h["Cloud"] = new Hashtable { ["Bucket"] = "b", ["Endpoint"] = "not a url" }, "'Cloud.Endpoint' 'not a url' is not an absolute URL" },
+        };
+
+        [Theory]
+        [MemberData(nameof(BadPlans))]
+        public void Bad_plan_gives_one_clear_error_naming_the_key(string why, Action<Hashtable> breakIt, string expected)
+        {
+            var h = PlanTestData.Full();
+            breakIt(h);
+            var ex = Assert.Throws<NekkBackupException>(() => PlanParser.Parse(h, "/etc/nekk/p.psd1"));
+            Assert.Equal("NekkBackup.InvalidPlan", ex.ErrorId);
+            Assert.Equal(FailureKind.InvalidArgument, ex.Kind);
+            Assert.Contains(expected, ex.Message);
+            Assert.StartsWith("Plan '/etc/nekk/p.psd1': key ", ex.Message);
+            Assert.False(string.IsNullOrEmpty(why));
+        }
+
+        [Fact]
+        public void Windows_paths_are_absolute_on_any_platform()
+        {
+            Assert.True(PlanParser.IsAbsolute(@"\\nas\backup\studio-a"));
+            Assert.True(PlanParser.IsAbsolute(@"D:\Sessions"));
+            Assert.False(PlanParser.IsAbsolute(@"Sessions"));
+            Assert.False(PlanParser.IsAbsolute(@"Z:"));
+        }
+
+        [Fact]
+        public void Durations_and_times_parse()
+        {
+            Assert.True(PlanParser.TryParseDuration("90m", out var a) && a == TimeSpan.FromMinutes(90));
+            Assert.True(PlanParser.TryParseDuration("2d", out var b) && b == TimeSpan.FromDays(2));
+            Assert.True(PlanParser.TryParseDuration(45, out var c) && c == TimeSpan.FromMinutes(45));
+            Assert.False(PlanParser.TryParseDuration("soon", out _));
+            Assert.True(PlanParser.TryParseTime("8:05", out var t) && t == new TimeSpan(8, 5, 0));
+            Assert.False(PlanParser.TryParseTime("24:00", out _));
+        }
+
+        [Fact]
+        public void Writer_output_names_every_leg_and_no_secret()
+        {
+            var p = PlanParser.Parse(PlanTestData.Full(), "/etc/nekk/studio-a.psd1");
+            var text = PlanWriter.ToPsd1(p);
+            foreach (var key in new[] { "SchemaVersion", "Sources", "NasDestination", "Image", "Cloud", "Schedules", "Daw", "Retention" })
+                Assert.Contains(key, text);
+            Assert.Contains("Frequency = 'Interval'; At = '08:00'; Until = '20:00'; EveryHours = 4", text);
+            Assert.DoesNotContain("SecretKey =", text);
+            Assert.Equal("'it''s'", PlanWriter.Q("it's"));
+        }
+    }
+}
