@@ -60,7 +60,7 @@ Describe 'New/Get/Remove-NekkSnapshot on btrfs' {
         $listed = @(Get-NekkSnapshot)
         $listed.SnapshotId | Should -Contain $snap.SnapshotId
         (Get-NekkSnapshot -SnapshotId 'Btrfs:*').SnapshotId | Should -Contain $snap.SnapshotId
-        ($listed | Format-Table | Out-String) | Should -Match 'SnapshotPath'
+        ($listed | Format-Table | Out-String -Width 200) | Should -Match 'Created\s+SnapshotId\s+Provider'
     }
 
     It '-WhatIf removes nothing; the pipeline removes it' {
@@ -83,14 +83,16 @@ Describe 'New/Get/Remove-NekkSnapshot on btrfs' {
         $kept = New-NekkSnapshot -Path $pool.Sessions      # persistent: never an orphan
         $flag = Join-Path $work 'ready.txt'
         $pidFile = Join-Path $work 'child.pid'
-        $script = "`$r = [NekkBackup.Core.Snapshots.SnapshotSources]::ForMode('Required', [NekkBackup.Core.Observability.NullRunObserver]::Instance); " +
+        # A run holding a snapshot, as Backup-NekkFolder does (Core lives in the module's private load context, hence reflection).
+        $script = "`$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'NekkBackup.Core' } | Select-Object -First 1; " +
+            "`$r = `$core.GetType('NekkBackup.Core.Snapshots.SnapshotSources')::ForMode('Required', `$core.GetType('NekkBackup.Core.Observability.NullRunObserver')::Instance); " +
             "`$v = `$r.OpenAsync('$($pool.Sessions)', [Threading.CancellationToken]::None).GetAwaiter().GetResult(); " +
             "`$v.SnapshotId | Set-Content -LiteralPath '$flag'; Start-Sleep -Seconds 120"
         $child = Start-NekkChildPwsh -Script $script -PidFile $pidFile
         try {
             $deadline = (Get-Date).AddSeconds(60)
             while (-not (Test-Path $flag) -and -not $child.HasExited -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
-            Test-Path $flag | Should -BeTrue -Because (Get-Content "$pidFile.err" -Raw -ErrorAction Ignore)
+            (Get-Content $flag -ErrorAction Ignore) | Should -Match '^Btrfs:nekk_' -Because (Get-Content "$pidFile.err" -Raw -ErrorAction Ignore)
             @(Get-NekkBtrfsSnapshots $pool).Count | Should -Be 2
             # The owner is alive: not an orphan.
             Remove-NekkSnapshot -Orphaned -Confirm:$false
