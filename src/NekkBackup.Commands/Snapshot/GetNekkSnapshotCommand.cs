@@ -2,7 +2,6 @@ using System.Linq;
 using System.Management.Automation;
 using NekkBackup.Commands.Infrastructure;
 using NekkBackup.Core.Errors;
-using NekkBackup.Core.Observability;
 using NekkBackup.Core.Snapshots;
 
 namespace NekkBackup.Commands.Snapshot
@@ -21,7 +20,7 @@ namespace NekkBackup.Commands.Snapshot
         {
             try
             {
-                var all = SnapshotManager.CreateDefault(NullRunObserver.Instance).List();
+                var all = SnapshotService.List();
                 if (SnapshotId == null)
                 {
                     WriteObject(all, enumerateCollection: true);

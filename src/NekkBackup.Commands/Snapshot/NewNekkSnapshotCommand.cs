@@ -25,7 +25,7 @@ namespace NekkBackup.Commands.Snapshot
             var kind = (SnapshotProviderKind)Enum.Parse(typeof(SnapshotProviderKind), Provider, ignoreCase: true);
             if (!ShouldProcess(path, $"Create a read-only {(kind == SnapshotProviderKind.Auto ? "" : Provider + " ")}snapshot of the volume holding it"))
                 return;
-            var snap = Run((observer, ct) => SnapshotManager.CreateDefault(observer).CreateAsync(path, kind, persistent: true, ct), path);
+            var snap = Run((observer, ct) => SnapshotService.CreateAsync(path, kind, observer, ct), path);
             WriteObject(snap);
         }
     }

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Management.Automation;
 using NekkBackup.Commands.Infrastructure;
 using NekkBackup.Core.Errors;
-using NekkBackup.Core.Observability;
 using NekkBackup.Core.Snapshots;
 
 namespace NekkBackup.Commands.Snapshot
@@ -38,7 +37,7 @@ namespace NekkBackup.Commands.Snapshot
             IReadOnlyList<SnapshotRecord> records;
             try
             {
-                records = SnapshotManager.CreateDefault(NullRunObserver.Instance).Records();
+                records = SnapshotService.Records();
             }
             catch (NekkBackupException ex)
             {
@@ -60,7 +59,7 @@ namespace NekkBackup.Commands.Snapshot
                 {
                     try
                     {
-                        await SnapshotManager.CreateDefault(observer).RemoveAsync(rec.SnapshotId, ct).ConfigureAwait(false);
+                        await SnapshotService.RemoveAsync(rec.SnapshotId, observer, ct).ConfigureAwait(false);
                         return null;
                     }
                     catch (NekkBackupException ex)
@@ -77,7 +76,7 @@ namespace NekkBackup.Commands.Snapshot
             IReadOnlyList<SnapshotRecord> orphans;
             try
             {
-                orphans = SnapshotManager.CreateDefault(NullRunObserver.Instance).FindOrphans();
+                orphans = SnapshotService.FindOrphans();
             }
             catch (NekkBackupException ex)
             {
@@ -94,7 +93,7 @@ namespace NekkBackup.Commands.Snapshot
                 if (ShouldProcess($"{o.SnapshotId} ({o.Provider} snapshot of {o.Volume}, left by process {o.OwnerPid})", "Remove orphaned snapshot"))
                     approved.Add(o.SnapshotId);
             if (approved.Count == 0) return;
-            Run((observer, ct) => SnapshotManager.CreateDefault(observer).RemoveOrphansAsync(ct, r => approved.Contains(r.SnapshotId)));
+            Run((observer, ct) => SnapshotService.RemoveOrphansAsync(r => approved.Contains(r.SnapshotId), observer, ct));
         }
     }
 }

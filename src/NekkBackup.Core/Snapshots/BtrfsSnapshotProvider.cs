@@ -25,10 +25,12 @@ namespace NekkBackup.Core.Snapshots
         public const long TopLevelId = 5;
 
         private readonly IProcessRunner _runner;
+        private readonly Func<bool> _isElevated;
 
-        public BtrfsSnapshotProvider(IProcessRunner runner)
+        public BtrfsSnapshotProvider(IProcessRunner runner, Func<bool>? isElevated = null)
         {
             _runner = runner;
+            _isElevated = isElevated ?? (() => OperatingSystemInfo.IsElevated);
         }
 
         public SnapshotProviderKind Kind => SnapshotProviderKind.Btrfs;
@@ -41,6 +43,8 @@ namespace NekkBackup.Core.Snapshots
             var fsType = (await _runner.RunCheckedAsync("SnapshotToolFailed", "stat", new[] { "--file-system", "--format=%T", fullPath }, fullPath, ct).ConfigureAwait(false)).StdOut.Trim();
             if (fsType != "btrfs")
                 throw SnapshotErrors.Unsupported($"'{fullPath}' is on a {fsType} file system, not btrfs.", fullPath);
+            if (!_isElevated())
+                throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied, $"btrfs snapshots of '{fullPath}' need root (run with sudo or as a root service).", fullPath);
 
             // Every btrfs subvolume has its own st_dev; its root directory has inode 256. The subvolume
             // holding the path is the topmost ancestor that still has the path's st_dev.

@@ -66,8 +66,11 @@ namespace NekkBackup.Core.Snapshots
         private readonly LvmSnapshotSizePolicy _size;
         private readonly string _mountRoot;
 
-        public LvmSnapshotProvider(IProcessRunner runner, LvmSnapshotSizePolicy? size = null, string? mountRoot = null)
+        private readonly Func<bool> _isElevated;
+
+        public LvmSnapshotProvider(IProcessRunner runner, LvmSnapshotSizePolicy? size = null, string? mountRoot = null, Func<bool>? isElevated = null)
         {
+            _isElevated = isElevated ?? (() => OperatingSystemInfo.IsElevated);
             _runner = runner;
             _size = size ?? LvmSnapshotSizePolicy.Default;
             _mountRoot = mountRoot ?? Path.Combine(OperatingSystemInfo.DataDirectory, "mnt");
@@ -112,6 +115,8 @@ namespace NekkBackup.Core.Snapshots
                 throw SnapshotErrors.Unsupported($"'{fullPath}' is on the LVM snapshot {origin.VgName}/{origin.LvName}; a snapshot of a snapshot is not made.", fullPath);
             if (mount.FsType == "btrfs")
                 throw SnapshotErrors.Unsupported($"'{fullPath}' is btrfs on LVM: use the Btrfs provider (a block snapshot of a mounted btrfs cannot be mounted beside it).", fullPath);
+            if (!_isElevated())
+                throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied, $"LVM snapshots of {origin.VgName}/{origin.LvName} need root (run with sudo or as a root service).", fullPath);
 
             long sizeMiB = 0;
             if (!origin.IsThin)

@@ -59,7 +59,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         {
             using var dir = new TempDir("lvm-unit");
             var runner = LvmRunner("/dev/mapper/vg0-studio /srv/studio xfs 254:3\n");
-            var p = new LvmSnapshotProvider(runner, LvmSnapshotSizePolicy.Default, dir.Path);
+            var p = new LvmSnapshotProvider(runner, LvmSnapshotSizePolicy.Default, dir.Path, () => true);
             var rec = new SnapshotRecord { SourcePath = "/srv/studio/Sessions/Song A" };
             await p.PrepareAsync("/srv/studio/Sessions/Song A", rec, CancellationToken.None);
             await p.CreateAsync(rec, new NoJournal(), CancellationToken.None);
@@ -85,7 +85,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         {
             using var dir = new TempDir("lvm-unit");
             var runner = LvmRunner("/dev/mapper/vg0-root / ext4 254:0\n");
-            var p = new LvmSnapshotProvider(runner, LvmSnapshotSizePolicy.Default, dir.Path);
+            var p = new LvmSnapshotProvider(runner, LvmSnapshotSizePolicy.Default, dir.Path, () => true);
             var rec = new SnapshotRecord { SourcePath = "/home/studio" };
             await p.PrepareAsync("/home/studio", rec, CancellationToken.None);
             await p.CreateAsync(rec, new NoJournal(), CancellationToken.None);
@@ -111,7 +111,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         {
             using var dir = new TempDir("lvm-unit");
             var runner = LvmRunner("/dev/mapper/vg1-media /srv/media ext4 254:7\n");
-            var p = new LvmSnapshotProvider(runner, LvmSnapshotSizePolicy.Default, dir.Path);
+            var p = new LvmSnapshotProvider(runner, LvmSnapshotSizePolicy.Default, dir.Path, () => true);
             var rec = new SnapshotRecord();
             await p.PrepareAsync("/srv/media", rec, CancellationToken.None);
             await p.CreateAsync(rec, new NoJournal(), CancellationToken.None);
@@ -125,7 +125,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         [InlineData("/dev/mapper/vg0-studio /srv/studio btrfs 254:3\n", "use the Btrfs provider")]
         public async Task Lvm_refuses_what_it_cannot_snapshot(string findmnt, string why)
         {
-            var p = new LvmSnapshotProvider(LvmRunner(findmnt), null, "/nonexistent");
+            var p = new LvmSnapshotProvider(LvmRunner(findmnt), null, "/nonexistent", () => true);
             var ex = await Assert.ThrowsAsync<NekkBackupException>(() => p.PrepareAsync("/data/x", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
             Assert.Contains(why, ex.Message);
@@ -136,7 +136,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         {
             var runner = LvmRunner("/dev/sda1 /data ext4 8:1\n");
             runner.MissingTools.Add("lvs");
-            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(runner, null, "/x").PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(runner, null, "/x", () => true).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
         }
 
@@ -144,7 +144,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         public async Task Lvm_checks_free_extents_before_creating()
         {
             var runner = LvmRunner("/dev/mapper/vg0-studio /srv/studio xfs 254:3\n", vgFree: 1L << 30);
-            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(runner, null, "/x").PrepareAsync("/srv/studio", new SnapshotRecord(), CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(runner, null, "/x", () => true).PrepareAsync("/srv/studio", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotInsufficientStorage", ex.ErrorId);
             Assert.Equal(FailureKind.LimitsExceeded, ex.Kind);
             Assert.DoesNotContain(runner.Calls, c => c.StartsWith("lvcreate"));
@@ -157,7 +157,7 @@ namespace NekkBackup.Core.Tests.Snapshots
             var rec = new SnapshotRecord { SnapshotId = "Lvm:vg0/root" };
             rec.Data["Vg"] = "vg0";
             rec.Data["SnapshotLv"] = "root";
-            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(runner, null, "/x").DeleteAsync(rec, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(runner, null, "/x", () => true).DeleteAsync(rec, CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotNotOurs", ex.ErrorId);
             Assert.Empty(runner.Calls);
         }
@@ -217,7 +217,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         {
             var runner = BtrfsRunner("btrfs", "45 300\n45 256\n40 256\n30 2\n28 2\n");
             var rec = new SnapshotRecord();
-            await new BtrfsSnapshotProvider(runner).PrepareAsync("/mnt/pool/sessions/Song A", rec, CancellationToken.None);
+            await new BtrfsSnapshotProvider(runner, () => true).PrepareAsync("/mnt/pool/sessions/Song A", rec, CancellationToken.None);
             var name = rec.SnapshotId.Substring("Btrfs:".Length);
             Assert.Matches("^nekk_[0-9]{8}T[0-9]{6}Z_[0-9a-f]{8}$", name);
             Assert.Equal("/mnt/pool/sessions", rec.Volume);
@@ -242,7 +242,7 @@ namespace NekkBackup.Core.Tests.Snapshots
         {
             var runner = BtrfsRunner("btrfs", "45 300\n45 256\n28 2\n", rootId: "5\n");
             var rec = new SnapshotRecord();
-            await new BtrfsSnapshotProvider(runner).PrepareAsync("/mnt/Song", rec, CancellationToken.None);
+            await new BtrfsSnapshotProvider(runner, () => true).PrepareAsync("/mnt/Song", rec, CancellationToken.None);
             Assert.Equal("/mnt", rec.Volume);
             Assert.DoesNotContain(runner.Calls, c => c.StartsWith("btrfs subvolume show"));
         }
@@ -250,11 +250,11 @@ namespace NekkBackup.Core.Tests.Snapshots
         [Fact]
         public async Task Btrfs_refuses_other_filesystems_and_bind_mounted_subdirectories()
         {
-            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(BtrfsRunner("ext2/ext3", "")).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(isElevated: () => true, runner: BtrfsRunner("ext2/ext3", "")).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
             Assert.Contains("ext2/ext3", ex.Message);
 
-            ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(BtrfsRunner("btrfs", "45 300\n45 290\n28 2\n")).PrepareAsync("/srv/x", new SnapshotRecord(), CancellationToken.None));
+            ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(isElevated: () => true, runner: BtrfsRunner("btrfs", "45 300\n45 290\n28 2\n")).PrepareAsync("/srv/x", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
             Assert.Contains("bind mount", ex.Message);
         }
@@ -268,9 +268,21 @@ namespace NekkBackup.Core.Tests.Snapshots
             var rec = new SnapshotRecord { SnapshotId = "Btrfs:x" };
             rec.Data["SnapshotDir"] = "/mnt/pool/sessions";
             var runner = new FakeProcessRunner();
-            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(runner).DeleteAsync(rec, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(runner, () => true).DeleteAsync(rec, CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotNotOurs", ex.ErrorId);
             Assert.Empty(runner.Calls);
+        }
+
+        [Fact]
+        public async Task Btrfs_and_Lvm_need_root_once_the_file_system_qualifies()
+        {
+            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(BtrfsRunner("btrfs", "45 256\n28 2\n"), () => false).PrepareAsync("/mnt", new SnapshotRecord(), CancellationToken.None));
+            Assert.Equal("NekkBackup.SnapshotRequiresElevation", ex.ErrorId);
+            Assert.Equal(FailureKind.PermissionDenied, ex.Kind);
+            ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(BtrfsRunner("ext2/ext3", ""), () => false).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
+            Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
+            ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(LvmRunner("/dev/mapper/vg0-studio /srv/studio xfs 254:3\n"), null, "/x", () => false).PrepareAsync("/srv/studio", new SnapshotRecord(), CancellationToken.None));
+            Assert.Equal("NekkBackup.SnapshotRequiresElevation", ex.ErrorId);
         }
 
         [Fact]
