@@ -98,7 +98,8 @@ namespace NekkBackup.Core.Snapshots
             {
                 Directory.CreateDirectory(parent);
 #if NET
-                try { File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); } catch (IOException) { }
+                if (!OperatingSystem.IsWindows())
+                    try { File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); } catch (IOException) { }
 #endif
             }
             await _runner.RunCheckedAsync("SnapshotCreateFailed", "btrfs", SnapshotArgs(Required(record, "SubvolumeRoot"), dest), record.SourcePath, ct).ConfigureAwait(false);

@@ -102,12 +102,26 @@ namespace NekkBackup.Core.Snapshots
 
         private static NekkBackupException Map(CimException ex, object target)
         {
-            if (ex.HResult == WbemProviderLoadFailure || (int)ex.NativeErrorCode == WbemProviderLoadFailure)
+            if (ex.HResult == WbemProviderLoadFailure || WmiErrorCode(ex) == unchecked((uint)WbemProviderLoadFailure))
                 return new NekkBackupException("SnapshotArchitectureMismatch", FailureKind.NotSupported,
                     "The 64-bit VSS WMI provider could not be loaded for this process. " + VssHostCheck.Wow64Note, target, ex);
             if (ex.NativeErrorCode == NativeErrorCode.AccessDenied)
                 return new NekkBackupException("SnapshotAccessDenied", FailureKind.PermissionDenied, "Access to the VSS WMI provider is denied: run elevated.", target, ex);
             return new NekkBackupException("SnapshotProviderFailure", FailureKind.InvalidOperation, $"CIM call to Win32_ShadowCopy failed: {ex.Message}", target, ex);
+        }
+
+        /// <summary>The WBEM HRESULT carried in the MSFT_WmiError instance (error_Code), if any.</summary>
+        private static uint? WmiErrorCode(CimException ex)
+        {
+            try
+            {
+                var v = ex.ErrorData?.CimInstanceProperties["error_Code"]?.Value;
+                return v == null ? null : Convert.ToUInt32(v, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (Exception)
+            {
+                return null;
+            }
         }
 
         public void Dispose() => _session.Dispose();
