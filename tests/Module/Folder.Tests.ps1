@@ -127,12 +127,12 @@ Describe 'Backup-NekkFolder guards and bad input' {
     }
 
     It 'fails with <Id> for <Case>, writing nothing' -ForEach @(
-        @{ Case = 'a missing source'; Id = 'NekkBackup.SourceNotFound'; Args = { @{ Path = (Join-Path $work 'nope'); Destination = (Join-Path $work 'g/out1') } }; Out = 'g/out1' }
-        @{ Case = 'a destination inside the source'; Id = 'NekkBackup.DestinationInsideSource'; Args = { @{ Path = $gsrc; Destination = (Join-Path $gsrc 'backup') } }; Out = 'g/Sessions/backup' }
-        @{ Case = 'a bad retention'; Id = 'NekkBackup.InvalidRetention'; Args = { @{ Path = $gsrc; Destination = (Join-Path $work 'g/out2'); Retention = @{ KeepLast = -1 } } }; Out = 'g/out2' }
-        @{ Case = 'an unknown retention key'; Id = 'NekkBackup.InvalidRetention'; Args = { @{ Path = $gsrc; Destination = (Join-Path $work 'g/out3'); Retention = @{ Yearly = 2 } } }; Out = 'g/out3' }
+        @{ Case = 'a missing source'; Id = 'NekkBackup.SourceNotFound'; Splat = { @{ Path = (Join-Path $work 'nope'); Destination = (Join-Path $work 'g/out1') } }; Out = 'g/out1' }
+        @{ Case = 'a destination inside the source'; Id = 'NekkBackup.DestinationInsideSource'; Splat = { @{ Path = $gsrc; Destination = (Join-Path $gsrc 'backup') } }; Out = 'g/Sessions/backup' }
+        @{ Case = 'a bad retention'; Id = 'NekkBackup.InvalidRetention'; Splat = { @{ Path = $gsrc; Destination = (Join-Path $work 'g/out2'); Retention = @{ KeepLast = -1 } } }; Out = 'g/out2' }
+        @{ Case = 'an unknown retention key'; Id = 'NekkBackup.InvalidRetention'; Splat = { @{ Path = $gsrc; Destination = (Join-Path $work 'g/out3'); Retention = @{ Yearly = 2 } } }; Out = 'g/out3' }
     ) {
-        $splat = & $Args
+        $splat = & $Splat
         { Backup-NekkFolder @splat -Snapshot None -ErrorAction Stop } | Should -Throw -ErrorId "$Id,NekkBackup.Commands.Folder.BackupNekkFolderCommand"
         Test-Path (Join-Path $work $Out) | Should -BeFalse
     }
@@ -172,7 +172,7 @@ Describe 'A killed backup session' {
         $ref = Get-TreeDigest $src
         Update-StudioData $src -Percent 25 -Seed 12
         # Append a large new file so the run is busy long enough to be killed mid-flight.
-        $big = Join-Path $src 'Audio/late-take.wav'
+        $big = Join-Path $src 'late-take.wav'
         $buf = [byte[]]::new(64MB); [System.Random]::new(5).NextBytes($buf); [System.IO.File]::WriteAllBytes($big, $buf)
         $pidFile = Join-Path $work 'k/pid'
         $child = Start-NekkChildPwsh -Script "Backup-NekkFolder -Path '$src' -Destination '$nas' -Snapshot None -ThrottleLimit 1 | Out-Null" -PidFile $pidFile
@@ -195,5 +195,37 @@ Describe 'A killed backup session' {
         $next.Status | Should -Be 'Succeeded'
         Compare-TreeDigest $now (Get-TreeDigest (Join-Path $nas 'Sessions')) | Should -BeNullOrEmpty
         (Test-NekkFolderBackup -Destination $nas -Full).Problems | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Ctrl+C during Backup-NekkFolder' {
+    It 'stops promptly, leaves no partial files and keeps the last good run' {
+        $src = New-StudioData (Join-Path $work 'c/Sessions') -SizeMB 8 -Seed 21
+        $nas = Join-Path $work 'c/nas'
+        $first = Backup-NekkFolder -Path $src -Destination $nas -Snapshot None
+        $ref = Get-TreeDigest $src
+        $buf = [byte[]]::new(32MB)
+        $rng = [System.Random]::new(9)
+        foreach ($i in 1..8) { $rng.NextBytes($buf); [System.IO.File]::WriteAllBytes((Join-Path $src "take-$i.wav"), $buf) }
+
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$(Get-NekkManifestPath)'; Backup-NekkFolder -Path '$src' -Destination '$nas' -Snapshot None -ThrottleLimit 1")
+        $handle = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not (Get-ChildItem $nas -Recurse -Filter '*.nekk-partial' -Force -ErrorAction SilentlyContinue) -and -not $handle.IsCompleted -and [DateTime]::UtcNow -lt $deadline) {
+            Start-Sleep -Milliseconds 10
+        }
+        $handle.IsCompleted | Should -BeFalse -Because 'the run must still be busy when Ctrl+C arrives'
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()        # what Ctrl+C does to the running pipeline
+        $watch.Stop()
+        $ps.Dispose()
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+
+        Get-ChildItem $nas -Recurse -Filter '*.nekk-partial' -Force | Should -BeNullOrEmpty
+        (Get-NekkFolderBackup -Destination $nas).RunId | Should -Be $first.RunId
+        $restore = Join-Path $work 'c/restore'
+        (Restore-NekkFolder -Destination $nas -Target $restore -RunId $first.RunId).Status | Should -Be 'Succeeded'
+        Compare-TreeDigest $ref (Get-TreeDigest (Join-Path $restore 'Sessions')) | Should -BeNullOrEmpty
     }
 }

@@ -29,11 +29,12 @@ $skipReasons = foreach ($t in $result.Skipped) {
     [pscustomobject]@{ Test = $t.ExpandedPath; Reason = $reason }
 }
 $failedNames = @($result.Failed | ForEach-Object { $_.ExpandedPath })
-# A container that failed to run (syntax error, BeforeAll failure) counts as a failure too.
-$failedNames += @($result.Containers | Where-Object { $_.Result -eq 'Failed' -and $_.FailedCount -eq 0 } | ForEach-Object { "container: $($_.Item)" })
+# A container or block that failed outside an It (syntax error, BeforeAll failure) counts as a failure too.
+$failedNames += @($result.FailedContainers | ForEach-Object { "container: $($_.Item)" })
+$failedNames += @($result.FailedBlocks | ForEach-Object { "block: $($_.ExpandedPath)" })
 $summary = [pscustomobject]@{
     Passed      = $result.PassedCount
-    Failed      = $result.FailedCount + ($failedNames.Count - $result.FailedCount)
+    Failed      = $failedNames.Count
     Skipped     = $result.SkippedCount
     SkipReasons = @($skipReasons)
     FailedNames = $failedNames

@@ -1,5 +1,9 @@
 #Requires -Version 7.4
 # The module as a whole: exports, help, layout, dependency isolation.
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:cmdlets = (Import-PowerShellDataFile (Get-NekkManifestPath)).CmdletsToExport
+}
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-NekkTestModule
@@ -18,7 +22,7 @@ Describe 'NekkBackup module' {
         $manifest.FunctionsToExport.Count | Should -Be 0
     }
 
-    It 'has help with at least two examples for <_>' -ForEach @((Import-PowerShellDataFile (Get-NekkManifestPath)).CmdletsToExport) {
+    It 'has help with at least two examples for <_>' -ForEach $cmdlets {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -Match "^\s*$_\s"
@@ -66,7 +70,7 @@ Import-Module '$manifestPath'
 "`$before|`$(`$r.Status)|`$(`$ours.GetName().Version)"
 "@
         $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
+        [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
         $out = & $exe @pre -NoProfile -NonInteractive -Command $script 2>&1
         $line = @($out | Where-Object { "$_" -match '\|' })[-1]
         $line | Should -Match '^2\.0\.0\.0\|Succeeded\|4\.' -Because ($out | Out-String)
