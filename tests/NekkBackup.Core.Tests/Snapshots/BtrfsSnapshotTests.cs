@@ -295,6 +295,20 @@ namespace NekkBackup.Core.Tests.Snapshots
             Assert.Empty(pool.ListedNekkSnapshots());
         }
 
+        /// <summary>Lets the test change the live source right after the snapshot is taken and before the engine reads.</summary>
+        private sealed class ChangeAfterSnapshot : Sources.ISourceResolver
+        {
+            private readonly Sources.ISourceResolver _inner;
+            private readonly Action<string> _change;
+            public ChangeAfterSnapshot(Sources.ISourceResolver inner, Action<string> change) { _inner = inner; _change = change; }
+            public async Task<Sources.SourceView> OpenAsync(string sourcePath, CancellationToken ct)
+            {
+                var view = await _inner.OpenAsync(sourcePath, ct);
+                _change(sourcePath);
+                return view;
+            }
+        }
+
         [RootFact("mkfs.btrfs", "btrfs", "findmnt")]
         public async Task Folder_backup_reads_from_a_snapshot_and_removes_it()
         {
@@ -305,12 +319,18 @@ namespace NekkBackup.Core.Tests.Snapshots
             {
                 Sources = new[] { pool.Sessions },
                 Destination = nas.Path,
-                SourceResolver = SnapshotSources.ForMode(SnapshotMode.Required, pool.Obs, pool.Manager),
+                // 25 % of the files change (and one grows) between the snapshot and the engine's scan/copy.
+                SourceResolver = new ChangeAfterSnapshot(SnapshotSources.ForMode(SnapshotMode.Required, pool.Obs, pool.Manager), src =>
+                {
+                    StudioData.Mutate(src, 25, 31);
+                    File.AppendAllText(Directory.EnumerateFiles(src, "*", SearchOption.AllDirectories).First(), "changed after the snapshot");
+                }),
             }, pool.Obs, CancellationToken.None);
             Assert.Equal("Succeeded", run.Status);
             Assert.StartsWith("Btrfs:nekk_", run.SnapshotUsed);
             var copied = StudioData.Digest(Path.Combine(nas.Path, "Sessions"));
             Assert.True(StudioData.Diff(expected, copied).Length == 0, StudioData.Diff(expected, copied));
+            Assert.NotEqual(0, StudioData.Diff(expected, StudioData.Digest(pool.Sessions)).Length);
             Assert.Empty(pool.ListedNekkSnapshots());
             Assert.Empty(pool.Manager.Records());
         }
