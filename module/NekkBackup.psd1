@@ -12,6 +12,7 @@
     CompatiblePSEditions   = @('Desktop', 'Core')
     FormatsToProcess       = @(
         'formats/Folder.Format.ps1xml'
+        'formats/Snapshot.Format.ps1xml'
         'formats/Plans.Format.ps1xml'
     )
     TypesToProcess         = @('NekkBackup.Types.ps1xml')
@@ -21,6 +22,9 @@
         'Get-NekkFolderBackup'
         'Restore-NekkFolder'
         'Test-NekkFolderBackup'
+        'New-NekkSnapshot'
+        'Get-NekkSnapshot'
+        'Remove-NekkSnapshot'
         'New-NekkBackupPlan'
         'Invoke-NekkBackupPlan'
         'Register-NekkBackupPlan'
