@@ -1,0 +1,342 @@
+#Requires -Version 7.4
+# Plans, schedules, 3-2-1 compliance and fleet status as an admin uses them: plan files written and edited,
+# Invoke-NekkBackupPlan run for real against a NAS on its own loop-mounted filesystem, compliance judged at
+# other instants with -AsOf (never by sleeping), exit codes read from $LASTEXITCODE.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-NekkTestModule
+    $script:work = New-NekkTestDirectory 'plans'
+    $env:NEKKBACKUP_DATA = Join-Path $work 'data'
+
+    function New-TestPlanFile([string] $Path, [string] $Body) {
+        Set-Content -LiteralPath $Path -Value $Body -Encoding utf8
+        $Path
+    }
+    function Get-Finding($Findings, [string] $Rule) { $Findings | Where-Object Rule -eq $Rule }
+}
+
+AfterAll {
+    Remove-Item -Recurse -Force $script:work -ErrorAction SilentlyContinue
+}
+
+Describe 'New-NekkBackupPlan' {
+    It 'writes a commented plan that PowerShell and NekkBackup read back the same' {
+        $src = New-Item -ItemType Directory (Join-Path $work 'np/Sessions') -Force
+        $path = Join-Path $work 'np/studio.psd1'
+        $plan = New-NekkBackupPlan -Path $path -Source $src.FullName -NasDestination (Join-Path $work 'np/nas') -ImageSource '/dev/sdz9' `
+            -ImageRepository (Join-Path $work 'np/ghost') -Bucket 'offsite' -Endpoint 'http://127.0.0.1:4568' -Prefix 'nekk' `
+            -Retention @{ KeepLast = 5; Daily = 7 } -DawPolicy Throttle -Schedules @{ Cloud = @{ At = '23:15' } }
+        $plan.PSObject.TypeNames[0] | Should -Be 'NekkBackup.BackupPlan'
+        $plan.Name | Should -Be 'studio'
+        $plan.Legs | Should -Be @('Folder', 'Image', 'Cloud', 'Drill')
+        $plan.CloudSchedule.ToString() | Should -Be 'daily 23:15'
+        $text = Get-Content -Raw $path
+        $text | Should -Match '# No secret ever goes in this file'
+        $data = Import-PowerShellDataFile $path
+        $data.SchemaVersion | Should -Be 1
+        $data.Cloud.Bucket | Should -Be 'offsite'
+        $data.Retention.Daily | Should -Be 7
+        $data.Daw.Policy | Should -Be 'Throttle'
+    }
+
+    It 'refuses to overwrite without -Force and writes nothing with -WhatIf' {
+        $path = Join-Path $work 'np/studio.psd1'
+        { New-NekkBackupPlan -Path $path -Source /srv -NasDestination /mnt/x -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.PlanExists,NekkBackup.Commands.Plans.NewNekkBackupPlanCommand'
+        $other = Join-Path $work 'np/whatif.psd1'
+        New-NekkBackupPlan -Path $other -Source /srv -NasDestination /mnt/x -WhatIf | Should -BeNullOrEmpty
+        Test-Path $other | Should -BeFalse
+    }
+}
+
+Describe 'Bad plan files' {
+    BeforeAll {
+        $script:bad = New-Item -ItemType Directory (Join-Path $work 'bad') -Force
+        $script:good = "SchemaVersion = 1`n    Sources = @('/srv/Sessions')`n    NasDestination = '/mnt/nas/x'"
+    }
+
+    It 'fails with NekkBackup.InvalidPlan naming <Key> and sets $LASTEXITCODE 3 (<Case>)' -ForEach @(
+        @{ Case = 'missing key'; Key = 'Sources'; Body = "@{ SchemaVersion = 1; NasDestination = '/mnt/nas/x' }"; Message = "key 'Sources' is missing" }
+        @{ Case = 'wrong type'; Key = 'Sources'; Body = "@{ SchemaVersion = 1; Sources = 42; NasDestination = '/mnt/nas/x' }"; Message = "key 'Sources' must be a string or a list" }
+        @{ Case = 'unknown leg'; Key = 'Schedules.Tape'; Body = "@{ SchemaVersion = 1; Sources = '/srv'; NasDestination = '/mnt/nas/x'; Schedules = @{ Tape = @{ At = '01:00' } } }"; Message = "unknown leg 'Tape'" }
+        @{ Case = 'unknown key'; Key = 'Tape'; Body = "@{ SchemaVersion = 1; Sources = '/srv'; NasDestination = '/mnt/nas/x'; Tape = @{} }"; Message = "key 'Tape' is not a plan key" }
+        @{ Case = 'a secret'; Key = 'Cloud.SecretKey'; Body = "@{ SchemaVersion = 1; Sources = '/srv'; NasDestination = '/mnt/nas/x'; Cloud = @{ Bucket = 'b'; SecretKey = 'x' } }"; Message = 'plans never hold secrets' }
+        @{ Case = 'code in the file'; Key = '(code)'; Body = "@{ SchemaVersion = 1; Sources = (Get-ChildItem /); NasDestination = '/mnt/nas/x' }"; Message = 'only constant values' }
+        @{ Case = 'a syntax error'; Key = '(syntax)'; Body = "@{ SchemaVersion = 1; Sources = '/srv' "; Message = 'line 1' }
+    ) {
+        $path = New-TestPlanFile (Join-Path $bad "$($Case -replace ' ', '-').psd1") $Body
+        $global:LASTEXITCODE = 0
+        $err = $null
+        try { Invoke-NekkBackupPlan -Path $path -ErrorAction Stop } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -Be 'NekkBackup.InvalidPlan,NekkBackup.Commands.Plans.InvokeNekkBackupPlanCommand'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike "*$Message*"
+        $global:LASTEXITCODE | Should -Be 3
+        { Test-NekkBackupCompliance -Path $path -ErrorAction Stop } | Should -Throw -ErrorId 'NekkBackup.InvalidPlan,NekkBackup.Commands.Plans.TestNekkBackupComplianceCommand'
+    }
+
+    It 'a -Job the plan has no leg for is a bad argument (exit 3)' {
+        $path = New-TestPlanFile (Join-Path $bad 'folder-only.psd1') "@{ $good }"
+        { Invoke-NekkBackupPlan -Path $path -Job Cloud -ErrorAction Stop } | Should -Throw -ErrorId 'NekkBackup.JobNotInPlan,NekkBackup.Commands.Plans.InvokeNekkBackupPlanCommand'
+        $global:LASTEXITCODE | Should -Be 3
+    }
+
+    It '-AsRmmOutput reports an unreadable plan as not compliant (exit 1), on one line' {
+        $path = New-TestPlanFile (Join-Path $bad 'rmm.psd1') "@{ SchemaVersion = 1 }"
+        $out = Test-NekkBackupCompliance -Path $path -AsRmmOutput
+        @($out).Count | Should -Be 1
+        $out | Should -BeLike 'NEKK NONCOMPLIANT plan-unreadable*'
+        $global:LASTEXITCODE | Should -Be 1
+    }
+}
+
+Describe 'A whole plan on this machine' {
+    BeforeAll {
+        $script:e2e = New-Item -ItemType Directory (Join-Path $work 'e2e') -Force
+        $script:src = New-StudioData (Join-Path $e2e 'Sessions') -SizeMB 5 -Seed 11
+        # The NAS is its own filesystem (another "medium" than the sources), as a real NAS share is.
+        $script:fs = $null
+        if (-not (Get-NekkSkipReason -Root -Tool 'mkfs.ext4')) { $script:fs = New-LoopFileSystem ext4 -SizeMB 64 }
+        $script:nasRoot = if ($fs) { $fs.MountPoint } else { (New-Item -ItemType Directory (Join-Path $e2e 'nasroot')).FullName }
+        $script:nas = Join-Path $nasRoot 'studio-a'
+        $script:planPath = Join-Path $e2e 'studio-a.psd1'
+        $null = New-NekkBackupPlan -Path $planPath -Source $src -NasDestination $nas -Name 'studio-a'
+        $script:before = Test-NekkBackupCompliance -Path $planPath
+        $script:run = Invoke-NekkBackupPlan -Path $planPath
+        $script:runExit = $global:LASTEXITCODE
+        $script:after = Test-NekkBackupCompliance -Path $planPath
+    }
+    AfterAll { Remove-LoopFileSystem $script:fs }
+
+    It 'is not compliant before the first run' {
+        (Get-Finding $before FolderFresh).Status | Should -Be 'Fail'
+        (Get-Finding $before ThreeCopies).Status | Should -Be 'Fail'
+        $before.Count | Should -Be 9
+        $before[0].PSObject.TypeNames[0] | Should -Be 'NekkBackup.ComplianceFinding'
+    }
+
+    It 'runs the due jobs (folder, then the first drill) and exits 0' {
+        $run.PSObject.TypeNames[0] | Should -Be 'NekkBackup.PlanRunResult'
+        $run.Status | Should -Be 'Succeeded'
+        $runExit | Should -Be 0
+        $run.ExitCode | Should -Be 0
+        $run.JobsRun | Should -Be @('Folder', 'Drill')
+        ($run.Jobs | ForEach-Object { "$($_.Job)/$($_.Step)=$($_.Status)" }) | Should -Be @('Folder/Backup=Succeeded', 'Folder/Verify=Passed', 'Drill/FullVerify=Passed')
+        Compare-TreeDigest (Get-TreeDigest $src) (Get-TreeDigest (Join-Path $nas 'Sessions')) | Should -BeNullOrEmpty
+    }
+
+    It 'is compliant afterwards for every rule the folder leg carries (cloud and image legs aside)' {
+        if (-not $fs) { Set-ItResult -Skipped -Because 'needs root to give the NAS its own filesystem'; return }
+        foreach ($rule in 'TwoMedia', 'FolderFresh', 'DrillWithin92Days', 'IntegrityCheckPassed') {
+            (Get-Finding $after $rule).Status | Should -Be 'Pass' -Because ((Get-Finding $after $rule).Detail)
+        }
+        (Get-Finding $after OneOffsite).Detail | Should -BeLike '*no Cloud leg*'
+        (Get-Finding $after FolderFresh).Evidence | Should -BeLike "*$($run.Jobs[0].LegRunId)*"
+    }
+
+    It 'goes stale again when judged a week later (-AsOf), and the RMM line says so with exit 1' {
+        $later = Test-NekkBackupCompliance -Path $planPath -AsOf (Get-Date).AddDays(7)
+        (Get-Finding $later FolderFresh).Status | Should -Be 'Fail'
+        (Get-Finding $later FolderFresh).Detail | Should -BeLike 'stale*'
+        $line = Test-NekkBackupCompliance -Path $planPath -AsOf (Get-Date).AddDays(7) -AsRmmOutput
+        @($line).Count | Should -Be 1
+        $line.Length | Should -BeLessOrEqual 2048
+        $line | Should -BeLike 'NEKK NONCOMPLIANT host=* FolderFresh:Fail(stale*'
+        $global:LASTEXITCODE | Should -Be 1
+        # Judged before the run happened, the backup does not count either.
+        (Get-Finding (Test-NekkBackupCompliance -Path $planPath -AsOf (Get-Date).AddDays(-1)) FolderFresh).Status | Should -Be 'Fail'
+    }
+
+    It 'runs nothing when nothing is due (exit 0) and keeps the history across legs' {
+        $r = Invoke-NekkBackupPlan -Path $planPath
+        $r.Status | Should -Be 'NothingDue'
+        $global:LASTEXITCODE | Should -Be 0
+        $h = Get-NekkBackupHistory -Path $planPath
+        ($h | Select-Object -ExpandProperty Step) | Should -Be @('Backup', 'Verify', 'FullVerify')
+        Test-Path (Join-Path $nas ".nekkbackup/plan-history") | Should -BeTrue
+        @(Get-NekkBackupHistory -Path $planPath -Job Drill).Count | Should -Be 1
+    }
+
+    It 'refuses a second run of the same plan while one holds the lock (exit 1)' {
+        $lock = Join-Path $env:NEKKBACKUP_DATA 'plans/studio-a/run.lock'
+        $held = [System.IO.File]::Open($lock, 'OpenOrCreate', 'ReadWrite', 'None')
+        try {
+            $r = Invoke-NekkBackupPlan -Path $planPath -Job Folder -ErrorVariable ev -ErrorAction SilentlyContinue
+        } finally { $held.Dispose() }
+        $r.Status | Should -Be 'Refused'
+        $global:LASTEXITCODE | Should -Be 1
+        @($ev).Count | Should -Be 1
+        "$($ev[0])" | Should -BeLike 'NEKK Refused plan=studio-a exit=1: another run*'
+    }
+
+    It 'publishes the host status next to the backups' {
+        $status = Get-NekkFleetStatus -Path $nas
+        @($status).Count | Should -Be 1
+        $status.Plan | Should -Be 'studio-a'
+        $status.LastFolder | Should -Not -BeNullOrEmpty
+        $status.Stale | Should -BeFalse
+    }
+
+    It 'checks every destination is writable with the schedule''s credentials' {
+        $checks = Test-NekkBackupPlan -Path $planPath
+        ($checks | Where-Object Leg -eq 'Folder').Status | Should -Be 'Passed'
+        (Get-ChildItem $nas -Force -Filter '.nekkbackup-probe-*') | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Exit codes of Invoke-NekkBackupPlan' {
+    It 'an unreachable NAS is exit 4 with one line on the error stream and nothing else' {
+        $p = New-TestPlanFile (Join-Path $work 'unreach.psd1') "@{ SchemaVersion = 1; Sources = '$work'; NasDestination = '/nonexistent-nas-$(Get-Random)/share/studio' }"
+        $out = Invoke-NekkBackupPlan -Path $p -ErrorVariable ev -ErrorAction SilentlyContinue -WarningVariable wv 6>&1
+        $global:LASTEXITCODE | Should -Be 4
+        @($out).Count | Should -Be 1
+        $out.Status | Should -Be 'Unreachable'
+        @($ev).Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'NekkBackup.PlanUnreachable*'
+        "$($ev[0])" | Should -Not -Match "`n"
+        $wv | Should -BeNullOrEmpty
+    }
+
+    It 'a child PowerShell ends with the same code (exit $LASTEXITCODE)' {
+        $p = New-TestPlanFile (Join-Path $work 'unreach2.psd1') "@{ SchemaVersion = 1; Sources = '$work'; NasDestination = '/nonexistent-nas-$(Get-Random)/x' }"
+        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+        [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
+        & $exe @pre -NoProfile -NonInteractive -Command "Import-Module '$(Get-NekkManifestPath)'; Invoke-NekkBackupPlan -Path '$p' 2>`$null | Out-Null; exit `$LASTEXITCODE"
+        $LASTEXITCODE | Should -Be 4
+    }
+}
+
+Describe 'DAW awareness' {
+    BeforeAll {
+        $script:dawDir = New-Item -ItemType Directory (Join-Path $work 'daw') -Force
+        $script:dsrc = New-StudioData (Join-Path $dawDir 'Sessions') -SizeMB 2 -Seed 5
+        # A "DAW" whose executable name is longer than the 15 characters /proc/PID/comm keeps.
+        $script:fake = Join-Path $dawDir 'ProToolsDaemonHelperX'
+        Copy-Item /bin/sleep $fake
+        & chmod 755 $fake
+        $script:proc = Start-Process -FilePath $fake -ArgumentList 120 -PassThru
+        $script:dplan = Join-Path $dawDir 'daw.psd1'
+        $null = New-NekkBackupPlan -Path $dplan -Source $dsrc -NasDestination (Join-Path $dawDir 'nas') -DawProcess 'protoolsdaemonhelper?'
+    }
+    AfterAll { if ($script:proc -and -not $script:proc.HasExited) { $script:proc.Kill(); $script:proc.WaitForExit(5000) } }
+
+    It 'defers the job while a listed DAW runs, says so, exits 0 and writes no backup' {
+        $r = Invoke-NekkBackupPlan -Path $dplan -Job Folder
+        $r.Status | Should -Be 'Deferred'
+        $r.Deferred | Should -BeTrue
+        $r.DawProcesses | Should -BeLike "ProToolsDaemonHelperX (pid $($proc.Id))"
+        $r.Reason | Should -BeLike 'deferred: ProToolsDaemonHelperX*'
+        $global:LASTEXITCODE | Should -Be 0
+        Test-Path (Join-Path $dawDir 'nas/.nekkbackup/runs') | Should -BeFalse
+        (Get-NekkBackupHistory -Path $dplan -Last 1).Status | Should -Be 'Deferred'
+    }
+
+    It 'runs throttled instead when the plan says Throttle' {
+        $text = (Get-Content -Raw $dplan) -replace "Policy    = 'Defer'", "Policy    = 'Throttle'"
+        Set-Content -LiteralPath $dplan -Value $text
+        $r = Invoke-NekkBackupPlan -Path $dplan -Job Folder
+        $r.Status | Should -Be 'Succeeded'
+        $r.Throttled | Should -BeTrue
+        $r.Jobs[0].Throttled | Should -BeTrue
+    }
+
+    It 'runs normally once the DAW has quit' {
+        $proc.Kill(); $proc.WaitForExit(5000)
+        $r = Invoke-NekkBackupPlan -Path $dplan -Job Folder
+        $r.Status | Should -Be 'Succeeded'
+        $r.Throttled | Should -BeFalse
+    }
+}
+
+Describe 'Fleet status' {
+    It 'aggregates 50 simulated hosts publishing to one NAS share' {
+        $fleet = New-Item -ItemType Directory (Join-Path $work 'fleet') -Force
+        $share = New-Item -ItemType Directory (Join-Path $fleet 'share') -Force
+        $fsrc = New-Item -ItemType Directory (Join-Path $fleet 'Sessions') -Force
+        Set-Content (Join-Path $fsrc 'take.txt') 'take'
+        $hosts = 1..50 | ForEach-Object { 'studio-{0:d2}' -f $_ }
+        foreach ($h in $hosts) {
+            $p = New-TestPlanFile (Join-Path $fleet "$h.psd1") "@{ SchemaVersion = 1; Name = 'room'; Host = '$h'; Sources = '$($fsrc.FullName)'; NasDestination = '$(Join-Path $share.FullName $h)'; Daw = @{ Processes = @() } }"
+            $null = Invoke-NekkBackupPlan -Path $p -Job Folder
+            $LASTEXITCODE | Should -Be 0
+        }
+        # Five hosts stopped reporting three days ago.
+        foreach ($h in $hosts[0..4]) {
+            $f = Join-Path $share.FullName "$h/.nekkbackup/status/$h.json"
+            $j = Get-Content -Raw $f | ConvertFrom-Json
+            $j.generatedUtc = [datetime]::UtcNow.AddDays(-3).ToString('o')
+            $j | ConvertTo-Json -Depth 5 | Set-Content $f
+        }
+        $all = Get-NekkFleetStatus -Path $share.FullName
+        @($all).Count | Should -Be 50
+        ($all.Host | Sort-Object) | Should -Be $hosts
+        @($all | Where-Object Stale).Count | Should -Be 5
+        ($all | Where-Object Stale).Host | Should -Be $hosts[0..4]
+        @($all | Where-Object { $_.LastFolder }).Count | Should -Be 50
+        @($all | Where-Object { $_.Failing -contains 'OneOffsite' }).Count | Should -Be 50
+        @($all | Where-Object Compliant).Count | Should -Be 0
+        @(Get-NekkFleetStatus -Path $share.FullName -Problem).Count | Should -Be 50
+        $all[0].PSObject.TypeNames[0] | Should -Be 'NekkBackup.FleetHostStatus'
+    }
+}
+
+Describe 'Register-NekkBackupPlan / Unregister-NekkBackupPlan' {
+    BeforeAll {
+        $script:rdir = New-Item -ItemType Directory (Join-Path $work 'reg') -Force
+        $script:rplan = Join-Path $rdir 'studio-b.psd1'
+        $null = New-NekkBackupPlan -Path $rplan -Source $work -NasDestination (Join-Path $rdir 'nas') -ImageSource /dev/sdz1 -ImageRepository (Join-Path $rdir 'ghost') -Bucket offsite
+    }
+
+    It 'writes a service and a timer per leg that systemd-analyze accepts' {
+        if ($why = Get-NekkSkipReason -Tool 'systemd-analyze') { Set-ItResult -Skipped -Because $why; return }
+        $units = Join-Path $rdir 'units'
+        $regs = Register-NekkBackupPlan -Path $rplan -Scheduler Systemd -UnitDirectory $units -PassThru
+        $regs.Job | Should -Be @('Folder', 'Image', 'Cloud', 'Drill')
+        ($regs | Where-Object Job -eq Folder).Native | Should -Be 'OnCalendar=Mon..Sat *-*-* 08,12,16,20:00:00'
+        $files = Get-ChildItem $units
+        $files.Count | Should -Be 8
+        $out = & systemd-analyze verify --man=no @($files.FullName) 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
+        $svc = Get-Content -Raw (Join-Path $units 'nekkbackup-studio-b-folder.service')
+        $svc | Should -Match ([regex]::Escape("Invoke-NekkBackupPlan -Path '$rplan' -Job Folder; exit `$`$LASTEXITCODE"))
+        Unregister-NekkBackupPlan -Path $rplan -Scheduler Systemd -UnitDirectory $units -Confirm:$false
+        Get-ChildItem $units | Should -BeNullOrEmpty
+    }
+
+    It 'writes cron lines where systemd is absent, and -WhatIf writes nothing' {
+        $cron = Join-Path $rdir 'cron.d'
+        Register-NekkBackupPlan -Path $rplan -Scheduler Cron -UnitDirectory $cron -WhatIf
+        Test-Path $cron | Should -BeFalse
+        Register-NekkBackupPlan -Path $rplan -Scheduler Cron -UnitDirectory $cron | Should -BeNullOrEmpty
+        $lines = Get-Content (Join-Path $cron 'nekkbackup-studio-b') | Where-Object { $_ -match ' root ' }
+        $lines.Count | Should -Be 4
+        $lines[0] | Should -BeLike '0 8,12,16,20 * * 1,2,3,4,5,6 root *-Job Folder*'
+        $removed = Unregister-NekkBackupPlan -Path $rplan -Scheduler Cron -UnitDirectory $cron -PassThru -Confirm:$false
+        @($removed).Count | Should -BeGreaterThan 0
+        Test-Path (Join-Path $cron 'nekkbackup-studio-b') | Should -BeFalse
+    }
+
+    It 'the Task Scheduler is Windows-only' {
+        if ($IsWindows) { Set-ItResult -Skipped -Because 'checks the Linux refusal'; return }
+        { Register-NekkBackupPlan -Path $rplan -Scheduler TaskScheduler -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.NotSupportedOnPlatform,NekkBackup.Commands.Plans.RegisterNekkBackupPlanCommand'
+    }
+}
+
+Describe 'Set-NekkCredential' {
+    It 'stores the secret in a root-only file and never in a log' {
+        if ($IsWindows) { Set-ItResult -Skipped -Because 'the Linux store is checked here'; return }
+        $secret = 'S3cr3t-' + [guid]::NewGuid()
+        $cred = [pscredential]::new('backup', (ConvertTo-SecureString $secret -AsPlainText -Force))
+        Set-NekkCredential -Target '\\nas\backup' -Credential $cred -WhatIf
+        Test-Path (Join-Path $env:NEKKBACKUP_DATA 'credentials') | Should -BeFalse
+        $s = Set-NekkCredential -Target '\\NAS\backup\studio-a' -Credential $cred -PassThru -Verbose 4>&1 | Where-Object { $_ -is [psobject] -and $_.PSObject.TypeNames[0] -eq 'NekkBackup.StoredCredential' }
+        $s.Target | Should -Be '\\nas\backup'
+        $s.Protection | Should -Be 'File0600'
+        (& stat -c '%a' $s.Path) | Should -Be '600'
+        (& stat -c '%a' (Split-Path $s.Path)) | Should -Be '700'
+        $logs = Join-Path $env:NEKKBACKUP_DATA 'logs'
+        if (Test-Path $logs) { Get-ChildItem $logs -Recurse -File | Select-String -SimpleMatch $secret | Should -BeNullOrEmpty }
+    }
+}
