@@ -178,6 +178,27 @@ Describe 'A whole plan on this machine' {
         $status.Stale | Should -BeFalse
     }
 
+    It 'the Intune detection and RMM job scripts print one line and exit 1 while not compliant' {
+        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+        [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
+        $env:PSModulePath = (Split-Path (Split-Path (Get-NekkManifestPath))) + [System.IO.Path]::PathSeparator + $env:PSModulePath
+        foreach ($script in 'intune/Detect-NekkBackupCompliance.ps1', 'rmm/Invoke-NekkRmmJob.ps1') {
+            $path = Join-Path $PSScriptRoot "../../examples/$script"
+            $extra = if ($script -like 'rmm*') { @('-WhatIf') } else { @() }
+            $out = & $exe @pre -NoProfile -NonInteractive -File $path -PlanPath $planPath @extra 2>&1
+            $LASTEXITCODE | Should -Be 1 -Because ($out | Out-String)
+            @($out | Where-Object { $_ -like 'NEKK *' }).Count | Should -Be 1 -Because ($out | Out-String)
+            ($out | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'the example studio plan is a valid plan' {
+        $p = Join-Path $PSScriptRoot '../../examples/studio-plan.psd1'
+        { Get-NekkBackupHistory -Path $p -ErrorAction Stop } | Should -Not -Throw
+        $data = Import-PowerShellDataFile $p
+        $data.Image.Repository | Should -Not -Be $data.NasDestination
+    }
+
     It 'checks every destination is writable with the schedule''s credentials' {
         $checks = Test-NekkBackupPlan -Path $planPath
         ($checks | Where-Object Leg -eq 'Folder').Status | Should -Be 'Passed'
