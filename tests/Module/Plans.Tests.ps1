@@ -181,10 +181,10 @@ Describe 'A whole plan on this machine' {
     It 'the Intune detection and RMM job scripts print one line and exit 1 while not compliant' {
         $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
         [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
-        $env:PSModulePath = (Split-Path (Split-Path (Get-NekkManifestPath))) + [System.IO.Path]::PathSeparator + $env:PSModulePath
+        $env:PSModulePath = (Split-Path (Split-Path (Split-Path (Get-NekkManifestPath)))) + [System.IO.Path]::PathSeparator + $env:PSModulePath
         foreach ($script in 'intune/Detect-NekkBackupCompliance.ps1', 'rmm/Invoke-NekkRmmJob.ps1') {
             $path = Join-Path $PSScriptRoot "../../examples/$script"
-            $extra = if ($script -like 'rmm*') { @('-WhatIf') } else { @() }
+            [string[]] $extra = if ($script -like 'rmm*') { @('-WhatIf') } else { @() }
             $out = & $exe @pre -NoProfile -NonInteractive -File $path -PlanPath $planPath @extra 2>&1
             $LASTEXITCODE | Should -Be 1 -Because ($out | Out-String)
             @($out | Where-Object { $_ -like 'NEKK *' }).Count | Should -Be 1 -Because ($out | Out-String)

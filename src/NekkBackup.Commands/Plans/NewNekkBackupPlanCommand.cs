@@ -87,9 +87,6 @@ namespace NekkBackup.Commands.Plans
                 text = PlanWriter.ToPsd1(plan);
                 if (File.Exists(path) && !Force)
                     throw new NekkBackupException("PlanExists", FailureKind.ResourceExists, $"The plan file '{path}' exists; use -Force to overwrite it.", path);
-                var dir = System.IO.Path.GetDirectoryName(path);
-                if (dir != null && !Directory.Exists(dir))
-                    throw Fail.NotFound("PathNotFound", $"The folder '{dir}' for the plan file does not exist.", dir);
             }
             catch (NekkBackupException ex)
             {
@@ -97,6 +94,9 @@ namespace NekkBackup.Commands.Plans
                 return;
             }
             if (!ShouldProcess(path, "Write backup plan")) return;
+            var dir = System.IO.Path.GetDirectoryName(path);
+            if (dir != null && !Directory.Exists(dir))
+                Terminate(Fail.NotFound("PathNotFound", $"The folder '{dir}' for the plan file does not exist.", dir), path);
             File.WriteAllText(path, text, new UTF8Encoding(true));
             WriteObject(PlanFile.Load(path));
         }
