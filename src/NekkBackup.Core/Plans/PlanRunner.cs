@@ -173,6 +173,11 @@ namespace NekkBackup.Core.Plans
             var evidence = await PlanLegRegistry.GatherAsync(plan, ct).ConfigureAwait(false);
             var findings = ComplianceEvaluator.Evaluate(plan, evidence, DateTime.Now);
             var history = PlanHistoryStore.Read(plan);
+            if (plan.HasCloud && FleetBucket.Publish != null)
+            {
+                try { await FleetBucket.Publish(plan, FleetStatus.Build(plan, findings, evidence, history), ct).ConfigureAwait(false); }
+                catch (NekkBackupException ex) { obs.Message(RunMessageLevel.Warning, "Could not publish the host status to the bucket: " + ex.Message); }
+            }
             try { return FleetStatus.Publish(plan, findings, evidence, history); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {

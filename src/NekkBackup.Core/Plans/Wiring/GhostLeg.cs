@@ -1,0 +1,79 @@
+// Compiled when the Ghost image engine (Core/Imaging) is part of the build: NEKK_GHOST is defined by
+// NekkBackup.Core.csproj when Imaging/GhostRepository.cs exists.
+#if NEKK_GHOST
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Imaging;
+
+namespace NekkBackup.Core.Plans
+{
+    internal static partial class LegWiring
+    {
+        static partial void RegisterImage()
+        {
+            PlanLegRegistry.Register(new GhostLegRunner());
+            DrillLegRunner.ImageDrill = GhostLegRunner.DrillAsync;
+        }
+    }
+
+    /// <summary>The image leg: New-NekkGhostImage of the plan's image source into its repository; the drill: Test-NekkGhostImage -Full of this host's latest image.</summary>
+    public sealed class GhostLegRunner : ILegRunner
+    {
+        public PlanLeg Leg => PlanLeg.Image;
+
+        public async Task<IReadOnlyList<PlanHistoryEntry>> RunAsync(PlanJobContext ctx, CancellationToken ct)
+        {
+            var plan = ctx.Plan;
+            var start = DateTime.UtcNow;
+            try
+            {
+                var img = await GhostRepository.CaptureAsync(new GhostCaptureOptions
+                {
+                    Source = plan.ImageSource!,
+                    Repository = plan.ImageRepository!,
+                    // Throttled (a DAW is recording): one worker keeps CPU and disk for the session.
+                    Parallelism = ctx.Throttled ? 1 : 0,
+                    Tags = new[] { "plan:" + plan.Name },
+                }, ctx.Observer, ct).ConfigureAwait(false);
+                return new[]
+                {
+                    new PlanHistoryEntry
+                    {
+                        Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Capture",
+                        StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = "Succeeded", LegRunId = img.ImageId,
+                        Files = img.Chunks, Bytes = img.NewBytes, Throttled = ctx.Throttled,
+                        Detail = $"{img.SizeBytes} bytes imaged, {img.NewBytes} new bytes stored, {img.Chunks} chunks",
+                    },
+                };
+            }
+            catch (NekkBackupException ex)
+            {
+                return new[] { PlanRunner.Entry(ctx, Leg, "Capture", start, PlanRunner.StatusOf(ex), ex.Message) };
+            }
+        }
+
+        public static async Task<PlanHistoryEntry> DrillAsync(PlanJobContext ctx, CancellationToken ct)
+        {
+            var plan = ctx.Plan;
+            var start = DateTime.UtcNow;
+            var latest = GhostRepository.List(plan.ImageRepository!)
+                .Where(i => string.Equals(i.Host, plan.Host, StringComparison.OrdinalIgnoreCase))
+                .OrderBy(i => i.Created).LastOrDefault();
+            if (latest == null)
+                return PlanRunner.Entry(ctx, PlanLeg.Drill, "ImageDrill", start, "Failed", $"no image of host '{plan.Host}' in '{plan.ImageRepository}' to drill");
+            var r = await GhostRepository.TestAsync(plan.ImageRepository!, new[] { latest.ImageId }, true, ctx.Observer, ct).ConfigureAwait(false);
+            return new PlanHistoryEntry
+            {
+                Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = PlanLeg.Drill.ToString(), Step = "ImageDrill",
+                StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = r.Status, LegRunId = latest.ImageId,
+                Files = r.ChunksChecked, Bytes = r.BytesVerified, Errors = r.Problems.Length,
+                Detail = r.Problems.Length > 0 ? string.Join("; ", r.Problems.Select(p => p.ToString()).Take(5)) : $"{r.BytesVerified} bytes restored and verified",
+            };
+        }
+    }
+}
+#endif
