@@ -361,3 +361,92 @@ Describe 'Set-NekkCredential' {
         if (Test-Path $logs) { Get-ChildItem $logs -Recurse -File | Select-String -SimpleMatch $secret | Should -BeNullOrEmpty }
     }
 }
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-NekkTestModule
+    # The image and cloud legs exist once the Ghost and cloud engines are part of the build.
+    $script:hasAllLegs = [bool](Get-Command New-NekkGhostImage, Send-NekkCloudBackup -ErrorAction Ignore | Measure-Object | Where-Object Count -eq 2)
+}
+
+if ($hasAllLegs) {
+    Describe 'A whole 3-2-1 plan: folder to a NAS, Ghost image of a loop image, cloud to s3rver' {
+        BeforeAll {
+            $script:w3 = New-Item -ItemType Directory (Join-Path $work 'three21') -Force
+            $script:src3 = New-StudioData (Join-Path $w3 'Sessions') -SizeMB 4 -Seed 21
+            # A small ext4 volume image stands in for the system volume.
+            $script:vol = Join-Path $w3 'system.img'
+            & truncate -s 24M $vol
+            & mkfs.ext4 -q -F $vol
+            # Folder backups on their own filesystem; the image repository elsewhere (another volume).
+            $script:fs3 = $null
+            if (-not (Get-NekkSkipReason -Root -Tool 'mkfs.ext4')) { $script:fs3 = New-LoopFileSystem ext4 -SizeMB 64 }
+            $nasRoot = if ($fs3) { $fs3.MountPoint } else { (New-Item -ItemType Directory (Join-Path $w3 'nas')).FullName }
+            $script:nas3 = Join-Path $nasRoot 'studio-c'
+            $script:repo3 = Join-Path $w3 'ghost'
+
+            $cache = Join-Path $HOME '.cache/nekkbackup-s3rver'
+            $s3js = if ($env:NEKKBACKUP_S3RVER) { $env:NEKKBACKUP_S3RVER } else { Join-Path $cache 'node_modules/s3rver/bin/s3rver.js' }
+            if (-not (Test-Path $s3js)) { & npm install --no-audit --no-fund --prefix $cache s3rver@3.7.1 | Out-Null }
+            $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start()
+            $script:port3 = $l.LocalEndpoint.Port; $l.Stop()
+            $dataDir = New-Item -ItemType Directory (Join-Path $w3 's3data')
+            $script:s3 = Start-Process node -ArgumentList @('--openssl-legacy-provider', $s3js, '-d', $dataDir, '-p', $port3, '-a', '127.0.0.1', '-s', '--configure-bucket', 'fleet') -PassThru
+            $deadline = (Get-Date).AddSeconds(30)
+            while ($true) {
+                try { $c = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port3); $c.Dispose(); break }
+                catch { if ((Get-Date) -gt $deadline) { throw 's3rver did not start' }; Start-Sleep -Milliseconds 100 }
+            }
+            # The bucket's keys as the schedule will use them: stored for the backup principal, never in the plan.
+            Set-NekkCredential -Target fleet -Credential ([pscredential]::new('S3RVER', (ConvertTo-SecureString 'S3RVER' -AsPlainText -Force)))
+
+            $script:plan3 = Join-Path $w3 'studio-c.psd1'
+            $null = New-NekkBackupPlan -Path $plan3 -Source $src3 -NasDestination $nas3 -ImageSource $vol -ImageRepository $repo3 `
+                -Bucket fleet -Endpoint "http://127.0.0.1:$port3" -Prefix 'nekk' -Region 'us-east-1'
+            $script:checks3 = Test-NekkBackupPlan -Path $plan3
+            $script:before3 = Test-NekkBackupCompliance -Path $plan3
+            $script:run3 = Invoke-NekkBackupPlan -Path $plan3
+            $script:exit3 = $global:LASTEXITCODE
+            $script:after3 = Test-NekkBackupCompliance -Path $plan3
+        }
+        AfterAll {
+            if ($script:s3) { Stop-Process -Id $script:s3.Id -Force -ErrorAction SilentlyContinue }
+            Remove-LoopFileSystem $script:fs3
+        }
+
+        It 'checks the NAS, the repository and the bucket with the stored credentials' {
+            ($checks3 | ForEach-Object { "$($_.Leg)=$($_.Status)" }) | Should -Be @('Folder=Passed', 'Source=Passed', 'Image=Passed', 'Cloud=Passed')
+            ($checks3 | Where-Object Leg -eq Cloud).CredentialSource | Should -Be 'stored credential (S3RVER)'
+        }
+
+        It 'runs folder, image, cloud and the first drill, and exits 0' {
+            $exit3 | Should -Be 0 -Because ($run3.Reason)
+            $run3.JobsRun | Should -Be @('Folder', 'Image', 'Cloud', 'Drill')
+            ($run3.Jobs | ForEach-Object { "$($_.Job)/$($_.Step)=$($_.Status)" }) |
+                Should -Be @('Folder/Backup=Succeeded', 'Folder/Verify=Passed', 'Image/Capture=Succeeded', 'Cloud/Upload=Succeeded', 'Drill/FullVerify=Passed', 'Drill/ImageDrill=Passed')
+        }
+
+        It 'is not compliant before and fully compliant after' {
+            ($before3 | Where-Object Status -eq 'Fail').Rule | Should -Contain 'ThreeCopies'
+            if (-not $fs3) { Set-ItResult -Skipped -Because 'needs root to give the NAS its own filesystem'; return }
+            foreach ($f in $after3) { $f.Status | Should -Be 'Pass' -Because "$($f.Rule): $($f.Detail)" }
+            $line = Test-NekkBackupCompliance -Path $plan3 -AsRmmOutput
+            $line | Should -BeLike 'NEKK COMPLIANT host=* pass=9/9'
+            $global:LASTEXITCODE | Should -Be 0
+        }
+
+        It 'goes non-compliant when the cloud leg goes stale (-AsOf three days on)' {
+            $later = Test-NekkBackupCompliance -Path $plan3 -AsOf (Get-Date).AddDays(3)
+            ($later | Where-Object Rule -eq CloudFresh).Status | Should -Be 'Fail'
+            ($later | Where-Object Rule -eq OneOffsite).Status | Should -Be 'Pass'
+        }
+
+        It 'publishes the host status to the bucket too, and the fleet view reads it' {
+            $s = Get-NekkFleetStatus -Bucket fleet -Endpoint "http://127.0.0.1:$port3" -Prefix nekk -Region us-east-1
+            @($s).Count | Should -Be 1
+            $s.Plan | Should -Be 'studio-c'
+            $s.LastCloud | Should -Not -BeNullOrEmpty
+            $s.LastImage | Should -Not -BeNullOrEmpty
+        }
+    }
+}

@@ -73,11 +73,20 @@ namespace NekkBackup.Core.Plans
                 stored = payload;
                 protection = "File0600";
             }
-            Array.Clear(payload, 0, payload.Length);
             var path = PathFor(norm);
             var tmp = path + ".tmp";
             if (File.Exists(tmp)) File.Delete(tmp);
-            using (var fs = CreateRestricted(tmp)) { fs.Write(stored, 0, stored.Length); fs.Flush(true); }
+            try
+            {
+                using var fs = CreateRestricted(tmp);
+                fs.Write(stored, 0, stored.Length);
+                fs.Flush(true);
+            }
+            finally
+            {
+                // The plain secret does not outlive the write.
+                Array.Clear(payload, 0, payload.Length);
+            }
             if (File.Exists(path)) File.Delete(path);
             File.Move(tmp, path);
             return new StoredCredential { Target = norm, UserName = userName, Protection = protection, Path = path, Updated = DateTime.UtcNow.ToLocalTime() };
