@@ -30,6 +30,9 @@ namespace NekkBackup.Core.Plans
     {
         public static readonly string[] Jobs = { "Due", "Folder", "Image", "Cloud", "Drill" };
 
+        private delegate PlanRunResult DoneFn(string status, string? reason, IReadOnlyList<PlanHistoryEntry> steps, IReadOnlyList<PlanLeg> legs,
+            bool deferred = false, bool throttled = false, string[]? daws = null, string? publishedTo = null);
+
         public static async Task<PlanRunResult> RunAsync(BackupPlan plan, PlanRunOptions options, IRunObserver observer, CancellationToken ct)
         {
             observer ??= NullRunObserver.Instance;
@@ -61,6 +64,34 @@ namespace NekkBackup.Core.Plans
                 return r;
             }
 
+            // SYSTEM reaches a workgroup NAS only with the credential stored for it (Set-NekkCredential): a temporary
+            // connection per share for the whole run, cancelled at the end (Windows; a no-op elsewhere).
+            var connections = new List<NasConnection>();
+            try
+            {
+                foreach (var share in new[] { plan.NasDestination, plan.HasImage ? plan.ImageRepository! : null }
+                             .Where(p => p != null && VolumeIdentity.UncRoot(p) != null)
+                             .Select(p => VolumeIdentity.UncRoot(p!)!).Distinct(StringComparer.OrdinalIgnoreCase))
+                    connections.Add(NasConnection.Open(share));
+            }
+            catch (NekkBackupException ex)
+            {
+                foreach (var c in connections) c.Dispose();
+                return Done("Unreachable", ex.Message, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+            }
+            try
+            {
+                return await RunConnectedAsync(plan, options, job, runId, started, obs, Done, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                foreach (var c in connections) c.Dispose();
+            }
+        }
+
+        private static async Task<PlanRunResult> RunConnectedAsync(BackupPlan plan, PlanRunOptions options, string job, string runId, DateTime started, IRunObserver obs,
+            DoneFn Done, CancellationToken ct)
+        {
             // Destination reachable? (exit 4, before anything else: a NAS that is down is the commonest failure.)
             var unreachable = Unreachable(plan.NasDestination);
             if (unreachable != null)
