@@ -36,6 +36,7 @@ internal static class Program
                         Compression = Opt("--compression") is "None" or "none" ? GhostCompression.None : GhostCompression.Zstd,
                         ZstdLevel = int.TryParse(Opt("--level"), out var lv) ? lv : 0,
                         Parallelism = int.TryParse(Opt("--workers"), out var w) ? w : 0,
+                        ChunkSize = int.TryParse(Opt("--chunk-kib"), out var ck) ? ck * 1024 : 0,
                     };
                     if (int.TryParse(Opt("--slow-ms"), out var slow))
                     {

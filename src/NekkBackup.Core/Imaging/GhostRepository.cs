@@ -284,6 +284,9 @@ namespace NekkBackup.Core.Imaging
             // Validate the target before anything is written.
             var windowsDevice = OperatingSystemInfo.IsWindows ? WindowsDevicePath.ToDevicePath(target) : null;
             bool isDevice = windowsDevice != null || LinuxBlockDevice.IsBlockDevice(target);
+            var mountedAt = MountCheck.FindMount(target);
+            if (mountedAt != null && !force)
+                throw new NekkBackupException("TargetMounted", FailureKind.InvalidOperation, $"The target '{target}' is in use (mounted at {mountedAt}); unmount it first, or use -Force.", target);
             if (isDevice && vhd)
                 throw Fail.Argument("VhdNeedsFileTarget", "-Format Vhd writes a .vhd file; give a file path as the target.", target);
             if (!isDevice)
@@ -294,9 +297,6 @@ namespace NekkBackup.Core.Imaging
                 if (File.Exists(target) && !force)
                     throw new NekkBackupException("TargetExists", FailureKind.ResourceExists, $"The target file '{target}' exists; use -Force to overwrite it.", target);
             }
-            var mountedAt = MountCheck.FindMount(target);
-            if (mountedAt != null && !force)
-                throw new NekkBackupException("TargetMounted", FailureKind.InvalidOperation, $"The target '{target}' is in use (mounted at {mountedAt}); unmount it first, or use -Force.", target);
 
             using var repoLock = RepositoryLock.AcquireShared(repo, "restore");
             using var index = ImageIndexReader.Open(repo, m);

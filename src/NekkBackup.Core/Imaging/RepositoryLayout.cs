@@ -11,7 +11,7 @@ namespace NekkBackup.Core.Imaging
     {
         public const string FormatName = "nekkbackup-ghost";
         public const int FormatVersion = 1;
-        public const int DefaultChunkSize = 1 << 20;
+        public const int DefaultChunkSize = 256 << 10; // see docs/ghost-repository.md "Chunk size"
 
         internal static readonly JsonSerializerOptions Json = new()
         {

@@ -17,6 +17,10 @@ namespace NekkBackup.Core.Tests.Imaging
     {
         private const long MiB = 1 << 20;
 
+        // These tests reason in whole MiB chunks, so their repositories use 1 MiB chunks.
+        private static GhostImage Capture(string source, string repo, GhostCompression compression = GhostCompression.Zstd) =>
+            GhostTestSupport.Capture(source, repo, compression, chunkSize: (int)MiB);
+
         private static int ChunkFiles(string repo) =>
             Directory.EnumerateFiles(Path.Combine(repo, "chunks"), "*", SearchOption.AllDirectories).Count(f => !Path.GetFileName(f).StartsWith("."));
 
@@ -152,7 +156,7 @@ namespace NekkBackup.Core.Tests.Imaging
             var host = Path.Combine(AppContext.BaseDirectory, "NekkBackup.GhostHost.dll");
             Assert.True(File.Exists(host), host);
 
-            var psi = new ProcessStartInfo("dotnet", $"\"{host}\" capture \"{src}\" \"{repo}\" --slow-ms 80")
+            var psi = new ProcessStartInfo("dotnet", $"\"{host}\" capture \"{src}\" \"{repo}\" --slow-ms 80 --chunk-kib 1024")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

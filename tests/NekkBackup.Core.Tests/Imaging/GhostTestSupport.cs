@@ -67,8 +67,9 @@ namespace NekkBackup.Core.Tests.Imaging
         public static long DirectoryBytes(string dir) =>
             Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 
-        public static GhostImage Capture(string source, string repo, GhostCompression compression = GhostCompression.Zstd) =>
-            GhostRepository.CaptureAsync(new GhostCaptureOptions { Source = source, Repository = repo, Compression = compression, SkipPluginInventory = false },
+        /// <summary>Captures with the repository default chunk size (chunkSize 0) or a given one for a new repository.</summary>
+        public static GhostImage Capture(string source, string repo, GhostCompression compression = GhostCompression.Zstd, int chunkSize = 0) =>
+            GhostRepository.CaptureAsync(new GhostCaptureOptions { Source = source, Repository = repo, Compression = compression, ChunkSize = chunkSize },
                 new SpyObserver(), CancellationToken.None).GetAwaiter().GetResult();
 
         public static GhostRestoreResult Restore(string repo, string id, string target, GhostRestoreFormat format = GhostRestoreFormat.Raw, bool force = false) =>
