@@ -24,7 +24,7 @@ now() { date +%s.%N; }
 # t NAME CMD... : runs CMD with caches dropped, records wall seconds in T[NAME]
 declare -A T
 t() { local name=$1; shift; drop; local s; s=$(now); "$@"; T[$name]=$(echo "$(now) - $s" | bc -l); }
-json() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d$2'))"; }
+json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$1" "$2"; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
 echo "== building a 1 GiB ext4 image with ${data_mb} MB of studio data"

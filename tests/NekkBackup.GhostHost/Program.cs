@@ -21,7 +21,7 @@ internal static class Program
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
         string? Opt(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
         bool Flag(string name) => args.Contains(name);
-        var pos = args.Where((a, i) => !a.StartsWith("--") && (i == 0 || !args[i - 1].StartsWith("--") || args[i - 1] is "--vhd" or "--force" or "--full")).ToArray();
+        var pos = args.Where((a, i) => !a.StartsWith("--") && (i == 0 || !args[i - 1].StartsWith("--") || args[i - 1] is "--vhd" or "--force" or "--full" or "--volume-sha")).ToArray();
         var sw = Stopwatch.StartNew();
         try
         {
@@ -37,6 +37,7 @@ internal static class Program
                         ZstdLevel = int.TryParse(Opt("--level"), out var lv) ? lv : 0,
                         Parallelism = int.TryParse(Opt("--workers"), out var w) ? w : 0,
                         ChunkSize = int.TryParse(Opt("--chunk-kib"), out var ck) ? ck * 1024 : 0,
+                        VolumeDigest = Flag("--volume-sha"),
                     };
                     if (int.TryParse(Opt("--slow-ms"), out var slow))
                     {

@@ -74,8 +74,16 @@ namespace NekkBackup.Core.Imaging
                     }
                     try
                     {
+#if NET
+                        // rename(2): atomic; if another capture stored the same content meanwhile, replacing
+                        // identical bytes is harmless and cheaper than link+unlink.
+                        bool existed = File.Exists(path);
+                        File.Move(tmp, path, overwrite: true);
+                        return (!existed, HeaderSize + payloadLength);
+#else
                         File.Move(tmp, path);
                         return (true, HeaderSize + payloadLength);
+#endif
                     }
                     catch (IOException) when (File.Exists(path))
                     {

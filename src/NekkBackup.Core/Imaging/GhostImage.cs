@@ -20,7 +20,7 @@ namespace NekkBackup
         public long Chunks { get; init; }
         public TimeSpan Duration { get; init; }
         public string[] Tags { get; init; } = Array.Empty<string>();
-        /// <summary>SHA-256 of the whole volume as captured (compare with `sha256sum /dev/…`).</summary>
+        /// <summary>SHA-256 of the whole volume as captured (compare with `sha256sum /dev/…`); empty unless the capture asked for it (VolumeDigest).</summary>
         public string VolumeSha256 { get; init; } = "";
         /// <summary>Plugins recorded in the image's inventory (PRODUCT.md §3.7).</summary>
         public int PluginCount { get; init; }

@@ -17,9 +17,6 @@ namespace NekkBackup.Core.Imaging
         Vhd,
     }
 
-    /// <summary>A point-in-time view of a volume: the device to read and what to release afterwards.</summary>
-    public delegate Task<(string devicePath, IDisposable release)> GhostSnapshotProvider(string source, CancellationToken cancellationToken);
-
     public sealed class GhostCaptureOptions
     {
         /// <summary>Volume (\\.\C:), block device (/dev/sda2), or disk-image file.</summary>
@@ -36,30 +33,15 @@ namespace NekkBackup.Core.Imaging
         public IReadOnlyList<string>? PluginPaths { get; init; }
         /// <summary>Skip the plugin/licence inventory.</summary>
         public bool SkipPluginInventory { get; init; }
-        /// <summary>Chunk size for a NEW repository (existing ones keep theirs). Default 1 MiB.</summary>
+        /// <summary>Chunk size for a NEW repository (existing ones keep theirs). Default 256 KiB.</summary>
         public int ChunkSize { get; init; }
+        /// <summary>
+        /// Also compute the SHA-256 of the whole volume (comparable with `sha256sum /dev/…`). Off by default:
+        /// it is one serial hash pass over every byte and caps capture speed; integrity does not need it
+        /// (every chunk is verified against its SHA-256 and the chunk list against the manifest).
+        /// </summary>
+        public bool VolumeDigest { get; init; }
         /// <summary>Zstd level for compressed chunks (default 1: fastest; see docs/ghost-repository.md).</summary>
         public int ZstdLevel { get; init; }
-    }
-
-    public sealed class GhostRestoreOptions
-    {
-        public string Repository { get; init; } = "";
-        public string ImageId { get; init; } = "";
-        /// <summary>File path or block device.</summary>
-        public string Target { get; init; } = "";
-        public GhostRestoreFormat Format { get; init; } = GhostRestoreFormat.Raw;
-        /// <summary>Overwrite an existing file, or write to a device that is mounted.</summary>
-        public bool Force { get; init; }
-        public int Parallelism { get; init; }
-    }
-
-    public sealed class GhostRemoveResult
-    {
-        public string[] RemovedImageIds { get; init; } = Array.Empty<string>();
-        public long FreedBytes { get; init; }
-        public long ChunksDeleted { get; init; }
-        /// <summary>True when a capture was running, so unreferenced chunks were left for the next Remove.</summary>
-        public bool GarbageCollectionDeferred { get; init; }
     }
 }

@@ -19,6 +19,13 @@ namespace NekkBackup.Core.Imaging
     /// </summary>
     public static class GhostRepository
     {
+        /// <summary>
+        /// The ordered pipeline blocks its thread while pool workers hash/compress: run it on a dedicated
+        /// thread, or it starves the thread pool it waits on (2-core machines stall for 0.5 s at a time).
+        /// </summary>
+        private static Task<T> Dedicated<T>(Func<T> body, CancellationToken ct) =>
+            Task.Factory.StartNew(body, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
         private static int Workers(int requested) => requested > 0 ? requested : Math.Max(1, Environment.ProcessorCount);
 
         // ------------------------------------------------------------------ capture
@@ -62,7 +69,7 @@ namespace NekkBackup.Core.Imaging
         public static Task<GhostImage> CaptureAsync(IBlockSource source, string sourceName, GhostCaptureOptions options, IRunObserver? observer, CancellationToken cancellationToken)
         {
             if (source == null) throw new ArgumentNullException(nameof(source));
-            return Task.Run(() => Capture(source, sourceName, options, observer ?? NullRunObserver.Instance, cancellationToken), cancellationToken);
+            return Dedicated(() => Capture(source, sourceName, options, observer ?? NullRunObserver.Instance, cancellationToken), cancellationToken);
         }
 
         private sealed class CaptureItem
@@ -109,7 +116,7 @@ namespace NekkBackup.Core.Imaging
             string indexSha, volumeSha;
             try
             {
-                using (var volume = SHA256.Create())
+                using (var volume = options.VolumeDigest ? SHA256.Create() : null)
                 using (var idx = new ImageIndexWriter(partial, chunkSize, size))
                 {
                     long offset = 0, index = 0;
@@ -131,7 +138,7 @@ namespace NekkBackup.Core.Imaging
                         work: it => StoreChunk(repo, it, seen, compress, level),
                         complete: it =>
                         {
-                            volume.TransformBlock(it.Buffer, 0, it.Count, null, 0);
+                            volume?.TransformBlock(it.Buffer, 0, it.Count, null, 0);
                             idx.Add(it.Hash);
                             if (it.Hash == null) zeroChunks++;
                             stored += it.StoredBytes;
@@ -143,8 +150,8 @@ namespace NekkBackup.Core.Imaging
                         },
                         workers, ct);
                     indexSha = idx.Complete();
-                    volume.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
-                    volumeSha = Hex.Encode(volume.Hash!);
+                    volume?.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
+                    volumeSha = volume != null ? Hex.Encode(volume.Hash!) : "";
                 }
                 File.Move(partial, repo.IndexPath(imageId));
             }
@@ -263,7 +270,7 @@ namespace NekkBackup.Core.Imaging
 
         public static Task<GhostRestoreResult> RestoreAsync(string repository, string imageId, string target, GhostRestoreFormat format, bool force,
             IRunObserver? observer, CancellationToken cancellationToken, int parallelism = 0) =>
-            Task.Run(() => Restore(repository, imageId, target, format, force, observer ?? NullRunObserver.Instance, cancellationToken, parallelism), cancellationToken);
+            Dedicated(() => Restore(repository, imageId, target, format, force, observer ?? NullRunObserver.Instance, cancellationToken, parallelism), cancellationToken);
 
         private static GhostRestoreResult Restore(string repository, string imageId, string target, GhostRestoreFormat format, bool force,
             IRunObserver outer, CancellationToken ct, int parallelism)
@@ -333,8 +340,8 @@ namespace NekkBackup.Core.Imaging
                             throw new NekkBackupException("ChunkCorrupt", FailureKind.InvalidData,
                                 $"Image '{imageId}' chunk {it.Index} ({Hex.Encode(it.Hash)}) is {it.Error.Problem.ToLowerInvariant()}: {it.Error.Message}. Run Test-NekkGhostImage.", imageId);
                         if (!it.Zero || sink.WritesZeros) sink.Write(volumeOffset + it.Index * index.ChunkSize, buf, it.Count);
-                    }, (done, n) => meter.Report("Writing", done, m.SizeBytes, n, index.Count, target));
-                    if (!string.Equals(volumeSha, m.VolumeSha256, StringComparison.OrdinalIgnoreCase))
+                    }, (done, n) => meter.Report("Writing", done, m.SizeBytes, n, index.Count, target), volumeDigest: m.VolumeSha256.Length > 0);
+                    if (m.VolumeSha256.Length > 0 && !string.Equals(volumeSha, m.VolumeSha256, StringComparison.OrdinalIgnoreCase))
                         throw new NekkBackupException("ChunkCorrupt", FailureKind.InvalidData, $"The restored volume of '{imageId}' does not match the digest recorded at capture.", imageId);
                     if (vhd)
                     {
@@ -379,12 +386,12 @@ namespace NekkBackup.Core.Imaging
         /// of the reconstructed volume. A bad chunk arrives with <see cref="ChunkItem.Error"/> set and zeros.
         /// </summary>
         private static string StreamImage(RepositoryLayout repo, ImageManifest m, ImageIndexReader index, int workers, CancellationToken ct,
-            Action<ChunkItem, byte[]> onChunk, Action<long, long>? progress)
+            Action<ChunkItem, byte[]> onChunk, Action<long, long>? progress, bool volumeDigest = true)
         {
             var pool = ArrayPool<byte>.Create(index.ChunkSize, workers * 2 + 4);
             var zero = new byte[index.ChunkSize];
             long done = 0, n = 0;
-            using var volume = SHA256.Create();
+            using var volume = volumeDigest ? SHA256.Create() : null;
             OrderedPipeline.Run<ChunkItem>(
                 produce: () =>
                 {
@@ -407,7 +414,7 @@ namespace NekkBackup.Core.Imaging
                 complete: it =>
                 {
                     var buf = it.Zero ? zero : it.Buffer!;
-                    volume.TransformBlock(buf, 0, it.Count, null, 0);
+                    volume?.TransformBlock(buf, 0, it.Count, null, 0);
                     onChunk(it, buf);
                     if (!it.Zero) pool.Return(it.Buffer!);
                     done += it.Count;
@@ -415,6 +422,7 @@ namespace NekkBackup.Core.Imaging
                     progress?.Invoke(done, n);
                 },
                 workers, ct);
+            if (volume == null) return "";
             volume.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
             return Hex.Encode(volume.Hash!);
         }
@@ -449,7 +457,7 @@ namespace NekkBackup.Core.Imaging
 
         public static Task<GhostImageTestResult> TestAsync(string repository, IReadOnlyList<string>? imageIds, bool full, IRunObserver? observer,
             CancellationToken cancellationToken, int parallelism = 0) =>
-            Task.Run(() => Test(repository, imageIds, full, observer ?? NullRunObserver.Instance, cancellationToken, parallelism), cancellationToken);
+            Dedicated(() => Test(repository, imageIds, full, observer ?? NullRunObserver.Instance, cancellationToken, parallelism), cancellationToken);
 
         private static GhostImageTestResult Test(string repository, IReadOnlyList<string>? imageIds, bool full, IRunObserver outer, CancellationToken ct, int parallelism)
         {
@@ -498,7 +506,7 @@ namespace NekkBackup.Core.Imaging
                             if (it.Error != null) imageProblems.Add(Problem(m, it.Index, it.Hash, it.Error));
                             else imageBytes += it.Count;
                         }, (done, n) => meter.Report(m.ImageId, before + done, totalBytes, n, index.Count, m.ImageId));
-                        if (imageProblems.Count == 0 && !string.Equals(actual, m.VolumeSha256, StringComparison.OrdinalIgnoreCase))
+                        if (imageProblems.Count == 0 && m.VolumeSha256.Length > 0 && !string.Equals(actual, m.VolumeSha256, StringComparison.OrdinalIgnoreCase))
                             imageProblems.Add(new GhostImageProblem
                             {
                                 ImageId = m.ImageId, ChunkIndex = -1, Problem = "VolumeDigestMismatch",
@@ -637,7 +645,7 @@ namespace NekkBackup.Core.Imaging
         /// See docs/ghost-repository.md "Garbage collection" for why this is safe against a concurrent capture.
         /// </summary>
         public static Task<GhostRemoveResult> RemoveAsync(string repository, IReadOnlyList<string> imageIds, IRunObserver? observer, CancellationToken cancellationToken) =>
-            Task.Run(() => Remove(repository, imageIds, observer ?? NullRunObserver.Instance, cancellationToken), cancellationToken);
+            Dedicated(() => Remove(repository, imageIds, observer ?? NullRunObserver.Instance, cancellationToken), cancellationToken);
 
         private static GhostRemoveResult Remove(string repository, IReadOnlyList<string> imageIds, IRunObserver outer, CancellationToken ct)
         {
@@ -662,7 +670,7 @@ namespace NekkBackup.Core.Imaging
             {
                 observer.Message(RunMessageLevel.Warning,
                     $"A capture is running ({string.Join(", ", captures.Select(c => c.Host + " pid " + c.Pid))}); unreferenced chunks are kept and freed by the next Remove-NekkGhostImage.");
-                return new GhostRemoveResult { RemovedImageIds = ids.ToArray(), FreedBytes = freed, GarbageCollectionDeferred = true };
+                return new GhostRemoveResult { Repository = repo.Root, RemovedImageIds = ids.ToArray(), FreedBytes = freed, GarbageCollectionDeferred = true };
             }
 
             // Mark: every chunk any remaining image references (compact 64-bit prefixes: a collision only keeps a chunk).
@@ -696,7 +704,7 @@ namespace NekkBackup.Core.Imaging
             foreach (var f in Directory.EnumerateFiles(repo.ImagesDir, "*.partial")) freed += DeleteFile(f);
             meter.Completed("Done");
             log.Logger.Information("Garbage collection deleted {Chunks} chunks, freed {Bytes} bytes", deleted, freed);
-            return new GhostRemoveResult { RemovedImageIds = ids.ToArray(), FreedBytes = freed, ChunksDeleted = deleted };
+            return new GhostRemoveResult { Repository = repo.Root, RemovedImageIds = ids.ToArray(), FreedBytes = freed, ChunksDeleted = deleted };
         }
 
         private static long DeleteFile(string path)
