@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
@@ -23,9 +22,9 @@ namespace NekkBackup.Core.Imaging
             if (mode == SnapshotMode.None) return null;
             return async (source, ct) =>
             {
-                bool isFile = File.Exists(source) && !LinuxBlockDevice.IsBlockDevice(source)
-                    && !(OperatingSystemInfo.IsWindows && WindowsDevicePath.ToDevicePath(source) != null);
-                if (isFile) return (source, NoRelease.Instance); // an image file does not change under us
+                bool device = LinuxBlockDevice.IsBlockDevice(source)
+                    || (OperatingSystemInfo.IsWindows && WindowsDevicePath.ToDevicePath(source) != null);
+                if (!device) return (source, NoRelease.Instance); // an image file (or a missing one: reported later) needs no snapshot
                 var provider = Provider;
                 if (provider != null) return await provider(source, ct).ConfigureAwait(false);
                 if (mode == SnapshotMode.Required)
