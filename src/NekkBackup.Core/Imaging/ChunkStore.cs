@@ -50,12 +50,15 @@ namespace NekkBackup.Core.Imaging
                         t_level = level;
                     }
                     rented = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(count));
-                    int c = t_compressor.Wrap(new ReadOnlySpan<byte>(data, 0, count), new Span<byte>(rented));
-                    if (c < count - count / 32)
+                    if (!LooksIncompressible(t_compressor, data, count, rented))
                     {
-                        method = CompressionZstd;
-                        payload = rented;
-                        payloadLength = c;
+                        int c = t_compressor.Wrap(new ReadOnlySpan<byte>(data, 0, count), new Span<byte>(rented));
+                        if (c < count - count / 32)
+                        {
+                            method = CompressionZstd;
+                            payload = rented;
+                            payloadLength = c;
+                        }
                     }
                 }
                 var header = new byte[HeaderSize];
@@ -100,6 +103,24 @@ namespace NekkBackup.Core.Imaging
             {
                 if (rented != null) ArrayPool<byte>.Shared.Return(rented);
             }
+        }
+
+        private const int ProbeSize = 16 * 1024;
+
+        /// <summary>
+        /// Two 16 KiB samples (start and middle) that zstd cannot shrink by 3 % mark the chunk as
+        /// incompressible (PCM audio, already-compressed media): it is stored raw without paying for a
+        /// full compression attempt. Measured in docs/ghost-repository.md.
+        /// </summary>
+        private static bool LooksIncompressible(Compressor z, byte[] data, int count, byte[] scratch)
+        {
+            if (count < 4 * ProbeSize) return false;
+            foreach (int at in new[] { 0, count / 2 })
+            {
+                int c = z.Wrap(new ReadOnlySpan<byte>(data, at, ProbeSize), new Span<byte>(scratch));
+                if (c < ProbeSize - ProbeSize / 32) return false;
+            }
+            return true;
         }
 
         /// <summary>
