@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using NekkBackup.Core.Errors;
 
@@ -72,7 +73,8 @@ namespace NekkBackup.Core.Imaging
             var parent = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
             if (parent == null || !Directory.Exists(parent))
                 throw Fail.NotFound("RepositoryNotFound", $"The folder holding the repository '{path}' does not exist (or the share is unreachable).", path);
-            if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).GetEnumerator().MoveNext())
+            // Empty, or holding only what a concurrent creator (another host) is laying out: create (idempotent).
+            if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any(e => !IsLayoutEntry(Path.GetFileName(e))))
                 throw Fail.InvalidData("NotARepository", $"'{path}' is not empty and is not a NekkBackup Ghost image repository; use an empty folder.", path);
             if (chunkSize <= 0) chunkSize = DefaultChunkSize;
             if (chunkSize % 4096 != 0 || chunkSize > (64 << 20))
@@ -97,6 +99,9 @@ namespace NekkBackup.Core.Imaging
             catch (IOException) when (File.Exists(layout.ConfigPath)) { return Open(root); } // another host created it
             return layout;
         }
+
+        private static bool IsLayoutEntry(string name) =>
+            name == "chunks" || name == "images" || name == "locks" || name == "drills" || name.StartsWith("config.json.tmp-", StringComparison.Ordinal);
 
         public ImageManifest ReadManifest(string imageId)
         {
