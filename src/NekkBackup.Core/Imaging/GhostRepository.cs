@@ -164,6 +164,13 @@ namespace NekkBackup.Core.Imaging
 
             // Chunks and chunk list reach stable storage before the manifest commits the image.
             LinuxBlockDevice.SyncFileSystem(repo.Root);
+            if (!repoLock.IsHeld)
+            {
+                try { File.Delete(repo.IndexPath(imageId)); } catch (IOException) { }
+                throw new NekkBackupException("RepositoryLockLost", FailureKind.ResourceUnavailable,
+                    $"The capture's lock on '{repo.Root}' was lost (the machine slept or the share dropped for over {RepositoryLock.StaleAfter.TotalMinutes:N0} minutes), so garbage collection may have removed chunks it reuses. No image was written; run the capture again.", repo.Root)
+                { IsTransient = true };
+            }
             var manifest = new ImageManifest
             {
                 ImageId = imageId,

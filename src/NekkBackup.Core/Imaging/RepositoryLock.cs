@@ -132,13 +132,27 @@ namespace NekkBackup.Core.Imaging
             return false;
         }
 
+        private int _lost;
+        private DateTime _lastRefresh = DateTime.UtcNow;
+
+        /// <summary>
+        /// False when this lock can no longer be trusted: its file vanished (someone judged it stale and swept
+        /// it — e.g. this machine slept for half an hour) or it could not be refreshed within the stale window.
+        /// A capture checks it before committing: garbage collection may have run meanwhile.
+        /// </summary>
+        public bool IsHeld =>
+            Volatile.Read(ref _lost) == 0 && File.Exists(_path) && DateTime.UtcNow - _lastRefresh < StaleAfter;
+
         private void Refresh()
         {
             if (Volatile.Read(ref _disposed) != 0) return;
             try
             {
+                // Never resurrect a lock another process swept as stale: that would hide the loss.
+                if (!File.Exists(_path)) { Volatile.Write(ref _lost, 1); return; }
                 _record.Refreshed = DateTime.UtcNow;
                 RepositoryLayout.WriteJsonAtomic(_path, _record, overwrite: true);
+                _lastRefresh = _record.Refreshed;
             }
             catch (Exception) { /* a NAS hiccup: the next refresh retries; staleness needs 30 minutes */ }
         }

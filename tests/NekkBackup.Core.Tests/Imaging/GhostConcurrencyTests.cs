@@ -93,5 +93,24 @@ namespace NekkBackup.Core.Tests.Imaging
             Assert.Equal(("VST3", "ValhallaRoom", "2.0.1", "Valhalla DSP"), (p.Format, p.Name, p.Version, p.Vendor));
             Assert.Equal(new[] { plugins }, inv.Folders);
         }
+    
+        [Fact]
+        public void ACaptureWhoseLockWasSweptAsStaleCommitsNothing()
+        {
+            using var dir = new TempDir("ghost");
+            var src = Path.Combine(dir.Path, "vol.img");
+            WriteVolumeFile(src, 4 * MiB, seed: 45);
+            var repo = Path.Combine(dir.Path, "repo");
+            Capture(src, repo); // creates the repository
+            using var slow = new SlowSource(BlockSources.Open(src));
+            var task = GhostRepository.CaptureAsync(slow, src, new GhostCaptureOptions { Repository = repo }, null, CancellationToken.None);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref slow.Reads) < 3 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            // What a Remove on another host does to a lock it judges stale (this machine "slept" 30 minutes).
+            foreach (var f in Directory.GetFiles(Path.Combine(repo, "locks"))) File.Delete(f);
+            var ex = Assert.Throws<NekkBackup.Core.Errors.NekkBackupException>(() => task.GetAwaiter().GetResult());
+            Assert.Equal("NekkBackup.RepositoryLockLost", ex.ErrorId);
+            Assert.Single(GhostRepository.List(repo)); // only the first image
+        }
     }
 }
