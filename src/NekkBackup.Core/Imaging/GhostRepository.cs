@@ -705,7 +705,7 @@ namespace NekkBackup.Core.Imaging
                     freed += DeleteFile(f);
                     if (!orphanTemp) deleted++;
                 }
-                meter.Report("Sweeping", d + 1, 256, deleted, 0);
+                meter.Report($"Sweeping chunks/{d:x2} ({deleted:N0} deleted)", 0, 0, d + 1, 256);
             }
             // Chunk lists of captures that were killed (no live capture can own them: we hold the exclusive lock).
             foreach (var f in Directory.EnumerateFiles(repo.ImagesDir, "*.partial")) freed += DeleteFile(f);
