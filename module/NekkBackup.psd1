@@ -12,6 +12,7 @@
     CompatiblePSEditions   = @('Desktop', 'Core')
     FormatsToProcess       = @(
         'formats/Folder.Format.ps1xml'
+        'formats/Ghost.Format.ps1xml'
         'formats/Snapshot.Format.ps1xml'
         'formats/Plans.Format.ps1xml'
     )
@@ -22,6 +23,11 @@
         'Get-NekkFolderBackup'
         'Restore-NekkFolder'
         'Test-NekkFolderBackup'
+        'New-NekkGhostImage'
+        'Get-NekkGhostImage'
+        'Restore-NekkGhostImage'
+        'Test-NekkGhostImage'
+        'Remove-NekkGhostImage'
         'New-NekkSnapshot'
         'Get-NekkSnapshot'
         'Remove-NekkSnapshot'
