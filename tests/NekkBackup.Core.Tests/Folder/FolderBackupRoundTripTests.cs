@@ -1,0 +1,180 @@
+using System;
+using System.IO;
+using System.Linq;
+using NekkBackup.Core.Folder;
+using NekkBackup.Core.Tests.TestKit;
+using Xunit;
+
+namespace NekkBackup.Core.Tests.Folder
+{
+    public class FolderBackupRoundTripTests
+    {
+        [Fact]
+        public void ThreeRunsWithMutations_EachRunRestoresExactly_AsOfAndPartial()
+        {
+            using var tmp = new TempDir("fb-rt");
+            var src = StudioData.Generate(Path.Combine(tmp.Path, "Studio"), 20, 11);
+            var dest = Path.Combine(tmp.Path, "nas");
+            var refs = new string[3];
+            var runs = new NekkBackup.FolderBackupRun[3];
+            for (int i = 0; i < 3; i++)
+            {
+                if (i > 0) StudioData.Mutate(src, 10, 100 + i);
+                refs[i] = tmp.Sub("ref" + i);
+                StudioData.CopyTree(src, refs[i]);
+                var obs = new RecordingObserver();
+                runs[i] = FolderKit.Backup(dest, obs, false, src);
+                Assert.True(runs[i].Status == "Succeeded", runs[i].Status + " " + runs[i].Reason + "\n" + obs.Describe());
+                // The mirror is the plain current state.
+                FolderKit.AssertSameTree(refs[i], Path.Combine(dest, "Studio"));
+                System.Threading.Thread.Sleep(20);
+            }
+            Assert.True(runs[0].FilesCopied == runs[0].FilesScanned, "first run copies everything");
+            Assert.True(runs[1].FilesCopied < runs[0].FilesCopied / 2, $"incremental copied {runs[1].FilesCopied}");
+            Assert.True(runs[1].FilesVersioned + runs[2].FilesVersioned > 0, "old versions kept");
+
+            for (int i = 0; i < 3; i++)
+            {
+                var target = Path.Combine(tmp.Path, "restore" + i);
+                var r = FolderKit.Restore(dest, target, runs[i].RunId);
+                Assert.Equal("Succeeded", r.Status);
+                FolderKit.AssertSameTree(refs[i], Path.Combine(target, "Studio"));
+            }
+
+            // AsOf: just before the third run → the second.
+            var asOfTarget = Path.Combine(tmp.Path, "asof");
+            var ra = FolderKit.Restore(dest, asOfTarget, asOf: runs[2].Started.AddMilliseconds(-1));
+            Assert.Equal(runs[1].RunId, ra.RunId);
+            FolderKit.AssertSameTree(refs[1], Path.Combine(asOfTarget, "Studio"));
+
+            // Partial restore by glob, of the first run.
+            var partTarget = Path.Combine(tmp.Path, "part");
+            var rp = FolderKit.Restore(dest, partTarget, runs[0].RunId, paths: new[] { "**/*.wav" });
+            var expected = StudioData.Digest(refs[0]).Where(kv => kv.Key.EndsWith(".wav")).ToDictionary(kv => kv.Key, kv => kv.Value);
+            var got = StudioData.Digest(Path.Combine(partTarget, "Studio"));
+            Assert.True(expected.Count > 0);
+            Assert.True(expected.Count == got.Count && expected.All(kv => got[kv.Key] == kv.Value), StudioData.Diff(expected, got));
+
+            // Catalog listing and per-file versions.
+            var listed = FolderBackupEngine.GetRuns(dest);
+            Assert.Equal(runs.Select(r => r.RunId), listed.Select(r => r.RunId));
+            var changed = StudioData.Digest(refs[0]).Keys.First(k => StudioData.Digest(refs[2]).TryGetValue(k, out var h) && h != StudioData.Digest(refs[0])[k]);
+            var versions = FolderBackupEngine.GetFileVersions(dest, "Studio/" + changed);
+            Assert.Equal("Added", versions[0].State);
+            Assert.Contains(versions, v => v.State == "Changed");
+
+            // A no-change run is a stat walk: nothing copied.
+            var again = FolderKit.Backup(dest, null, false, src);
+            Assert.Equal("Succeeded", again.Status);
+            Assert.Equal(0, again.FilesCopied);
+            Assert.Equal(0, again.BytesCopied);
+
+            var test = FolderKit.Test(dest, true);
+            Assert.True(test.Status == "Passed", string.Join("\n", test.Problems.Concat(test.Warnings)));
+            Assert.True(test.BytesVerified > 0);
+        }
+
+        [Fact]
+        public void TwoSources_MirroredByName_NameConflictRefused()
+        {
+            using var tmp = new TempDir("fb-multi");
+            var a = tmp.Sub("A/Sessions");
+            var b = tmp.Sub("B/Bounces");
+            File.WriteAllText(Path.Combine(a, "song.txt"), "la la la");
+            File.WriteAllText(Path.Combine(b, "mix.txt"), "mix");
+            var dest = Path.Combine(tmp.Path, "nas");
+            var run = FolderKit.Backup(dest, null, false, a, b);
+            Assert.Equal("Succeeded", run.Status);
+            Assert.Equal("la la la", File.ReadAllText(Path.Combine(dest, "Sessions", "song.txt")));
+            Assert.Equal("mix", File.ReadAllText(Path.Combine(dest, "Bounces", "mix.txt")));
+
+            var c = tmp.Sub("C/Sessions");
+            var ex = Assert.Throws<NekkBackup.Core.Errors.NekkBackupException>(() => FolderBackupEngine.Validate(new FolderBackupOptions { Sources = new[] { a, c }, Destination = dest }));
+            Assert.Equal("NekkBackup.SourceNameConflict", ex.ErrorId);
+        }
+
+        [Fact]
+        public void ChecksumMode_FindsContentChangeWithSameSizeAndTime()
+        {
+            using var tmp = new TempDir("fb-sum");
+            var src = tmp.Sub("Proj");
+            var f = Path.Combine(src, "a.bin");
+            File.WriteAllBytes(f, Enumerable.Repeat((byte)1, 5000).ToArray());
+            var t = File.GetLastWriteTimeUtc(f);
+            var dest = Path.Combine(tmp.Path, "nas");
+            FolderKit.Backup(dest, null, false, src);
+            File.WriteAllBytes(f, Enumerable.Repeat((byte)2, 5000).ToArray());
+            File.SetLastWriteTimeUtc(f, t);
+            var plain = FolderKit.Backup(dest, null, false, src);
+            Assert.Equal(0, plain.FilesCopied);
+            var sum = FolderBackupEngine.BackupAsync(new FolderBackupOptions { Sources = new[] { src }, Destination = dest, Checksum = true }, new RecordingObserver(), default).Result;
+            Assert.Equal(1, sum.FilesCopied);
+            Assert.Equal(2, File.ReadAllBytes(Path.Combine(dest, "Proj", "a.bin"))[0]);
+        }
+
+        [Fact]
+        public void IncludeExclude_Globs()
+        {
+            using var tmp = new TempDir("fb-glob");
+            var src = tmp.Sub("S");
+            Directory.CreateDirectory(Path.Combine(src, "keep", "cache"));
+            File.WriteAllText(Path.Combine(src, "keep", "a.wav"), "a");
+            File.WriteAllText(Path.Combine(src, "keep", "b.tmp"), "b");
+            File.WriteAllText(Path.Combine(src, "keep", "cache", "c.wav"), "c");
+            File.WriteAllText(Path.Combine(src, "top.wav"), "t");
+            File.WriteAllText(Path.Combine(src, "notes.txt"), "n");
+            var dest = Path.Combine(tmp.Path, "nas");
+            var run = FolderBackupEngine.BackupAsync(new FolderBackupOptions
+            {
+                Sources = new[] { src },
+                Destination = dest,
+                Include = new[] { "*.wav", "*.tmp" },
+                Exclude = new[] { "cache", "**/*.tmp" },
+            }, new RecordingObserver(), default).Result;
+            Assert.Equal("Succeeded", run.Status);
+            var got = StudioData.Digest(Path.Combine(dest, "S")).Keys.OrderBy(x => x).ToArray();
+            Assert.Equal(new[] { "keep/a.wav", "top.wav" }, got);
+        }
+
+        [Fact]
+        public void Retention_DropsRunsAndUnreferencedHistory()
+        {
+            using var tmp = new TempDir("fb-ret");
+            var src = tmp.Sub("S");
+            var f = Path.Combine(src, "f.txt");
+            var dest = Path.Combine(tmp.Path, "nas");
+            var ids = new System.Collections.Generic.List<string>();
+            for (int i = 0; i < 5; i++)
+            {
+                File.WriteAllText(f, "version " + i + new string('x', 2000));
+                File.SetLastWriteTimeUtc(f, new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddHours(i));
+                var run = FolderBackupEngine.BackupAsync(new FolderBackupOptions
+                {
+                    Sources = new[] { src }, Destination = dest, Force = true,
+                    Retention = new RetentionPolicy { KeepLast = 2 },
+                }, new RecordingObserver(), default).Result;
+                Assert.Equal("Succeeded", run.Status);
+                ids.Add(run.RunId);
+            }
+            Assert.Equal(ids.Skip(3), FolderBackupEngine.GetRuns(dest).Select(r => r.RunId));
+            // Only the version the kept older run needs stays in history (the newest is the mirror).
+            var objects = Directory.GetFiles(Path.Combine(dest, ".nekkbackup", "objects"), "*", SearchOption.AllDirectories);
+            Assert.Single(objects);
+            var r3 = FolderKit.Restore(dest, Path.Combine(tmp.Path, "r3"), ids[3]);
+            Assert.Equal("Succeeded", r3.Status);
+            Assert.StartsWith("version 3", File.ReadAllText(Path.Combine(tmp.Path, "r3", "S", "f.txt")));
+            Assert.Equal("Passed", FolderKit.Test(dest, true).Status);
+        }
+
+        [Fact]
+        public void Retention_Gfs_KeepsNewestPerBucket()
+        {
+            var baseT = new DateTime(2024, 3, 10, 12, 0, 0);
+            var runs = Enumerable.Range(0, 10).Select(i => ("r" + i, baseT.AddDays(i / 2).AddHours(i % 2))).ToList();
+            var keep = Retention.Keep(runs, new RetentionPolicy { Daily = 3 });
+            Assert.Equal(new[] { "r5", "r7", "r9" }, keep.OrderBy(x => x));
+            var keep2 = Retention.Keep(runs, new RetentionPolicy { KeepLast = 1, Monthly = 2 });
+            Assert.Equal(new[] { "r9" }, keep2.OrderBy(x => x));
+        }
+    }
+}
