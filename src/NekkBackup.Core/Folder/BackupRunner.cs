@@ -165,7 +165,7 @@ namespace NekkBackup.Core.Folder
                         catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
                         {
                             var nex = Fail.FromIo(ex, _repo.MirrorPath(p));
-                            if (nex.ErrorId == "NekkBackup.DestinationFull") { _fatal = nex; break; }
+                            if (nex.ErrorId == "NekkBackup.DestinationFull") { _fatal = DestinationFull(p, ex); break; }
                             ItemFailed(_repo.MirrorPath(p), nex);
                         }
                     }
@@ -227,6 +227,7 @@ namespace NekkBackup.Core.Folder
                 catch (IOException ex)
                 {
                     var nex = Fail.FromIo(ex, _repo.ManifestPath(_runId));
+                    if (nex.ErrorId == "NekkBackup.DestinationFull") nex = DestinationFull(_repo.ManifestPath(_runId), ex);
                     CleanPartials();
                     throw new FolderBackupException(nex, Finish("Failed", nex.Message));
                 }
@@ -460,6 +461,7 @@ namespace NekkBackup.Core.Folder
                         var nex = Fail.FromIo(ex, op.Item.FullPath);
                         if (nex.ErrorId == "NekkBackup.DestinationFull")
                         {
+                            nex = DestinationFull(op.Item.FullPath, ex);
                             lock (this) _fatal ??= nex;
                             cts.Cancel();
                             break;
@@ -578,6 +580,11 @@ namespace NekkBackup.Core.Folder
             Interlocked.Increment(ref _filesCopied);
             Interlocked.Add(ref _bytesCopied, copied);
         }
+
+        private NekkBackupException DestinationFull(string item, Exception ex) =>
+            new("DestinationFull", FailureKind.LimitsExceeded,
+                $"The destination '{_repo.Destination}' is full (no space left while copying '{item}'). Nothing of the last good run was lost and no partial files are left; free space or apply retention, then run again — files that already landed are not copied again.",
+                _repo.Destination, ex);
 
         private static NekkBackupException ClassifyDest(Exception ex, string path)
         {
