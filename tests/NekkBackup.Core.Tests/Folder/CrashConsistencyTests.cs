@@ -62,7 +62,7 @@ namespace NekkBackup.Core.Tests.Folder
             string currentRef = tmp.Sub("ref0");
             StudioData.CopyTree(src, currentRef);
             string? lastGoodRef = null, lastGoodRun = null;
-            int rounds = 0, interrupted = 0, completed = 0, resumed = 0;
+            int rounds = 0, interrupted = 0, completed = 0;
             var sw = Stopwatch.StartNew();
 
             // Rounds until 22 kills have hit a running backup (bounded).
