@@ -28,6 +28,8 @@ namespace NekkBackup.Core.Folder
         public static string? LinkTarget(FileSystemInfo info)
         {
 #if NET
+            // Attributes come from the enumeration's cached lstat: only links pay for a readlink.
+            if ((info.Attributes & FileAttributes.ReparsePoint) == 0) return null;
             return info.LinkTarget;
 #else
             return (info.Attributes & FileAttributes.ReparsePoint) != 0 ? "" : null;
