@@ -28,7 +28,7 @@ namespace NekkBackup.Core.Folder
         private readonly FolderBackupOptions _o;
         private readonly FolderRepository _repo;
         private readonly IRunObserver _obs;
-        private readonly string _runId;
+        private string _runId;
         private readonly DateTime _startedUtc = DateTime.UtcNow;
         private readonly Stopwatch _sw = Stopwatch.StartNew();
         private readonly ConcurrentQueue<string> _errorDetails = new();
@@ -84,6 +84,13 @@ namespace NekkBackup.Core.Folder
             _progress = new ProgressMeter(_obs, "Backup-NekkFolder " + _repo.Destination) { Phase = "Scanning" };
 
             var last = _repo.LoadLatest();
+            // Run ids order the catalog: never let a clock step make a new run sort before the last one.
+            if (last != null && string.CompareOrdinal(_runId, last.RunId) <= 0)
+            {
+                _obs.Message(RunMessageLevel.Warning, $"The clock is behind the last run ({last.RunId}); this run is recorded after it.");
+                _runId = last.RunId + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
+            }
+            _repo.CleanTempFiles();
             var lastMap = new Dictionary<string, ManifestEntry>(StringComparer.Ordinal);
             if (last != null) foreach (var e in last.Entries) lastMap[e.Path] = e;
             var state = new Dictionary<string, ManifestEntry>(lastMap, StringComparer.Ordinal);

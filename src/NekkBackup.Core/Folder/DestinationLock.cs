@@ -46,8 +46,7 @@ namespace NekkBackup.Core.Folder
                 using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
                 {
                     var b = Content(token);
-                    fs.Write(b, 0, b.Length);
-                    fs.Flush(true);
+                    fs.Write(b, 0, b.Length); // no fsync: a lease need not survive power loss (it goes stale)
                 }
                 try
                 {

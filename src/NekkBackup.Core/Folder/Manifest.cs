@@ -189,6 +189,19 @@ namespace NekkBackup.Core.Folder
             return ids.Count == 0 ? null : LoadManifest(ids[ids.Count - 1]);
         }
 
+        /// <summary>Removes temp files a killed run left beside manifests (call under the lock).</summary>
+        public void CleanTempFiles()
+        {
+            try
+            {
+                if (Directory.Exists(RunsDir))
+                    foreach (var f in Directory.EnumerateFiles(RunsDir, "*.tmp-*")) File.Delete(f);
+                foreach (var f in Directory.EnumerateFiles(Meta, "format.json.tmp-*")) File.Delete(f);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+
         public void WriteManifest(RunManifest m)
         {
             Directory.CreateDirectory(RunsDir);
