@@ -178,3 +178,99 @@ namespace NekkBackup.Core.Tests.Folder
         }
     }
 }
+
+namespace NekkBackup.Core.Tests.Folder
+{
+    public class FolderBackupEdgeTests
+    {
+        [Fact]
+        public void FileBecomesFolderAndBack_EveryRunRestores()
+        {
+            using var tmp = new TempDir("fb-type");
+            var src = tmp.Sub("S");
+            var x = Path.Combine(src, "X");
+            var dest = Path.Combine(tmp.Path, "nas");
+            var refs = new System.Collections.Generic.List<(string Run, string Ref)>();
+            void Round(int i)
+            {
+                var r = tmp.Sub("ref" + i);
+                StudioData.CopyTree(src, r);
+                var run = FolderKit.Backup(dest, null, true, src);
+                Assert.Equal("Succeeded", run.Status);
+                refs.Add((run.RunId, r));
+            }
+            File.WriteAllText(Path.Combine(src, "keep.txt"), "k");
+            File.WriteAllText(x, "I am a file");
+            Round(0);
+            File.Delete(x);
+            Directory.CreateDirectory(x);
+            File.WriteAllText(Path.Combine(x, "y.txt"), "I am inside a folder");
+            Round(1);
+            Directory.Delete(x, true);
+            File.WriteAllText(x, "a file again, longer");
+            Round(2);
+            for (int i = 0; i < refs.Count; i++)
+            {
+                var t = Path.Combine(tmp.Path, "t" + i);
+                Assert.Equal("Succeeded", FolderKit.Restore(dest, t, refs[i].Run).Status);
+                FolderKit.AssertSameTree(refs[i].Ref, Path.Combine(t, "S"));
+            }
+            Assert.Equal("Passed", FolderKit.Test(dest, true).Status);
+        }
+
+        [Fact]
+        public void InterruptedRun_ThenSourceReverted_NextRunRecordsTheRevert()
+        {
+            using var tmp = new TempDir("fb-revert");
+            var src = tmp.Sub("S");
+            var f = Path.Combine(src, "take.wav");
+            var v1 = new byte[3 << 20];
+            new Random(1).NextBytes(v1);
+            File.WriteAllBytes(f, v1);
+            for (int i = 0; i < 5; i++) File.WriteAllText(Path.Combine(src, $"n{i}.txt"), "note " + i);
+            var t1 = File.GetLastWriteTimeUtc(f);
+            var dest = Path.Combine(tmp.Path, "nas");
+            var run1 = FolderKit.Backup(dest, null, false, src);
+
+            // A second version lands, then the run is cancelled before its manifest.
+            var v2 = new byte[3 << 20];
+            new Random(2).NextBytes(v2);
+            File.WriteAllBytes(f, v2);
+            File.WriteAllText(Path.Combine(src, "n0.txt"), "note 0, edited");
+            File.SetLastWriteTimeUtc(Path.Combine(src, "n0.txt"), DateTime.UtcNow.AddMinutes(1));
+            using (var cts = new System.Threading.CancellationTokenSource())
+            {
+                var obs = new CancelAfterLandingObserver(cts, Path.Combine(src, "n0.txt"));
+                var r = FolderBackupEngine.BackupAsync(new FolderBackupOptions { Sources = new[] { src }, Destination = dest, ThrottleLimit = 1, Force = true }, obs, cts.Token).Result;
+                Assert.Equal("Cancelled", r.Status);
+                Assert.Single(Directory.GetFiles(Path.Combine(dest, ".nekkbackup", "journal")));
+                Assert.Equal(v2, File.ReadAllBytes(Path.Combine(dest, "S", "take.wav"))); // version 2 had landed
+            }
+            // The user reverts the file (same bytes, same time as version 1).
+            File.WriteAllBytes(f, v1);
+            File.SetLastWriteTimeUtc(f, t1);
+            File.WriteAllText(Path.Combine(src, "n0.txt"), "note 0");
+            var run3 = FolderKit.Backup(dest, null, true, src);
+            Assert.Equal("Succeeded", run3.Status);
+            Assert.Equal(v1, File.ReadAllBytes(Path.Combine(dest, "S", "take.wav")));
+            foreach (var id in new[] { run1.RunId, run3.RunId })
+            {
+                var t = Path.Combine(tmp.Path, "r" + id);
+                Assert.Equal("Succeeded", FolderKit.Restore(dest, t, id).Status);
+                Assert.Equal(v1, File.ReadAllBytes(Path.Combine(t, "S", "take.wav")));
+            }
+            Assert.Equal("Passed", FolderKit.Test(dest, true).Status);
+        }
+
+        private sealed class CancelAfterLandingObserver : NekkBackup.Core.Observability.IRunObserver
+        {
+            private readonly System.Threading.CancellationTokenSource _cts;
+            private readonly string _vanish;
+            // While the big file copies, a small one vanishes; its failure (after the big one landed) cancels the run.
+            public CancelAfterLandingObserver(System.Threading.CancellationTokenSource cts, string vanish) { _cts = cts; _vanish = vanish; }
+            public void Progress(NekkBackup.Core.Observability.RunProgress p) { if (p.BytesDone > 0) File.Delete(_vanish); }
+            public void Message(NekkBackup.Core.Observability.RunMessageLevel level, string text) { }
+            public void ItemFailed(string item, NekkBackup.Core.Errors.NekkBackupException error) => _cts.Cancel();
+        }
+    }
+}
