@@ -49,6 +49,7 @@ namespace NekkBackup.Core.Folder
             public long MTime;
             public string? Link;
             public bool LinkIsDir;
+            public bool IsDir;
         }
 
         private enum OpKind { Copy, Verify, Link }
@@ -114,16 +115,23 @@ namespace NekkBackup.Core.Folder
                 var items = new List<SourceItem>();
                 for (int i = 0; i < views.Count; i++)
                     Scan(views[i].ReadPath, names[i], items, ct);
-                _filesScanned = items.Count;
+                _filesScanned = items.Count(x => !x.IsDir);
                 if (ct.IsCancellationRequested) return Finish("Cancelled", "The run was cancelled.");
 
                 // 2. Plan against the current mirror state.
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 var ops = new List<Op>();
+                var dirOps = new List<Op>();
                 foreach (var it in items)
                 {
                     seen.Add(it.Path);
                     state.TryGetValue(it.Path, out var cur);
+                    if (it.IsDir)
+                    {
+                        if (cur == null || !cur.IsDir) dirOps.Add(new Op { Item = it, Cur = cur });
+                        else if (cur.MTime != it.MTime) _touchedDirs.TryAdd(_repo.MirrorPath(it.Path), 0);
+                        continue;
+                    }
                     if (it.Link != null)
                     {
                         if (cur == null || cur.Link != it.Link) ops.Add(new Op { Kind = OpKind.Link, Item = it, Cur = cur });
@@ -167,7 +175,8 @@ namespace NekkBackup.Core.Folder
                             _journal.Removed(p);
                             state.Remove(p);
                             Interlocked.Increment(ref _filesDeleted);
-                            PruneEmptyParents(_repo.MirrorPath(p));
+                            Touch(_repo.MirrorPath(p));
+                            if (!cur.IsDir) PruneEmptyParents(_repo.MirrorPath(p), seen);
                         }
                         catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
                         {
@@ -177,6 +186,8 @@ namespace NekkBackup.Core.Folder
                         }
                     }
 
+                    if (_fatal == null && !ct.IsCancellationRequested)
+                        MakeDirs(dirOps, state);
                     if (_fatal == null && !ct.IsCancellationRequested)
                     {
                         _progress.Phase = "Copying";
@@ -202,9 +213,10 @@ namespace NekkBackup.Core.Folder
                     return Finish("Cancelled", "The run was cancelled; files that landed are kept and the next run resumes from them.");
                 }
 
-                // 5. Manifest: the commit point.
+                // 5. Folder times (after everything inside them landed), then the manifest: the commit point.
                 foreach (var op in ops)
                     if (op.Result != null) state[op.Item.Path] = op.Result;
+                SetDirTimes(items, state);
                 // Everything still in the state: current files, failed items' previous versions,
                 // items under folders that could not be read, other sources' entries.
                 var entries = state.Values.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
@@ -335,6 +347,8 @@ namespace NekkBackup.Core.Folder
                     }
                     if (isDir)
                     {
+                        if (include.IsEmpty)
+                            items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, IsDir = true, MTime = SafeMTime(info) });
                         if (link != null)
                         {
                             // Following: guard against loops through the resolved target.
@@ -384,7 +398,7 @@ namespace NekkBackup.Core.Folder
 
         private string? Guard(List<SourceItem> items, Dictionary<string, ManifestEntry> lastMap, HashSet<string> nameSet, CancellationToken ct)
         {
-            int lastCount = lastMap.Keys.Count(p => nameSet.Contains(TopName(p)));
+            int lastCount = lastMap.Values.Count(e => !e.IsDir && nameSet.Contains(TopName(e.Path)));
             if (lastCount == 0) return null;
             var replaced = new List<(SourceItem Item, ManifestEntry Old)>();
             var present = new HashSet<string>(StringComparer.Ordinal);
@@ -392,10 +406,11 @@ namespace NekkBackup.Core.Folder
             {
                 present.Add(it.Path);
                 if (!lastMap.TryGetValue(it.Path, out var old)) continue;
+                if (it.IsDir || old.IsDir) continue;
                 bool differs = it.Link != null ? old.Link != it.Link : (old.IsLink || old.Size != it.Size || old.MTime != it.MTime);
                 if (differs) replaced.Add((it, old));
             }
-            int deleted = lastMap.Keys.Count(p => nameSet.Contains(TopName(p)) && !present.Contains(p));
+            int deleted = lastMap.Values.Count(e => !e.IsDir && nameSet.Contains(TopName(e.Path)) && !present.Contains(e.Path));
             double pct = 100.0 * (replaced.Count + deleted) / lastCount;
             if (pct > _o.MaxChangedPercent)
                 return $"{replaced.Count} replaced and {deleted} deleted file(s) are {pct:0.#} % of the {lastCount} files in the last run ({lastMap.Count}), more than MaxChangedPercent {_o.MaxChangedPercent:0.#} %. Check the source for ransomware or mass deletion; -Force lets one run through.";
@@ -493,6 +508,7 @@ namespace NekkBackup.Core.Folder
             try
             {
                 FileOps.CreateSymlink(mirror, op.Item.Link!, op.Item.LinkIsDir);
+                Touch(mirror);
             }
             catch (IOException ex)
             {
@@ -575,6 +591,7 @@ namespace NekkBackup.Core.Folder
                     if (di.Exists && FileOps.IsLink(di)) Directory.Delete(mirror);
                 }
                 FileOps.MoveOverwrite(partial!, mirror);
+                Touch(mirror);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -656,6 +673,14 @@ namespace NekkBackup.Core.Folder
         private void Displace(ManifestEntry cur, bool removing)
         {
             var mirror = _repo.MirrorPath(cur.Path);
+            if (cur.IsDir)
+            {
+                var d = new DirectoryInfo(mirror);
+                if (d.Exists && FileOps.LinkTarget(d) == null && !Directory.EnumerateFileSystemEntries(mirror).Any()) Directory.Delete(mirror);
+                else if (d.Exists && FileOps.LinkTarget(d) == null)
+                    _obs.Message(RunMessageLevel.Warning, $"The folder '{mirror}' is gone from the source but still holds files NekkBackup did not record; it is left in the mirror.");
+                return;
+            }
             var fi = new FileInfo(mirror);
             if (cur.IsLink || !fi.Exists || FileOps.LinkTarget(fi) != null)
             {
@@ -688,12 +713,68 @@ namespace NekkBackup.Core.Folder
             Interlocked.Increment(ref _filesVersioned);
         }
 
-        private void PruneEmptyParents(string path)
+        private readonly ConcurrentDictionary<string, byte> _touchedDirs = new(StringComparer.Ordinal);
+
+        /// <summary>Notes that something inside the folder of <paramref name="path"/> changed (its time is set again at the end).</summary>
+        private void Touch(string path)
+        {
+            var dir = Path.GetDirectoryName(path);
+            if (dir != null) _touchedDirs.TryAdd(dir, 0);
+        }
+
+        /// <summary>Creates folders that are new in the source (sequentially, parents first).</summary>
+        private void MakeDirs(List<Op> dirOps, Dictionary<string, ManifestEntry> state)
+        {
+            foreach (var op in dirOps.OrderBy(o => o.Item.Path, StringComparer.Ordinal))
+            {
+                var mirror = _repo.MirrorPath(op.Item.Path);
+                try
+                {
+                    if (op.Cur != null) Displace(op.Cur, true);
+                    Directory.CreateDirectory(mirror);
+                    _madeDirs.TryAdd(mirror, 0);
+                    var e = new ManifestEntry { Path = op.Item.Path, MTime = op.Item.MTime, Kind = "d" };
+                    _journal!.Landed(e);
+                    state[op.Item.Path] = e;
+                    _touchedDirs.TryAdd(mirror, 0);
+                    Touch(mirror);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+                {
+                    var nex = Fail.FromIo(ex, mirror);
+                    if (nex.ErrorId == "NekkBackup.DestinationFull") { _fatal = DestinationFull(op.Item.FullPath, ex); return; }
+                    ItemFailed(op.Item.FullPath, nex);
+                }
+            }
+        }
+
+        /// <summary>Gives changed mirror folders the source's times, deepest first, and records them.</summary>
+        private void SetDirTimes(List<SourceItem> items, Dictionary<string, ManifestEntry> state)
+        {
+            if (_touchedDirs.IsEmpty) return;
+            foreach (var it in items.Where(i => i.IsDir).OrderByDescending(i => i.Path.Length))
+            {
+                if (!state.TryGetValue(it.Path, out var e) || !e.IsDir) continue;
+                var mirror = _repo.MirrorPath(it.Path);
+                if (!_touchedDirs.ContainsKey(mirror)) continue;
+                try
+                {
+                    Directory.SetLastWriteTimeUtc(mirror, new DateTime(it.MTime, DateTimeKind.Utc));
+                    if (e.MTime != it.MTime) state[it.Path] = new ManifestEntry { Path = it.Path, MTime = it.MTime, Kind = "d" };
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+            }
+        }
+
+        private void PruneEmptyParents(string path, HashSet<string> seen)
         {
             var stop = _repo.Destination.TrimEnd(Path.DirectorySeparatorChar);
             var dir = Path.GetDirectoryName(path);
             while (dir != null && dir.Length > stop.Length && dir.StartsWith(stop, StringComparison.Ordinal))
             {
+                var rel = dir.Substring(stop.Length + 1).Replace(Path.DirectorySeparatorChar, '/');
+                if (rel.IndexOf('/') < 0 || seen.Contains(rel)) return; // a source root, or a folder the source still has
+                Touch(dir);
                 try
                 {
                     if (Directory.EnumerateFileSystemEntries(dir).Any()) return;

@@ -22,9 +22,14 @@ namespace NekkBackup.Core.Folder
         /// <summary>Link target (symbolic links).</summary>
         [JsonPropertyName("l")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Link { get; set; }
 
-        [JsonIgnore] public bool IsLink => Link != null;
+        /// <summary>"d" for a folder (recorded so empty folders and folder times come back); null otherwise.</summary>
+        [JsonPropertyName("k")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Kind { get; set; }
 
-        public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link };
+        [JsonIgnore] public bool IsLink => Link != null;
+        [JsonIgnore] public bool IsDir => Kind == "d";
+        [JsonIgnore] public bool IsFile => Link == null && Kind == null;
+
+        public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link, Kind = Kind };
     }
 
     /// <summary>A run manifest: the complete state of the backup after one good run. The commit point.</summary>

@@ -110,11 +110,12 @@ namespace NekkBackup.Core.Tests.Folder
             var run = FolderKit.Backup(dest, obs, false, src);
             _out.WriteLine(obs.Describe());
             Assert.Equal("CompletedWithErrors", run.Status);
-            Assert.Equal(4, run.Errors);
+            Assert.Equal(5, run.Errors); // three files, the folder "Mix|Final" and the file inside it
             var failed = obs.Failed.ToArray();
             Assert.All(failed, f => Assert.Equal("NekkBackup.InvalidFileName", f.Error.ErrorId));
             foreach (var n in bad) Assert.Contains(failed, f => f.Item.EndsWith("/" + n));
             Assert.Contains(failed, f => f.Item.EndsWith("inside.txt"));
+            Assert.Contains(failed, f => f.Item.EndsWith("/Mix|Final"));
             Assert.Empty(Directory.GetFiles(fs.MountPoint, "*.nekk-partial", SearchOption.AllDirectories));
 
             FolderKit.AssertSameTree(refDir, Path.Combine(dest, "Studio"));

@@ -27,6 +27,7 @@ namespace NekkBackup.Core.Tests.Folder
                 Assert.True(runs[i].Status == "Succeeded", runs[i].Status + " " + runs[i].Reason + "\n" + obs.Describe());
                 // The mirror is the plain current state.
                 FolderKit.AssertSameTree(refs[i], Path.Combine(dest, "Studio"));
+                FolderKit.AssertSameDirs(src, Path.Combine(dest, "Studio"));
                 System.Threading.Thread.Sleep(20);
             }
             Assert.True(runs[0].FilesCopied == runs[0].FilesScanned, "first run copies everything");
@@ -39,6 +40,7 @@ namespace NekkBackup.Core.Tests.Folder
                 var r = FolderKit.Restore(dest, target, runs[i].RunId);
                 Assert.Equal("Succeeded", r.Status);
                 FolderKit.AssertSameTree(refs[i], Path.Combine(target, "Studio"));
+                if (i == 2) FolderKit.AssertSameDirs(src, Path.Combine(target, "Studio"));
             }
 
             // AsOf: just before the third run → the second.
@@ -215,6 +217,39 @@ namespace NekkBackup.Core.Tests.Folder
                 Assert.Equal("Succeeded", FolderKit.Restore(dest, t, refs[i].Run).Status);
                 FolderKit.AssertSameTree(refs[i].Ref, Path.Combine(t, "S"));
             }
+            Assert.Equal("Passed", FolderKit.Test(dest, true).Status);
+        }
+
+        [Fact]
+        public void EmptyFoldersAndFolderTimes_MirroredAndRestored()
+        {
+            using var tmp = new TempDir("fb-dirs");
+            var src = tmp.Sub("Session");
+            Directory.CreateDirectory(Path.Combine(src, "Audio Files"));
+            Directory.CreateDirectory(Path.Combine(src, "Bounced Files", "Stems"));
+            File.WriteAllText(Path.Combine(src, "song.ptx"), "session");
+            var t0 = new DateTime(2023, 5, 1, 10, 0, 0, DateTimeKind.Utc);
+            foreach (var d in Directory.GetDirectories(src, "*", SearchOption.AllDirectories)) Directory.SetLastWriteTimeUtc(d, t0);
+            var dest = Path.Combine(tmp.Path, "nas");
+            var run1 = FolderKit.Backup(dest, null, false, src);
+            FolderKit.AssertSameDirs(src, Path.Combine(dest, "Session"));
+
+            // Files land in a folder, another empty folder goes away.
+            File.WriteAllText(Path.Combine(src, "Audio Files", "take 1.wav"), "take");
+            Directory.SetLastWriteTimeUtc(Path.Combine(src, "Audio Files"), t0.AddDays(1));
+            Directory.Delete(Path.Combine(src, "Bounced Files", "Stems"));
+            Directory.SetLastWriteTimeUtc(Path.Combine(src, "Bounced Files"), t0.AddDays(2));
+            var run2 = FolderKit.Backup(dest, null, true, src);
+            Assert.Equal("Succeeded", run2.Status);
+            FolderKit.AssertSameDirs(src, Path.Combine(dest, "Session"));
+
+            var r1 = Path.Combine(tmp.Path, "r1");
+            FolderKit.Restore(dest, r1, run1.RunId);
+            Assert.True(Directory.Exists(Path.Combine(r1, "Session", "Bounced Files", "Stems")));
+            Assert.Equal(t0, Directory.GetLastWriteTimeUtc(Path.Combine(r1, "Session", "Audio Files")));
+            var r2 = Path.Combine(tmp.Path, "r2");
+            FolderKit.Restore(dest, r2, run2.RunId);
+            FolderKit.AssertSameDirs(src, Path.Combine(r2, "Session"));
             Assert.Equal("Passed", FolderKit.Test(dest, true).Status);
         }
 

@@ -73,6 +73,20 @@ namespace NekkBackup.Core.Tests.Folder
             }
         }
 
+        /// <summary>Asserts the same folders (including empty ones) with the same modification times.</summary>
+        public static void AssertSameDirs(string reference, string other)
+        {
+            var a = Directory.GetDirectories(reference, "*", SearchOption.AllDirectories).Where(d => new DirectoryInfo(d).LinkTarget == null).Select(d => Path.GetRelativePath(reference, d)).OrderBy(x => x, StringComparer.Ordinal).ToArray();
+            var b = Directory.GetDirectories(other, "*", SearchOption.AllDirectories).Where(d => new DirectoryInfo(d).LinkTarget == null).Select(d => Path.GetRelativePath(other, d)).OrderBy(x => x, StringComparer.Ordinal).ToArray();
+            Assert.Equal(a, b);
+            foreach (var rel in a)
+            {
+                var t1 = Directory.GetLastWriteTimeUtc(Path.Combine(reference, rel));
+                var t2 = Directory.GetLastWriteTimeUtc(Path.Combine(other, rel));
+                Assert.True(t1 == t2, $"folder time of {rel}: {t1:o} vs {t2:o}");
+            }
+        }
+
         /// <summary>Digest of every file under a directory including .nekkbackup (names, sizes, content).</summary>
         public static string WholeDirDigest(string root)
         {
