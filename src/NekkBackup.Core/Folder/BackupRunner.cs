@@ -24,6 +24,7 @@ namespace NekkBackup.Core.Folder
     internal sealed class BackupRunner
     {
         private const int ChangedRetries = 3;
+        private const int MaxErrorDetails = 1000;
 
         private readonly FolderBackupOptions _o;
         private readonly FolderRepository _repo;
@@ -84,7 +85,7 @@ namespace NekkBackup.Core.Folder
             _repo.EnsureFormat();
             _progress = new ProgressMeter(_obs, "Backup-NekkFolder " + _repo.Destination) { Phase = "Scanning" };
 
-            var last = _repo.LoadLatest();
+            var last = LoadLastReadable();
             // Run ids order the catalog: never let a clock step make a new run sort before the last one.
             if (last != null && string.CompareOrdinal(_runId, last.RunId) <= 0)
             {
@@ -274,6 +275,21 @@ namespace NekkBackup.Core.Folder
             return false;
         }
 
+        /// <summary>The newest manifest that reads; a damaged newer one is reported and skipped (Test names it).</summary>
+        private RunManifest? LoadLastReadable()
+        {
+            var ids = _repo.ListRunIds();
+            for (int i = ids.Count - 1; i >= 0; i--)
+            {
+                try { return _repo.LoadManifest(ids[i]); }
+                catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup.CorruptCatalog")
+                {
+                    _obs.Message(RunMessageLevel.Warning, ex.Message + " Comparing with the run before it; Test-NekkFolderBackup reports the damage.");
+                }
+            }
+            return null;
+        }
+
         private static string TopName(string recorded)
         {
             int i = recorded.IndexOf('/');
@@ -301,8 +317,8 @@ namespace NekkBackup.Core.Folder
 
         private void ItemFailed(string item, NekkBackupException ex)
         {
-            Interlocked.Increment(ref _errors);
-            _errorDetails.Enqueue($"{ex.ErrorId}: {item}: {ex.Message}");
+            if (Interlocked.Increment(ref _errors) <= MaxErrorDetails)
+                _errorDetails.Enqueue($"{ex.ErrorId}: {item}: {ex.Message}");
             try { _obs.ItemFailed(item, ex); } catch (Exception) { }
         }
 

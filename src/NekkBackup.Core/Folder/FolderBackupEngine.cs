@@ -120,7 +120,13 @@ namespace NekkBackup.Core.Folder
             var list = new List<FolderBackupRun>();
             foreach (var id in repo.ListRunIds())
             {
-                var h = repo.LoadHeader(id);
+                RunHeader h;
+                try { h = repo.LoadHeader(id); }
+                catch (NekkBackupException ex)
+                {
+                    list.Add(new FolderBackupRun { RunId = id, Destination = repo.Destination, Status = "Damaged", Reason = ex.Message });
+                    continue;
+                }
                 list.Add(new FolderBackupRun
                 {
                     RunId = h.RunId,

@@ -139,7 +139,9 @@ namespace NekkBackup.Core.Folder
             DateTime bestStart = DateTime.MinValue;
             foreach (var id in ids)
             {
-                var h = repo.LoadHeader(id);
+                RunHeader h;
+                try { h = repo.LoadHeader(id); }
+                catch (NekkBackupException) { continue; }
                 if (h.StartedUtc <= limitUtc && h.StartedUtc >= bestStart) { best = id; bestStart = h.StartedUtc; }
             }
             return best ?? throw Fail.NotFound("RunNotFound", $"No run in '{repo.Destination}' started at or before {asOf.Value:u}.", asOf.Value);

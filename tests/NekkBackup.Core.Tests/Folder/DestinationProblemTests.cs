@@ -40,6 +40,13 @@ namespace NekkBackup.Core.Tests.Folder
             Assert.Contains(full.Problems, p => p.Contains(objRel) && p.Contains("corrupt"));
             Assert.Contains(full.Problems, p => p.Contains(mirrorRel) && p.Contains("corrupt"));
             Assert.Equal(2, full.Problems.Length);
+
+            // A history object that vanished is found by the quick test too.
+            var other = Directory.GetFiles(Path.Combine(dest, ".nekkbackup", "objects"), "*", SearchOption.AllDirectories).First(f => f != obj);
+            File.Delete(other);
+            var quick = FolderKit.Test(dest, false);
+            Assert.Equal("Failed", quick.Status);
+            Assert.Contains(quick.Problems, p => p.Contains(Path.GetFileName(other)) && p.Contains("not available"));
         }
 
         private static void Flip(string path)

@@ -221,6 +221,31 @@ namespace NekkBackup.Core.Tests.Folder
         }
 
         [Fact]
+        public void DamagedLatestManifest_TestNamesIt_NextBackupStillRuns()
+        {
+            using var tmp = new TempDir("fb-badman");
+            var src = tmp.Sub("S");
+            File.WriteAllText(Path.Combine(src, "a.txt"), "a");
+            var dest = Path.Combine(tmp.Path, "nas");
+            var run1 = FolderKit.Backup(dest, null, false, src);
+            File.WriteAllText(Path.Combine(src, "b.txt"), "b");
+            var run2 = FolderKit.Backup(dest, null, true, src);
+            var m2 = Path.Combine(dest, ".nekkbackup", "runs", run2.RunId + ".json");
+            File.WriteAllText(m2, File.ReadAllText(m2).Substring(0, 40));
+            var test = FolderKit.Test(dest, false);
+            Assert.Equal("Failed", test.Status);
+            Assert.Contains(test.Problems, p => p.Contains(run2.RunId));
+            Assert.Equal(new[] { "Succeeded", "Damaged" }, FolderBackupEngine.GetRuns(dest).Select(r => r.Status));
+            var obs = new RecordingObserver();
+            var run3 = FolderKit.Backup(dest, obs, true, src);
+            Assert.Equal("Succeeded", run3.Status);
+            Assert.Contains(obs.Messages, m => m.Contains(run2.RunId));
+            var r = Path.Combine(tmp.Path, "r");
+            Assert.Equal("Succeeded", FolderKit.Restore(dest, r, run3.RunId).Status);
+            Assert.Equal("b", File.ReadAllText(Path.Combine(r, "S", "b.txt")));
+        }
+
+        [Fact]
         public void EmptyFoldersAndFolderTimes_MirroredAndRestored()
         {
             using var tmp = new TempDir("fb-dirs");
