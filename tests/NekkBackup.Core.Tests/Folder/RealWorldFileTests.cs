@@ -179,6 +179,20 @@ namespace NekkBackup.Core.Tests.Folder
             Assert.Equal(new FileInfo(busy).Length, new FileInfo(Path.Combine(dest, "S", "recording.wav")).Length);
         }
 
+        [ToolFact("mkfifo")]
+        public void Fifo_InSource_DoesNotHangTheRun()
+        {
+            using var tmp = new TempDir("fb-fifo");
+            var src = tmp.Sub("S");
+            File.WriteAllText(Path.Combine(src, "a.txt"), "a");
+            ProcessHelper.Check("mkfifo", $"\"{Path.Combine(src, "pipe")}\"");
+            var dest = Path.Combine(tmp.Path, "nas");
+            var task = FolderBackupEngine.BackupAsync(new FolderBackupOptions { Sources = new[] { src }, Destination = dest }, new RecordingObserver(), CancellationToken.None);
+            Assert.True(task.Wait(TimeSpan.FromSeconds(60)), "the run hung on a FIFO");
+            Assert.Equal("Succeeded", task.Result.Status);
+            Assert.Equal("a", File.ReadAllText(Path.Combine(dest, "S", "a.txt")));
+        }
+
         [Fact]
         public void UnreadableFile_AccessDenied_RunGoesOn()
         {
@@ -195,9 +209,17 @@ namespace NekkBackup.Core.Tests.Folder
             if (Conditions.IsRoot)
             {
                 // Root reads everything: run the backup as 'nobody' in a child process instead.
+                // The host is copied where 'nobody' can read it (the checkout may live under /root).
                 Directory.CreateDirectory(dest);
                 File.SetUnixFileMode(dest, (UnixFileMode)0x1FF);
-                var r = ProcessHelper.Run("setpriv", $"--reuid=65534 --regid=65534 --clear-groups env HOME=/tmp NEKKBACKUP_DATA=/tmp/nekk-nobody dotnet \"{FolderKit.CrashHostDll}\" \"{dest}\" \"{src}\"", 120);
+                var host = tmp.Sub("host");
+                foreach (var f in Directory.GetFiles(Path.GetDirectoryName(FolderKit.CrashHostDll)!)) File.Copy(f, Path.Combine(host, Path.GetFileName(f)));
+                var data = tmp.Sub("data");
+                File.SetUnixFileMode(data, (UnixFileMode)0x1FF);
+                ProcessHelper.Check("chmod", $"-R a+rX \"{tmp.Path}\"");
+                File.SetUnixFileMode(Path.Combine(src, "locked.txt"), UnixFileMode.None);
+                var dll = Path.Combine(host, "NekkBackup.CrashHost.dll");
+                var r = ProcessHelper.Run("setpriv", $"--reuid=65534 --regid=65534 --clear-groups env HOME={data} NEKKBACKUP_DATA={data} DOTNET_CLI_TELEMETRY_OPTOUT=1 dotnet \"{dll}\" \"{dest}\" \"{src}\"", 120);
                 _out.WriteLine(r.StdOut + r.StdErr);
                 var runLine = r.StdOut.Split('\n').Single(l => l.StartsWith("RUN "));
                 var run = JsonDocument.Parse(runLine.Substring(4)).RootElement;
