@@ -48,6 +48,7 @@ namespace NekkBackup.Core.Folder
             public string FullPath = "";  // where to read it
             public long Size;
             public long MTime;
+            public int? Attributes;
             public string? Link;
             public bool LinkIsDir;
             public bool IsDir;
@@ -385,7 +386,7 @@ namespace NekkBackup.Core.Folder
                             fi = new FileInfo(ResolveReal(fi));
                             if (!fi.Exists) { ItemFailed(info.FullName, Fail.NotFound("ItemVanished", $"The link '{info.FullName}' points to nothing.", info.FullName)); continue; }
                         }
-                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Size = fi.Length, MTime = fi.LastWriteTimeUtc.Ticks });
+                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Size = fi.Length, MTime = fi.LastWriteTimeUtc.Ticks, Attributes = FileOps.KeptAttributesOf(fi) });
                     }
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                     {
@@ -581,6 +582,7 @@ namespace NekkBackup.Core.Folder
                 {
                     (hash, copied) = CopyToPartial(it.FullPath, partial, size, buffer, ct);
                     FileOps.SetMTime(partial, mtime);
+                    FileOps.ApplyAttributes(partial, it.Attributes, includeReadOnly: false);
                     var after = new FileInfo(it.FullPath);
                     ok = after.Exists && after.Length == size && after.LastWriteTimeUtc.Ticks == mtime && copied == size;
                 }
@@ -606,6 +608,7 @@ namespace NekkBackup.Core.Folder
                     var di = new DirectoryInfo(mirror);
                     if (di.Exists && FileOps.IsLink(di)) Directory.Delete(mirror);
                 }
+                FileOps.ClearReadOnly(mirror);
                 FileOps.MoveOverwrite(partial!, mirror);
                 Touch(mirror);
             }
@@ -614,7 +617,7 @@ namespace NekkBackup.Core.Folder
                 TryDelete(partial!);
                 throw ClassifyDest(ex, mirror);
             }
-            var e = new ManifestEntry { Path = it.Path, Size = size, MTime = mtime, Hash = hash };
+            var e = new ManifestEntry { Path = it.Path, Size = size, MTime = mtime, Hash = hash, Attributes = it.Attributes };
             _journal!.Landed(e);
             op.Result = e;
             Interlocked.Increment(ref _filesCopied);
@@ -707,7 +710,7 @@ namespace NekkBackup.Core.Folder
             var obj = _repo.ObjectPath(hash);
             if (File.Exists(obj))
             {
-                if (removing) File.Delete(mirror);
+                if (removing) { FileOps.ClearReadOnly(mirror); File.Delete(mirror); }
                 return;
             }
             if (fi.Length != cur.Size || fi.LastWriteTimeUtc.Ticks != cur.MTime)
@@ -720,7 +723,7 @@ namespace NekkBackup.Core.Folder
                 obj = _repo.ObjectPath(hash);
                 if (File.Exists(obj))
                 {
-                    if (removing) File.Delete(mirror);
+                    if (removing) { FileOps.ClearReadOnly(mirror); File.Delete(mirror); }
                     return;
                 }
             }

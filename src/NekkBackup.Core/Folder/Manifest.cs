@@ -25,11 +25,14 @@ namespace NekkBackup.Core.Folder
         /// <summary>"d" for a folder (recorded so empty folders and folder times come back); null otherwise.</summary>
         [JsonPropertyName("k")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Kind { get; set; }
 
+        /// <summary>Windows file attributes worth keeping (ReadOnly, Hidden, System), when any.</summary>
+        [JsonPropertyName("a")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Attributes { get; set; }
+
         [JsonIgnore] public bool IsLink => Link != null;
         [JsonIgnore] public bool IsDir => Kind == "d";
         [JsonIgnore] public bool IsFile => Link == null && Kind == null;
 
-        public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link, Kind = Kind };
+        public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link, Kind = Kind, Attributes = Attributes };
     }
 
     /// <summary>A run manifest: the complete state of the backup after one good run. The commit point.</summary>

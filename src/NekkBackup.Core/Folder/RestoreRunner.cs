@@ -275,7 +275,12 @@ namespace NekkBackup.Core.Folder
                 if (hash == e.Hash)
                 {
                     FileOps.SetMTime(partial, e.MTime);
-                    try { FileOps.MoveOverwrite(partial, dst); }
+                    try
+                    {
+                        FileOps.ClearReadOnly(dst);
+                        FileOps.MoveOverwrite(partial, dst);
+                        FileOps.ApplyAttributes(dst, e.Attributes, includeReadOnly: true);
+                    }
                     catch { TryDelete(partial); throw; }
                     return;
                 }
