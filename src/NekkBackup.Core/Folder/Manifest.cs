@@ -64,6 +64,7 @@ namespace NekkBackup.Core.Folder
         public DateTime StartedUtc { get; set; }
         public DateTime FinishedUtc { get; set; }
         public string[] Sources { get; set; } = Array.Empty<string>();
+        public string[] SourceNames { get; set; } = Array.Empty<string>();
         public string? SnapshotUsed { get; set; }
         public string Status { get; set; } = "";
         public long FilesScanned { get; set; }

@@ -64,6 +64,7 @@ namespace NekkBackup.Core.Tests.Folder
             var versions = FolderBackupEngine.GetFileVersions(dest, "Studio/" + changed);
             Assert.Equal("Added", versions[0].State);
             Assert.Contains(versions, v => v.State == "Changed");
+            Assert.Equal(versions.Select(v => v.Hash), FolderBackupEngine.GetFileVersions(dest, changed).Select(v => v.Hash)); // path inside the source
 
             // A no-change run is a stat walk: nothing copied.
             var again = FolderKit.Backup(dest, null, false, src);
