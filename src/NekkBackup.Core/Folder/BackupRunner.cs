@@ -87,17 +87,21 @@ namespace NekkBackup.Core.Folder
             _progress = new ProgressMeter(_obs, "Backup-NekkFolder " + _repo.Destination) { Phase = "Scanning" };
 
             var last = LoadLastReadable();
-            // Run ids order the catalog: never let a clock step make a new run sort before the last one.
-            if (last != null && string.CompareOrdinal(_runId, last.RunId) <= 0)
+            // Run ids order the catalog (and which journals a manifest supersedes): never let a clock
+            // step make a new run sort before the last run or an interrupted one.
+            var pending = RunJournal.Pending(_repo, last?.RunId);
+            var newest = pending.Select(Path.GetFileNameWithoutExtension).Concat(last != null ? new[] { last.RunId } : Array.Empty<string>())
+                .OrderBy(x => x, StringComparer.Ordinal).LastOrDefault();
+            if (newest != null && string.CompareOrdinal(_runId, newest) <= 0)
             {
-                _obs.Message(RunMessageLevel.Warning, $"The clock is behind the last run ({last.RunId}); this run is recorded after it.");
-                _runId = last.RunId + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
+                _obs.Message(RunMessageLevel.Warning, $"The clock is behind an earlier run ({newest}); this run is recorded after it.");
+                _runId = newest + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
             }
             _repo.CleanTempFiles();
             var lastMap = new Dictionary<string, ManifestEntry>(StringComparer.Ordinal);
             if (last != null) foreach (var e in last.Entries) lastMap[e.Path] = e;
             var state = new Dictionary<string, ManifestEntry>(lastMap, StringComparer.Ordinal);
-            foreach (var j in RunJournal.Pending(_repo, last?.RunId))
+            foreach (var j in pending)
             {
                 int n = RunJournal.Replay(j, state);
                 _obs.Message(RunMessageLevel.Warning, $"Resuming after an interrupted run ({Path.GetFileNameWithoutExtension(j)}): {n} item(s) had already landed.");
