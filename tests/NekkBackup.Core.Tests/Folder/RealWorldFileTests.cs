@@ -139,7 +139,7 @@ namespace NekkBackup.Core.Tests.Folder
             using var tmp = new TempDir("fb-busy");
             var src = tmp.Sub("S");
             var busy = Path.Combine(src, "recording.wav");
-            File.WriteAllBytes(busy, new byte[8 << 20]);
+            File.WriteAllBytes(busy, new byte[16 << 20]);
             File.WriteAllText(Path.Combine(src, "notes.txt"), "n");
             var dest = Path.Combine(tmp.Path, "nas");
             using var stop = new CancellationTokenSource();
@@ -151,14 +151,13 @@ namespace NekkBackup.Core.Tests.Folder
                 {
                     fs.Position = fs.Length;
                     fs.WriteByte(unchecked(b++));
-                    fs.Flush();
-                    Thread.Sleep(1);
+                    fs.Flush(); // no pause: the file must change during every copy attempt, even on a loaded machine
                 }
             });
             try
             {
                 var sw = Stopwatch.StartNew();
-                while (new FileInfo(busy).Length == 8 << 20 && sw.ElapsedMilliseconds < 10_000) Thread.Sleep(5); // writer is busy
+                while (new FileInfo(busy).Length == 16 << 20 && sw.ElapsedMilliseconds < 10_000) Thread.Sleep(5); // writer is busy
                 var obs = new RecordingObserver();
                 var run = FolderKit.Backup(dest, obs, false, src);
                 Assert.True(run.Status == "CompletedWithErrors", obs.Describe());
