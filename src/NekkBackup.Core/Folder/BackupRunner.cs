@@ -10,7 +10,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Resilience;
 using NekkBackup.Core.Sources;
+using Polly;
 
 namespace NekkBackup.Core.Folder
 {
@@ -70,7 +72,11 @@ namespace NekkBackup.Core.Folder
             _repo = new FolderRepository(o.Destination);
             _obs = obs;
             _runId = runId;
+            // Transient faults (a NAS share dropping out) are retried with backoff; permanent ones are not.
+            _retry = NekkResilience.ForFileShare(null, obs);
         }
+
+        private readonly ResiliencePipeline _retry;
 
         public static string NewRunId() =>
             DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", System.Globalization.CultureInfo.InvariantCulture)
@@ -81,9 +87,22 @@ namespace NekkBackup.Core.Folder
 
         public async Task<FolderBackupRun> RunAsync(CancellationToken ct)
         {
-            if (!Directory.Exists(_repo.Destination)) Directory.CreateDirectory(_repo.Destination);
-            using var lease = DestinationLock.Acquire(_repo);
-            _repo.EnsureFormat();
+            DestinationLock lease;
+            try
+            {
+                if (!Directory.Exists(_repo.Destination)) Directory.CreateDirectory(_repo.Destination);
+                lease = DestinationLock.Acquire(_repo);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw Fail.FromIo(ex, _repo.Destination);
+            }
+            using var _ = lease;
+            try { _repo.EnsureFormat(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw Fail.FromIo(ex, _repo.Destination);
+            }
             _progress = new ProgressMeter(_obs, "Backup-NekkFolder " + _repo.Destination) { Phase = "Scanning" };
 
             var last = LoadLastReadable();
@@ -491,12 +510,15 @@ namespace NekkBackup.Core.Folder
                 {
                     try
                     {
-                        switch (op.Kind)
+                        _retry.Execute(token =>
                         {
-                            case OpKind.Link: DoLink(op); break;
-                            case OpKind.Verify: DoVerify(op, buffer, cts.Token); break;
-                            default: DoCopy(op, buffer, cts.Token); break;
-                        }
+                            switch (op.Kind)
+                            {
+                                case OpKind.Link: DoLink(op); break;
+                                case OpKind.Verify: DoVerify(op, buffer, token); break;
+                                default: DoCopy(op, buffer, token); break;
+                            }
+                        }, cts.Token);
                     }
                     catch (OperationCanceledException) { break; }
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
