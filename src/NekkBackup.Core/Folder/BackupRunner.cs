@@ -78,6 +78,20 @@ namespace NekkBackup.Core.Folder
 
         private readonly ResiliencePipeline _retry;
 
+        /// <summary>The destination cannot be written at all: read-only (EROFS / ERROR_WRITE_PROTECT), denied, or another I/O fault.</summary>
+        private NekkBackupException DestinationSetupError(Exception ex)
+        {
+            int code = ex.HResult & 0xFFFF;
+            bool readOnly = OperatingSystemInfo.IsWindows ? code == 19 : (ex is IOException && code == 30);
+            if (readOnly)
+                return new NekkBackupException("DestinationReadOnly", FailureKind.PermissionDenied,
+                    $"The destination '{_repo.Destination}' is read-only ({ex.Message}); nothing was written.", _repo.Destination, ex);
+            if (ex is UnauthorizedAccessException)
+                return new NekkBackupException("AccessDenied", FailureKind.PermissionDenied,
+                    $"NekkBackup may not write to the destination '{_repo.Destination}': {ex.Message}", _repo.Destination, ex);
+            return Fail.FromIo(ex, _repo.Destination);
+        }
+
         public static string NewRunId() =>
             DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", System.Globalization.CultureInfo.InvariantCulture)
             + "-" + Guid.NewGuid().ToString("N").Substring(0, 6);
@@ -95,13 +109,13 @@ namespace NekkBackup.Core.Folder
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                throw Fail.FromIo(ex, _repo.Destination);
+                throw DestinationSetupError(ex);
             }
             using var _ = lease;
             try { _repo.EnsureFormat(); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                throw Fail.FromIo(ex, _repo.Destination);
+                throw DestinationSetupError(ex);
             }
             _progress = new ProgressMeter(_obs, "Backup-NekkFolder " + _repo.Destination) { Phase = "Scanning" };
 

@@ -99,6 +99,17 @@ namespace NekkBackup.Core.Tests.Folder
             FolderKit.AssertSameTree(ref1, Path.Combine(target, "Studio"));
         }
 
+        [RootFact("mkfs.ext4")]
+        public void ReadOnlyDestination_ClearErrorId()
+        {
+            using var tmp = new TempDir("fb-ro");
+            using var fs = new LoopFileSystem("ext4", 16, "ro");
+            var src = tmp.Sub("S");
+            File.WriteAllText(Path.Combine(src, "a.txt"), "a");
+            var ex = Assert.ThrowsAny<NekkBackupException>(() => FolderKit.Backup(Path.Combine(fs.MountPoint, "nas"), null, false, src));
+            Assert.Equal("NekkBackup.DestinationReadOnly", ex.ErrorId);
+        }
+
         [RootFact("mkntfs", "ntfs-3g")]
         public void NtfsWindowsNames_RefusedNamesReportedPerFile_RestLands()
         {
