@@ -294,7 +294,6 @@ namespace NekkBackup.Core.Folder
                 foreach (var j in RunJournal.Superseded(_repo, _runId)) TryDelete(j);
                 CleanPartials();
                 if (_o.Retention != null) ApplyRetention(_o.Retention);
-                _progress.Report(null, true);
                 return Finish(status, null);
             }
             finally
@@ -334,7 +333,13 @@ namespace NekkBackup.Core.Folder
             return i < 0 ? recorded : recorded.Substring(0, i);
         }
 
-        private FolderBackupRun Finish(string status, string? reason) => new()
+        private FolderBackupRun Finish(string status, string? reason)
+        {
+            _progress?.Report(null, true);
+            return FinishRecord(status, reason);
+        }
+
+        private FolderBackupRun FinishRecord(string status, string? reason) => new()
         {
             RunId = _runId,
             Source = _o.Sources.Select(Path.GetFullPath).ToArray(),
@@ -385,6 +390,7 @@ namespace NekkBackup.Core.Folder
                     _unreadable.Add(relDir.Length == 0 ? name : name + "/" + relDir);
                     continue;
                 }
+                _progress.Tick(dir);
                 foreach (var info in entries)
                 {
                     var rel = relDir.Length == 0 ? info.Name : relDir + "/" + info.Name;
