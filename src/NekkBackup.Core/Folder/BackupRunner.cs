@@ -54,6 +54,8 @@ namespace NekkBackup.Core.Folder
             public string? Link;
             public bool LinkIsDir;
             public bool IsDir;
+            /// <summary>A link followed to its file (FollowSymlinks): size and time are the target's.</summary>
+            public bool Followed;
         }
 
         private enum OpKind { Copy, Verify, Link }
@@ -429,7 +431,7 @@ namespace NekkBackup.Core.Folder
                             fi = new FileInfo(ResolveReal(fi));
                             if (!fi.Exists) { ItemFailed(info.FullName, Fail.NotFound("ItemVanished", $"The link '{info.FullName}' points to nothing.", info.FullName)); continue; }
                         }
-                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Size = fi.Length, MTime = fi.LastWriteTimeUtc.Ticks, Attributes = FileOps.KeptAttributesOf(fi) });
+                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Size = fi.Length, MTime = fi.LastWriteTimeUtc.Ticks, Attributes = FileOps.KeptAttributesOf(fi), Followed = link != null });
                     }
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                     {
@@ -443,6 +445,14 @@ namespace NekkBackup.Core.Folder
         private static long SafeMTime(FileSystemInfo i)
         {
             try { return i.LastWriteTimeUtc.Ticks; } catch (Exception) { return 0; }
+        }
+
+        private static FileInfo StatSource(SourceItem it)
+        {
+            var fi = new FileInfo(it.FullPath);
+            if (!it.Followed) return fi;
+            try { return new FileInfo(ResolveReal(fi)); }
+            catch (IOException) { return fi; }
         }
 
         private static string ResolveReal(FileSystemInfo info)
@@ -618,7 +628,7 @@ namespace NekkBackup.Core.Folder
                 if (attempt > 0)
                 {
                     Thread.Sleep(20 * attempt);
-                    var fresh = new FileInfo(it.FullPath);
+                    var fresh = StatSource(it);
                     if (!fresh.Exists) throw Fail.NotFound("ItemVanished", $"'{it.FullPath}' disappeared while it was being copied.", it.FullPath);
                     size = fresh.Length;
                     mtime = fresh.LastWriteTimeUtc.Ticks;
@@ -629,7 +639,7 @@ namespace NekkBackup.Core.Folder
                     (hash, copied) = CopyToPartial(it.FullPath, partial, size, buffer, ct);
                     FileOps.SetMTime(partial, mtime);
                     FileOps.ApplyAttributes(partial, it.Attributes, includeReadOnly: false);
-                    var after = new FileInfo(it.FullPath);
+                    var after = StatSource(it);
                     ok = after.Exists && after.Length == size && after.LastWriteTimeUtc.Ticks == mtime && copied == size;
                 }
                 catch

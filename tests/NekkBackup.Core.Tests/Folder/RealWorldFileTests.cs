@@ -101,6 +101,27 @@ namespace NekkBackup.Core.Tests.Folder
         }
 
         [Fact]
+        public void FollowSymlinks_CopiesTargets_LoopsTerminate()
+        {
+            using var tmp = new TempDir("fb-follow");
+            var src = tmp.Sub("S");
+            var outside = tmp.Sub("samples");
+            File.WriteAllText(Path.Combine(outside, "kick.wav"), "kick");
+            File.WriteAllText(Path.Combine(src, "a.txt"), "a");
+            File.CreateSymbolicLink(Path.Combine(src, "to-a"), "a.txt");
+            Directory.CreateSymbolicLink(Path.Combine(src, "Samples"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(src, "loop"), src);
+            var dest = Path.Combine(tmp.Path, "nas");
+            var task = FolderBackupEngine.BackupAsync(new FolderBackupOptions { Sources = new[] { src }, Destination = dest, FollowSymlinks = true }, new RecordingObserver(), CancellationToken.None);
+            Assert.True(task.Wait(TimeSpan.FromSeconds(60)), "following links looped");
+            Assert.True(task.Result.Status == "Succeeded", string.Join("\n", task.Result.ErrorDetails));
+            Assert.Null(new FileInfo(Path.Combine(dest, "S", "to-a")).LinkTarget);
+            Assert.Equal("a", File.ReadAllText(Path.Combine(dest, "S", "to-a")));
+            Assert.Equal("kick", File.ReadAllText(Path.Combine(dest, "S", "Samples", "kick.wav")));
+            Assert.False(Directory.Exists(Path.Combine(dest, "S", "loop", "loop")));
+        }
+
+        [Fact]
         public void Restore_NeverWritesOutsideTarget()
         {
             using var tmp = new TempDir("fb-escape");
