@@ -222,6 +222,27 @@ namespace NekkBackup.Core.Tests.Folder
         }
 
         [Fact]
+        public void FileVersions_States()
+        {
+            using var tmp = new TempDir("fb-states");
+            var src = tmp.Sub("S");
+            var f = Path.Combine(src, "mix.txt");
+            for (int i = 0; i < 5; i++) File.WriteAllText(Path.Combine(src, $"other{i}.txt"), "o" + i);
+            var dest = Path.Combine(tmp.Path, "nas");
+            void Run() => Assert.Equal("Succeeded", FolderKit.Backup(dest, null, true, src).Status);
+            File.WriteAllText(f, "v1"); Run();
+            File.WriteAllText(f, "v2, longer"); Run();
+            Run();
+            File.Delete(f); Run();
+            File.WriteAllText(f, "v3"); Run();
+            var v = FolderBackupEngine.GetFileVersions(dest, "S/mix.txt");
+            Assert.Equal(new[] { "Added", "Changed", "Unchanged", "Deleted", "Added" }, v.Select(x => x.State));
+            Assert.Equal(10, v[1].Size);
+            Assert.Null(v[3].Hash);
+            Assert.Equal(v[0].RunId, FolderBackupEngine.GetRuns(dest)[0].RunId);
+        }
+
+        [Fact]
         public void DamagedLatestManifest_TestNamesIt_NextBackupStillRuns()
         {
             using var tmp = new TempDir("fb-badman");
