@@ -12,3 +12,9 @@ param(
 $ErrorActionPreference = 'Stop'
 foreach ($tool in 'rsync') { if (-not (Get-Command $tool -ErrorAction Ignore)) { throw "$tool is needed for the benchmarks (apt-get install $tool)" } }
 & (Join-Path $PSScriptRoot 'folder-bench.ps1') -ModuleManifest $ModuleManifest -SharedBench $SharedBench -SizeMB $SizeMB -WorkDirectory $WorkDirectory
+# Ghost images: needs root (loop devices) and partclone, restic, ntfsclone on PATH.
+if ((& id -u) -eq '0') {
+    & (Join-Path $PSScriptRoot 'ghost-bench.ps1') -ModuleManifest $ModuleManifest -SharedBench $SharedBench -WorkDirectory $WorkDirectory
+} else {
+    Write-Host 'Ghost benchmark skipped: it needs root for loop devices.'
+}

@@ -74,12 +74,27 @@ namespace NekkBackup.Commands.Folder
             if (!ShouldProcess(destination, $"Back up {string.Join(", ", _sources)}"))
                 return;
 
-            var run = Run((observer, ct) => FolderBackupEngine.BackupAsync(Options(destination, retention, observer), observer, ct), destination);
+            FolderBackupException? failure = null;
+            var run = Run(async (observer, ct) =>
+            {
+                try
+                {
+                    return await FolderBackupEngine.BackupAsync(Options(destination, retention, observer), observer, ct).ConfigureAwait(false);
+                }
+                catch (FolderBackupException ex)
+                {
+                    failure = ex;   // e.g. NekkBackup.DestinationFull: the Failed run is written, then the error
+                    return ex.Run;
+                }
+            }, destination);
 
+            if (failure != null)
+            {
+                WriteObject(run);
+                Terminate(failure, destination);
+            }
             if (run.Status == "Refused")
                 WriteWarning($"Backup refused: {run.Reason} Nothing was written to {run.Destination}. Use -Force to let this run through if the changes are expected.");
-            else if (run.Status == "Failed")
-                WriteError(new ErrorRecord(new InvalidOperationException($"Backup failed: {run.Reason}"), "NekkBackup.BackupFailed", ErrorCategory.WriteError, run.Destination));
             WriteObject(run);
         }
 

@@ -10,7 +10,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Resilience;
 using NekkBackup.Core.Sources;
+using Polly;
 
 namespace NekkBackup.Core.Folder
 {
@@ -24,11 +26,12 @@ namespace NekkBackup.Core.Folder
     internal sealed class BackupRunner
     {
         private const int ChangedRetries = 3;
+        private const int MaxErrorDetails = 1000;
 
         private readonly FolderBackupOptions _o;
         private readonly FolderRepository _repo;
         private readonly IRunObserver _obs;
-        private readonly string _runId;
+        private string _runId;
         private readonly DateTime _startedUtc = DateTime.UtcNow;
         private readonly Stopwatch _sw = Stopwatch.StartNew();
         private readonly ConcurrentQueue<string> _errorDetails = new();
@@ -47,8 +50,12 @@ namespace NekkBackup.Core.Folder
             public string FullPath = "";  // where to read it
             public long Size;
             public long MTime;
+            public int? Attributes;
             public string? Link;
             public bool LinkIsDir;
+            public bool IsDir;
+            /// <summary>A link followed to its file (FollowSymlinks): size and time are the target's.</summary>
+            public bool Followed;
         }
 
         private enum OpKind { Copy, Verify, Link }
@@ -67,6 +74,24 @@ namespace NekkBackup.Core.Folder
             _repo = new FolderRepository(o.Destination);
             _obs = obs;
             _runId = runId;
+            // Transient faults (a NAS share dropping out) are retried with backoff; permanent ones are not.
+            _retry = NekkResilience.ForFileShare(null, obs);
+        }
+
+        private readonly ResiliencePipeline _retry;
+
+        /// <summary>The destination cannot be written at all: read-only (EROFS / ERROR_WRITE_PROTECT), denied, or another I/O fault.</summary>
+        private NekkBackupException DestinationSetupError(Exception ex)
+        {
+            int code = ex.HResult & 0xFFFF;
+            bool readOnly = OperatingSystemInfo.IsWindows ? code == 19 : (ex is IOException && code == 30);
+            if (readOnly)
+                return new NekkBackupException("DestinationReadOnly", FailureKind.PermissionDenied,
+                    $"The destination '{_repo.Destination}' is read-only ({ex.Message}); nothing was written.", _repo.Destination, ex);
+            if (ex is UnauthorizedAccessException)
+                return new NekkBackupException("AccessDenied", FailureKind.PermissionDenied,
+                    $"NekkBackup may not write to the destination '{_repo.Destination}': {ex.Message}", _repo.Destination, ex);
+            return Fail.FromIo(ex, _repo.Destination);
         }
 
         public static string NewRunId() =>
@@ -78,16 +103,40 @@ namespace NekkBackup.Core.Folder
 
         public async Task<FolderBackupRun> RunAsync(CancellationToken ct)
         {
-            if (!Directory.Exists(_repo.Destination)) Directory.CreateDirectory(_repo.Destination);
-            using var lease = DestinationLock.Acquire(_repo);
-            _repo.EnsureFormat();
+            DestinationLock lease;
+            try
+            {
+                if (!Directory.Exists(_repo.Destination)) Directory.CreateDirectory(_repo.Destination);
+                lease = DestinationLock.Acquire(_repo);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw DestinationSetupError(ex);
+            }
+            using var _ = lease;
+            try { _repo.EnsureFormat(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw DestinationSetupError(ex);
+            }
             _progress = new ProgressMeter(_obs, "Backup-NekkFolder " + _repo.Destination) { Phase = "Scanning" };
 
-            var last = _repo.LoadLatest();
+            var last = LoadLastReadable();
+            // Run ids order the catalog (and which journals a manifest supersedes): never let a clock
+            // step make a new run sort before the last run or an interrupted one.
+            var pending = RunJournal.Pending(_repo, last?.RunId);
+            var newest = pending.Select(Path.GetFileNameWithoutExtension).Concat(last != null ? new[] { last.RunId } : Array.Empty<string>())
+                .OrderBy(x => x, StringComparer.Ordinal).LastOrDefault();
+            if (newest != null && string.CompareOrdinal(_runId, newest) <= 0)
+            {
+                _obs.Message(RunMessageLevel.Warning, $"The clock is behind an earlier run ({newest}); this run is recorded after it.");
+                _runId = newest + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
+            }
+            _repo.CleanTempFiles();
             var lastMap = new Dictionary<string, ManifestEntry>(StringComparer.Ordinal);
             if (last != null) foreach (var e in last.Entries) lastMap[e.Path] = e;
             var state = new Dictionary<string, ManifestEntry>(lastMap, StringComparer.Ordinal);
-            foreach (var j in RunJournal.Pending(_repo, last?.RunId))
+            foreach (var j in pending)
             {
                 int n = RunJournal.Replay(j, state);
                 _obs.Message(RunMessageLevel.Warning, $"Resuming after an interrupted run ({Path.GetFileNameWithoutExtension(j)}): {n} item(s) had already landed.");
@@ -107,16 +156,23 @@ namespace NekkBackup.Core.Folder
                 var items = new List<SourceItem>();
                 for (int i = 0; i < views.Count; i++)
                     Scan(views[i].ReadPath, names[i], items, ct);
-                _filesScanned = items.Count;
+                _filesScanned = items.Count(x => !x.IsDir);
                 if (ct.IsCancellationRequested) return Finish("Cancelled", "The run was cancelled.");
 
                 // 2. Plan against the current mirror state.
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 var ops = new List<Op>();
+                var dirOps = new List<Op>();
                 foreach (var it in items)
                 {
                     seen.Add(it.Path);
                     state.TryGetValue(it.Path, out var cur);
+                    if (it.IsDir)
+                    {
+                        if (cur == null || !cur.IsDir) dirOps.Add(new Op { Item = it, Cur = cur });
+                        else if (cur.MTime != it.MTime) _touchedDirs.TryAdd(_repo.MirrorPath(it.Path), 0);
+                        continue;
+                    }
                     if (it.Link != null)
                     {
                         if (cur == null || cur.Link != it.Link) ops.Add(new Op { Kind = OpKind.Link, Item = it, Cur = cur });
@@ -160,16 +216,19 @@ namespace NekkBackup.Core.Folder
                             _journal.Removed(p);
                             state.Remove(p);
                             Interlocked.Increment(ref _filesDeleted);
-                            PruneEmptyParents(_repo.MirrorPath(p));
+                            Touch(_repo.MirrorPath(p));
+                            if (!cur.IsDir) PruneEmptyParents(_repo.MirrorPath(p), seen);
                         }
                         catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
                         {
                             var nex = Fail.FromIo(ex, _repo.MirrorPath(p));
-                            if (nex.ErrorId == "NekkBackup.DestinationFull") { _fatal = nex; break; }
+                            if (nex.ErrorId == "NekkBackup.DestinationFull") { _fatal = DestinationFull(p, ex); break; }
                             ItemFailed(_repo.MirrorPath(p), nex);
                         }
                     }
 
+                    if (_fatal == null && !ct.IsCancellationRequested)
+                        MakeDirs(dirOps, state);
                     if (_fatal == null && !ct.IsCancellationRequested)
                     {
                         _progress.Phase = "Copying";
@@ -195,9 +254,10 @@ namespace NekkBackup.Core.Folder
                     return Finish("Cancelled", "The run was cancelled; files that landed are kept and the next run resumes from them.");
                 }
 
-                // 5. Manifest: the commit point.
+                // 5. Folder times (after everything inside them landed), then the manifest: the commit point.
                 foreach (var op in ops)
                     if (op.Result != null) state[op.Item.Path] = op.Result;
+                SetDirTimes(items, state);
                 // Everything still in the state: current files, failed items' previous versions,
                 // items under folders that could not be read, other sources' entries.
                 var entries = state.Values.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
@@ -227,6 +287,7 @@ namespace NekkBackup.Core.Folder
                 catch (IOException ex)
                 {
                     var nex = Fail.FromIo(ex, _repo.ManifestPath(_runId));
+                    if (nex.ErrorId == "NekkBackup.DestinationFull") nex = DestinationFull(_repo.ManifestPath(_runId), ex);
                     CleanPartials();
                     throw new FolderBackupException(nex, Finish("Failed", nex.Message));
                 }
@@ -235,7 +296,6 @@ namespace NekkBackup.Core.Folder
                 foreach (var j in RunJournal.Superseded(_repo, _runId)) TryDelete(j);
                 CleanPartials();
                 if (_o.Retention != null) ApplyRetention(_o.Retention);
-                _progress.Report(null, true);
                 return Finish(status, null);
             }
             finally
@@ -254,13 +314,34 @@ namespace NekkBackup.Core.Folder
             return false;
         }
 
+        /// <summary>The newest manifest that reads; a damaged newer one is reported and skipped (Test names it).</summary>
+        private RunManifest? LoadLastReadable()
+        {
+            var ids = _repo.ListRunIds();
+            for (int i = ids.Count - 1; i >= 0; i--)
+            {
+                try { return _repo.LoadManifest(ids[i]); }
+                catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup.CorruptCatalog")
+                {
+                    _obs.Message(RunMessageLevel.Warning, ex.Message + " Comparing with the run before it; Test-NekkFolderBackup reports the damage.");
+                }
+            }
+            return null;
+        }
+
         private static string TopName(string recorded)
         {
             int i = recorded.IndexOf('/');
             return i < 0 ? recorded : recorded.Substring(0, i);
         }
 
-        private FolderBackupRun Finish(string status, string? reason) => new()
+        private FolderBackupRun Finish(string status, string? reason)
+        {
+            _progress?.Report(null, true);
+            return FinishRecord(status, reason);
+        }
+
+        private FolderBackupRun FinishRecord(string status, string? reason) => new()
         {
             RunId = _runId,
             Source = _o.Sources.Select(Path.GetFullPath).ToArray(),
@@ -281,8 +362,8 @@ namespace NekkBackup.Core.Folder
 
         private void ItemFailed(string item, NekkBackupException ex)
         {
-            Interlocked.Increment(ref _errors);
-            _errorDetails.Enqueue($"{ex.ErrorId}: {item}: {ex.Message}");
+            if (Interlocked.Increment(ref _errors) <= MaxErrorDetails)
+                _errorDetails.Enqueue($"{ex.ErrorId}: {item}: {ex.Message}");
             try { _obs.ItemFailed(item, ex); } catch (Exception) { }
         }
 
@@ -311,6 +392,7 @@ namespace NekkBackup.Core.Folder
                     _unreadable.Add(relDir.Length == 0 ? name : name + "/" + relDir);
                     continue;
                 }
+                _progress.Tick(dir);
                 foreach (var info in entries)
                 {
                     var rel = relDir.Length == 0 ? info.Name : relDir + "/" + info.Name;
@@ -327,6 +409,8 @@ namespace NekkBackup.Core.Folder
                     }
                     if (isDir)
                     {
+                        if (include.IsEmpty)
+                            items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, IsDir = true, MTime = SafeMTime(info) });
                         if (link != null)
                         {
                             // Following: guard against loops through the resolved target.
@@ -347,7 +431,7 @@ namespace NekkBackup.Core.Folder
                             fi = new FileInfo(ResolveReal(fi));
                             if (!fi.Exists) { ItemFailed(info.FullName, Fail.NotFound("ItemVanished", $"The link '{info.FullName}' points to nothing.", info.FullName)); continue; }
                         }
-                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Size = fi.Length, MTime = fi.LastWriteTimeUtc.Ticks });
+                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Size = fi.Length, MTime = fi.LastWriteTimeUtc.Ticks, Attributes = FileOps.KeptAttributesOf(fi), Followed = link != null });
                     }
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                     {
@@ -363,6 +447,14 @@ namespace NekkBackup.Core.Folder
             try { return i.LastWriteTimeUtc.Ticks; } catch (Exception) { return 0; }
         }
 
+        private static FileInfo StatSource(SourceItem it)
+        {
+            var fi = new FileInfo(it.FullPath);
+            if (!it.Followed) return fi;
+            try { return new FileInfo(ResolveReal(fi)); }
+            catch (IOException) { return fi; }
+        }
+
         private static string ResolveReal(FileSystemInfo info)
         {
 #if NET
@@ -376,7 +468,7 @@ namespace NekkBackup.Core.Folder
 
         private string? Guard(List<SourceItem> items, Dictionary<string, ManifestEntry> lastMap, HashSet<string> nameSet, CancellationToken ct)
         {
-            int lastCount = lastMap.Keys.Count(p => nameSet.Contains(TopName(p)));
+            int lastCount = lastMap.Values.Count(e => !e.IsDir && nameSet.Contains(TopName(e.Path)));
             if (lastCount == 0) return null;
             var replaced = new List<(SourceItem Item, ManifestEntry Old)>();
             var present = new HashSet<string>(StringComparer.Ordinal);
@@ -384,10 +476,11 @@ namespace NekkBackup.Core.Folder
             {
                 present.Add(it.Path);
                 if (!lastMap.TryGetValue(it.Path, out var old)) continue;
+                if (it.IsDir || old.IsDir) continue;
                 bool differs = it.Link != null ? old.Link != it.Link : (old.IsLink || old.Size != it.Size || old.MTime != it.MTime);
                 if (differs) replaced.Add((it, old));
             }
-            int deleted = lastMap.Keys.Count(p => nameSet.Contains(TopName(p)) && !present.Contains(p));
+            int deleted = lastMap.Values.Count(e => !e.IsDir && nameSet.Contains(TopName(e.Path)) && !present.Contains(e.Path));
             double pct = 100.0 * (replaced.Count + deleted) / lastCount;
             if (pct > _o.MaxChangedPercent)
                 return $"{replaced.Count} replaced and {deleted} deleted file(s) are {pct:0.#} % of the {lastCount} files in the last run ({lastMap.Count}), more than MaxChangedPercent {_o.MaxChangedPercent:0.#} %. Check the source for ransomware or mass deletion; -Force lets one run through.";
@@ -447,12 +540,15 @@ namespace NekkBackup.Core.Folder
                 {
                     try
                     {
-                        switch (op.Kind)
+                        _retry.Execute(token =>
                         {
-                            case OpKind.Link: DoLink(op); break;
-                            case OpKind.Verify: DoVerify(op, buffer, cts.Token); break;
-                            default: DoCopy(op, buffer, cts.Token); break;
-                        }
+                            switch (op.Kind)
+                            {
+                                case OpKind.Link: DoLink(op); break;
+                                case OpKind.Verify: DoVerify(op, buffer, token); break;
+                                default: DoCopy(op, buffer, token); break;
+                            }
+                        }, cts.Token);
                     }
                     catch (OperationCanceledException) { break; }
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
@@ -460,6 +556,7 @@ namespace NekkBackup.Core.Folder
                         var nex = Fail.FromIo(ex, op.Item.FullPath);
                         if (nex.ErrorId == "NekkBackup.DestinationFull")
                         {
+                            nex = DestinationFull(op.Item.FullPath, ex);
                             lock (this) _fatal ??= nex;
                             cts.Cancel();
                             break;
@@ -484,6 +581,7 @@ namespace NekkBackup.Core.Folder
             try
             {
                 FileOps.CreateSymlink(mirror, op.Item.Link!, op.Item.LinkIsDir);
+                Touch(mirror);
             }
             catch (IOException ex)
             {
@@ -530,7 +628,7 @@ namespace NekkBackup.Core.Folder
                 if (attempt > 0)
                 {
                     Thread.Sleep(20 * attempt);
-                    var fresh = new FileInfo(it.FullPath);
+                    var fresh = StatSource(it);
                     if (!fresh.Exists) throw Fail.NotFound("ItemVanished", $"'{it.FullPath}' disappeared while it was being copied.", it.FullPath);
                     size = fresh.Length;
                     mtime = fresh.LastWriteTimeUtc.Ticks;
@@ -540,7 +638,8 @@ namespace NekkBackup.Core.Folder
                 {
                     (hash, copied) = CopyToPartial(it.FullPath, partial, size, buffer, ct);
                     FileOps.SetMTime(partial, mtime);
-                    var after = new FileInfo(it.FullPath);
+                    FileOps.ApplyAttributes(partial, it.Attributes, includeReadOnly: false);
+                    var after = StatSource(it);
                     ok = after.Exists && after.Length == size && after.LastWriteTimeUtc.Ticks == mtime && copied == size;
                 }
                 catch
@@ -565,19 +664,26 @@ namespace NekkBackup.Core.Folder
                     var di = new DirectoryInfo(mirror);
                     if (di.Exists && FileOps.IsLink(di)) Directory.Delete(mirror);
                 }
+                FileOps.ClearReadOnly(mirror);
                 FileOps.MoveOverwrite(partial!, mirror);
+                Touch(mirror);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 TryDelete(partial!);
                 throw ClassifyDest(ex, mirror);
             }
-            var e = new ManifestEntry { Path = it.Path, Size = size, MTime = mtime, Hash = hash };
+            var e = new ManifestEntry { Path = it.Path, Size = size, MTime = mtime, Hash = hash, Attributes = it.Attributes };
             _journal!.Landed(e);
             op.Result = e;
             Interlocked.Increment(ref _filesCopied);
             Interlocked.Add(ref _bytesCopied, copied);
         }
+
+        private NekkBackupException DestinationFull(string item, Exception ex) =>
+            new("DestinationFull", FailureKind.LimitsExceeded,
+                $"The destination '{_repo.Destination}' is full (no space left while copying '{item}'). Nothing of the last good run was lost and no partial files are left; free space or apply retention, then run again — files that already landed are not copied again.",
+                _repo.Destination, ex);
 
         private static NekkBackupException ClassifyDest(Exception ex, string path)
         {
@@ -642,6 +748,14 @@ namespace NekkBackup.Core.Folder
         private void Displace(ManifestEntry cur, bool removing)
         {
             var mirror = _repo.MirrorPath(cur.Path);
+            if (cur.IsDir)
+            {
+                var d = new DirectoryInfo(mirror);
+                if (d.Exists && FileOps.LinkTarget(d) == null && !Directory.EnumerateFileSystemEntries(mirror).Any()) Directory.Delete(mirror);
+                else if (d.Exists && FileOps.LinkTarget(d) == null)
+                    _obs.Message(RunMessageLevel.Warning, $"The folder '{mirror}' is gone from the source but still holds files NekkBackup did not record; it is left in the mirror.");
+                return;
+            }
             var fi = new FileInfo(mirror);
             if (cur.IsLink || !fi.Exists || FileOps.LinkTarget(fi) != null)
             {
@@ -652,7 +766,7 @@ namespace NekkBackup.Core.Folder
             var obj = _repo.ObjectPath(hash);
             if (File.Exists(obj))
             {
-                if (removing) File.Delete(mirror);
+                if (removing) { FileOps.ClearReadOnly(mirror); File.Delete(mirror); }
                 return;
             }
             if (fi.Length != cur.Size || fi.LastWriteTimeUtc.Ticks != cur.MTime)
@@ -665,7 +779,7 @@ namespace NekkBackup.Core.Folder
                 obj = _repo.ObjectPath(hash);
                 if (File.Exists(obj))
                 {
-                    if (removing) File.Delete(mirror);
+                    if (removing) { FileOps.ClearReadOnly(mirror); File.Delete(mirror); }
                     return;
                 }
             }
@@ -674,12 +788,68 @@ namespace NekkBackup.Core.Folder
             Interlocked.Increment(ref _filesVersioned);
         }
 
-        private void PruneEmptyParents(string path)
+        private readonly ConcurrentDictionary<string, byte> _touchedDirs = new(StringComparer.Ordinal);
+
+        /// <summary>Notes that something inside the folder of <paramref name="path"/> changed (its time is set again at the end).</summary>
+        private void Touch(string path)
+        {
+            var dir = Path.GetDirectoryName(path);
+            if (dir != null) _touchedDirs.TryAdd(dir, 0);
+        }
+
+        /// <summary>Creates folders that are new in the source (sequentially, parents first).</summary>
+        private void MakeDirs(List<Op> dirOps, Dictionary<string, ManifestEntry> state)
+        {
+            foreach (var op in dirOps.OrderBy(o => o.Item.Path, StringComparer.Ordinal))
+            {
+                var mirror = _repo.MirrorPath(op.Item.Path);
+                try
+                {
+                    if (op.Cur != null) Displace(op.Cur, true);
+                    Directory.CreateDirectory(mirror);
+                    _madeDirs.TryAdd(mirror, 0);
+                    var e = new ManifestEntry { Path = op.Item.Path, MTime = op.Item.MTime, Kind = "d" };
+                    _journal!.Landed(e);
+                    state[op.Item.Path] = e;
+                    _touchedDirs.TryAdd(mirror, 0);
+                    Touch(mirror);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+                {
+                    var nex = Fail.FromIo(ex, mirror);
+                    if (nex.ErrorId == "NekkBackup.DestinationFull") { _fatal = DestinationFull(op.Item.FullPath, ex); return; }
+                    ItemFailed(op.Item.FullPath, nex);
+                }
+            }
+        }
+
+        /// <summary>Gives changed mirror folders the source's times, deepest first, and records them.</summary>
+        private void SetDirTimes(List<SourceItem> items, Dictionary<string, ManifestEntry> state)
+        {
+            if (_touchedDirs.IsEmpty) return;
+            foreach (var it in items.Where(i => i.IsDir).OrderByDescending(i => i.Path.Length))
+            {
+                if (!state.TryGetValue(it.Path, out var e) || !e.IsDir) continue;
+                var mirror = _repo.MirrorPath(it.Path);
+                if (!_touchedDirs.ContainsKey(mirror)) continue;
+                try
+                {
+                    Directory.SetLastWriteTimeUtc(mirror, new DateTime(it.MTime, DateTimeKind.Utc));
+                    if (e.MTime != it.MTime) state[it.Path] = new ManifestEntry { Path = it.Path, MTime = it.MTime, Kind = "d" };
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+            }
+        }
+
+        private void PruneEmptyParents(string path, HashSet<string> seen)
         {
             var stop = _repo.Destination.TrimEnd(Path.DirectorySeparatorChar);
             var dir = Path.GetDirectoryName(path);
             while (dir != null && dir.Length > stop.Length && dir.StartsWith(stop, StringComparison.Ordinal))
             {
+                var rel = dir.Substring(stop.Length + 1).Replace(Path.DirectorySeparatorChar, '/');
+                if (rel.IndexOf('/') < 0 || seen.Contains(rel)) return; // a source root, or a folder the source still has
+                Touch(dir);
                 try
                 {
                     if (Directory.EnumerateFileSystemEntries(dir).Any()) return;

@@ -36,31 +36,56 @@ namespace NekkBackup.Core.Folder
         {
             Directory.CreateDirectory(repo.Meta);
             var path = LockPath(repo);
+            CleanTempFiles(repo);
             for (int attempt = 0; attempt < 3; attempt++)
             {
                 var token = Guid.NewGuid().ToString("N");
+                // Written complete under a temp name, then moved into place without overwriting:
+                // the lock file is never seen half-written, even when the process is killed.
+                var tmp = path + "." + token.Substring(0, 8) + ".tmp";
+                using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    var b = Content(token);
+                    fs.Write(b, 0, b.Length); // no fsync: a lease need not survive power loss (it goes stale)
+                }
                 try
                 {
-                    using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                    {
-                        var b = Content(token);
-                        fs.Write(b, 0, b.Length);
-                        fs.Flush(true);
-                    }
+                    File.Move(tmp, path);
                     return new DestinationLock(path, token);
                 }
                 catch (IOException) when (File.Exists(path))
                 {
+                    TryDelete(tmp);
                     var why = StaleReason(path);
                     if (why == null)
                         throw new NekkBackupException("DestinationLocked", FailureKind.ResourceUnavailable,
                             $"Another NekkBackup run is writing to '{repo.Destination}' ({Describe(path)}). Wait for it to finish; a lock is stale after its process ends or after {StaleAfter.TotalMinutes:0} minutes.",
                             repo.Destination);
-                    try { File.Delete(path); } catch (IOException) { }
+                    TryDelete(path);
+                }
+                catch
+                {
+                    TryDelete(tmp);
+                    throw;
                 }
             }
             throw new NekkBackupException("DestinationLocked", FailureKind.ResourceUnavailable,
                 $"Could not take the lock on '{repo.Destination}'.", repo.Destination);
+        }
+
+        private static void TryDelete(string p)
+        {
+            try { File.Delete(p); } catch (Exception) { }
+        }
+
+        private static void CleanTempFiles(FolderRepository repo)
+        {
+            try
+            {
+                foreach (var f in Directory.EnumerateFiles(repo.Meta, "lock.*.tmp"))
+                    if (DateTime.UtcNow - File.GetLastWriteTimeUtc(f) > TimeSpan.FromMinutes(1)) TryDelete(f);
+            }
+            catch (IOException) { }
         }
 
         private static byte[] Content(string token) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new LockInfo

@@ -28,6 +28,8 @@ namespace NekkBackup.Core.Folder
         public static string? LinkTarget(FileSystemInfo info)
         {
 #if NET
+            // Attributes come from the enumeration's cached lstat: only links pay for a readlink.
+            if ((info.Attributes & FileAttributes.ReparsePoint) == 0) return null;
             return info.LinkTarget;
 #else
             return (info.Attributes & FileAttributes.ReparsePoint) != 0 ? "" : null;
@@ -121,6 +123,38 @@ namespace NekkBackup.Core.Folder
         }
 
         public static long MTimeTicks(FileSystemInfo fi) => fi.LastWriteTimeUtc.Ticks;
+
+        private const FileAttributes KeptAttributes = FileAttributes.ReadOnly | FileAttributes.Hidden | FileAttributes.System;
+
+        /// <summary>On Windows, the attributes a backup keeps (ReadOnly, Hidden, System), or null.</summary>
+        public static int? KeptAttributesOf(FileSystemInfo fi)
+        {
+            if (!OperatingSystemInfo.IsWindows) return null;
+            var a = fi.Attributes & KeptAttributes;
+            return a == 0 ? null : (int)a;
+        }
+
+        /// <summary>Applies recorded attributes (Windows only); the mirror never gets ReadOnly so it stays replaceable.</summary>
+        public static void ApplyAttributes(string path, int? attrs, bool includeReadOnly)
+        {
+            if (!OperatingSystemInfo.IsWindows || attrs == null) return;
+            var a = (FileAttributes)attrs.Value & KeptAttributes;
+            if (!includeReadOnly) a &= ~FileAttributes.ReadOnly;
+            if (a != 0) File.SetAttributes(path, File.GetAttributes(path) | a);
+        }
+
+        /// <summary>Clears ReadOnly on an existing file (Windows refuses to replace or delete it otherwise).</summary>
+        public static void ClearReadOnly(string path)
+        {
+            if (!OperatingSystemInfo.IsWindows) return;
+            try
+            {
+                var a = File.GetAttributes(path);
+                if ((a & FileAttributes.ReadOnly) != 0) File.SetAttributes(path, a & ~FileAttributes.ReadOnly);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
 
         public static void SetMTime(string path, long ticksUtc)
         {

@@ -120,7 +120,13 @@ namespace NekkBackup.Core.Folder
             var list = new List<FolderBackupRun>();
             foreach (var id in repo.ListRunIds())
             {
-                var h = repo.LoadHeader(id);
+                RunHeader h;
+                try { h = repo.LoadHeader(id); }
+                catch (NekkBackupException ex)
+                {
+                    list.Add(new FolderBackupRun { RunId = id, Destination = repo.Destination, Status = "Damaged", Reason = ex.Message });
+                    continue;
+                }
                 list.Add(new FolderBackupRun
                 {
                     RunId = h.RunId,
@@ -146,9 +152,23 @@ namespace NekkBackup.Core.Folder
         {
             var repo = OpenExisting(destination);
             var path = (relativePath ?? "").Replace('\\', '/').Trim('/');
+            while (path.StartsWith("./", StringComparison.Ordinal)) path = path.Substring(2);
+            var ids = repo.ListRunIds();
+            // A path inside the only source ("Sessions/a.ptx" for source "Studio") is accepted too.
+            if (ids.Count > 0)
+            {
+                try
+                {
+                    var names = repo.LoadHeader(ids[ids.Count - 1]).SourceNames;
+                    int slash = path.IndexOf('/');
+                    var top = slash < 0 ? path : path.Substring(0, slash);
+                    if (names.Length == 1 && !string.Equals(top, names[0], StringComparison.Ordinal)) path = names[0] + "/" + path;
+                }
+                catch (NekkBackupException) { }
+            }
             var list = new List<FolderFileVersion>();
             ManifestEntry? prev = null;
-            foreach (var id in repo.ListRunIds())
+            foreach (var id in ids)
             {
                 var m = repo.LoadManifest(id);
                 var e = m.Entries.FirstOrDefault(x => x.Path == path);

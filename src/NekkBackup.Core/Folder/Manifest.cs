@@ -22,9 +22,17 @@ namespace NekkBackup.Core.Folder
         /// <summary>Link target (symbolic links).</summary>
         [JsonPropertyName("l")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Link { get; set; }
 
-        [JsonIgnore] public bool IsLink => Link != null;
+        /// <summary>"d" for a folder (recorded so empty folders and folder times come back); null otherwise.</summary>
+        [JsonPropertyName("k")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Kind { get; set; }
 
-        public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link };
+        /// <summary>Windows file attributes worth keeping (ReadOnly, Hidden, System), when any.</summary>
+        [JsonPropertyName("a")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Attributes { get; set; }
+
+        [JsonIgnore] public bool IsLink => Link != null;
+        [JsonIgnore] public bool IsDir => Kind == "d";
+        [JsonIgnore] public bool IsFile => Link == null && Kind == null;
+
+        public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link, Kind = Kind, Attributes = Attributes };
     }
 
     /// <summary>A run manifest: the complete state of the backup after one good run. The commit point.</summary>
@@ -56,6 +64,7 @@ namespace NekkBackup.Core.Folder
         public DateTime StartedUtc { get; set; }
         public DateTime FinishedUtc { get; set; }
         public string[] Sources { get; set; } = Array.Empty<string>();
+        public string[] SourceNames { get; set; } = Array.Empty<string>();
         public string? SnapshotUsed { get; set; }
         public string Status { get; set; } = "";
         public long FilesScanned { get; set; }
@@ -187,6 +196,19 @@ namespace NekkBackup.Core.Folder
         {
             var ids = ListRunIds();
             return ids.Count == 0 ? null : LoadManifest(ids[ids.Count - 1]);
+        }
+
+        /// <summary>Removes temp files a killed run left beside manifests (call under the lock).</summary>
+        public void CleanTempFiles()
+        {
+            try
+            {
+                if (Directory.Exists(RunsDir))
+                    foreach (var f in Directory.EnumerateFiles(RunsDir, "*.tmp-*")) File.Delete(f);
+                foreach (var f in Directory.EnumerateFiles(Meta, "format.json.tmp-*")) File.Delete(f);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
 
         public void WriteManifest(RunManifest m)

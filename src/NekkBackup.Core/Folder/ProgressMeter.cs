@@ -22,11 +22,26 @@ namespace NekkBackup.Core.Folder
 
         public long BytesTotal { get; set; }
         public long ItemsTotal { get; set; }
-        public string Phase { get; set; } = "";
+        private string _phase = "";
+
+        /// <summary>The status text; a new phase is reported at the next update without waiting for the throttle.</summary>
+        public string Phase
+        {
+            get => _phase;
+            set
+            {
+                if (_phase == value) return;
+                _phase = value;
+                Interlocked.Exchange(ref _lastReportMs, -1000);
+            }
+        }
 
         public void AddBytes(long n) { Interlocked.Add(ref _bytesDone, n); Maybe(null); }
 
         public void ItemDone(string? item) { Interlocked.Increment(ref _itemsDone); Maybe(item); }
+
+        /// <summary>A report without counting (e.g. while scanning), throttled like the others.</summary>
+        public void Tick(string? item) => Maybe(item);
 
         private void Maybe(string? item)
         {

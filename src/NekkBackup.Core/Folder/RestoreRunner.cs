@@ -50,11 +50,19 @@ namespace NekkBackup.Core.Folder
 
             Directory.CreateDirectory(target);
             var ctx = new Ctx(repo, target, observer, ct);
-            ctx.Progress.ItemsTotal = selected.Count;
+            ctx.Progress.ItemsTotal = selected.Count(e => !e.IsDir);
             ctx.Progress.BytesTotal = selected.Sum(e => e.Size);
             ctx.Progress.Phase = "Restoring run " + runId;
 
-            var files = new ConcurrentQueue<ManifestEntry>(selected.Where(e => !e.IsLink).OrderByDescending(e => e.Size));
+            foreach (var d in selected.Where(e => e.IsDir).OrderBy(e => e.Path, StringComparer.Ordinal))
+            {
+                try { ctx.EnsureSafeDir(ctx.SafeTargetPath(d.Path)); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+                {
+                    ctx.ItemFailed(d.Path, Fail.FromIo(ex, d.Path));
+                }
+            }
+            var files = new ConcurrentQueue<ManifestEntry>(selected.Where(e => e.IsFile).OrderByDescending(e => e.Size));
             int workers = Math.Max(1, Math.Min(Environment.ProcessorCount * 2, files.Count));
             var tasks = new Task[workers];
             for (int i = 0; i < workers; i++)
@@ -77,6 +85,19 @@ namespace NekkBackup.Core.Folder
                     {
                         ctx.ItemFailed(e.Path, Fail.FromIo(ex, e.Path));
                     }
+                }
+
+            // Folder times last (writing inside a folder changes its time), deepest first.
+            if (!ct.IsCancellationRequested)
+                foreach (var d in selected.Where(e => e.IsDir).OrderByDescending(e => e.Path.Length))
+                {
+                    try
+                    {
+                        var p = ctx.SafeTargetPath(d.Path);
+                        if (Directory.Exists(p) && FileOps.LinkTarget(new DirectoryInfo(p)) == null)
+                            Directory.SetLastWriteTimeUtc(p, new DateTime(d.MTime, DateTimeKind.Utc));
+                    }
+                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { }
                 }
 
             ctx.Progress.Report(null, true);
@@ -118,7 +139,9 @@ namespace NekkBackup.Core.Folder
             DateTime bestStart = DateTime.MinValue;
             foreach (var id in ids)
             {
-                var h = repo.LoadHeader(id);
+                RunHeader h;
+                try { h = repo.LoadHeader(id); }
+                catch (NekkBackupException) { continue; }
                 if (h.StartedUtc <= limitUtc && h.StartedUtc >= bestStart) { best = id; bestStart = h.StartedUtc; }
             }
             return best ?? throw Fail.NotFound("RunNotFound", $"No run in '{repo.Destination}' started at or before {asOf.Value:u}.", asOf.Value);
@@ -252,7 +275,12 @@ namespace NekkBackup.Core.Folder
                 if (hash == e.Hash)
                 {
                     FileOps.SetMTime(partial, e.MTime);
-                    try { FileOps.MoveOverwrite(partial, dst); }
+                    try
+                    {
+                        FileOps.ClearReadOnly(dst);
+                        FileOps.MoveOverwrite(partial, dst);
+                        FileOps.ApplyAttributes(dst, e.Attributes, includeReadOnly: true);
+                    }
                     catch { TryDelete(partial); throw; }
                     return;
                 }

@@ -25,6 +25,8 @@ namespace NekkBackup.Core.Folder
             [JsonPropertyName("m")] public long MTime { get; set; }
             [JsonPropertyName("h")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Hash { get; set; }
             [JsonPropertyName("l")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Link { get; set; }
+            [JsonPropertyName("k")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Kind { get; set; }
+            [JsonPropertyName("a")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Attributes { get; set; }
             [JsonPropertyName("d")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool Deleted { get; set; }
         }
 
@@ -43,7 +45,7 @@ namespace NekkBackup.Core.Folder
         }
 
         public void Landed(ManifestEntry e) =>
-            Append(new Record { Path = e.Path, Size = e.Size, MTime = e.MTime, Hash = e.Hash, Link = e.Link });
+            Append(new Record { Path = e.Path, Size = e.Size, MTime = e.MTime, Hash = e.Hash, Link = e.Link, Kind = e.Kind, Attributes = e.Attributes });
 
         public void Removed(string path) => Append(new Record { Path = path, Deleted = true });
 
@@ -101,7 +103,7 @@ namespace NekkBackup.Core.Folder
                 catch (JsonException) { continue; }
                 if (r == null || r.Path.Length == 0) continue;
                 if (r.Deleted) state.Remove(r.Path);
-                else state[r.Path] = new ManifestEntry { Path = r.Path, Size = r.Size, MTime = r.MTime, Hash = r.Hash, Link = r.Link };
+                else state[r.Path] = new ManifestEntry { Path = r.Path, Size = r.Size, MTime = r.MTime, Hash = r.Hash, Link = r.Link, Kind = r.Kind, Attributes = r.Attributes };
                 n++;
             }
             return n;

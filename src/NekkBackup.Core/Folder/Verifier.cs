@@ -55,7 +55,7 @@ namespace NekkBackup.Core.Folder
                     {
                         if (!paths.Add(e.Path)) problems.Enqueue($"run {id}: '{e.Path}' is listed twice in the manifest.");
                         if (!SafeRecorded(e.Path)) problems.Enqueue($"run {id}: the recorded path '{e.Path}' is not a safe relative path.");
-                        if (!e.IsLink && !HashUtil.IsSha256Hex(e.Hash)) problems.Enqueue($"run {id}: '{e.Path}' has no valid SHA-256 in the manifest.");
+                        if (e.IsFile && !HashUtil.IsSha256Hex(e.Hash)) problems.Enqueue($"run {id}: '{e.Path}' has no valid SHA-256 in the manifest.");
                     }
                     manifests.Add(m);
                 }
@@ -74,7 +74,7 @@ namespace NekkBackup.Core.Folder
             {
                 foreach (var e in m.Entries)
                 {
-                    if (e.IsLink || e.Hash == null || !HashUtil.IsSha256Hex(e.Hash)) continue;
+                    if (!e.IsFile || e.Hash == null || !HashUtil.IsSha256Hex(e.Hash)) continue;
                     filesChecked++;
                     if (!byHash.ContainsKey(e.Hash)) byHash[e.Hash] = (e.Path, m.RunId);
                     var obj = repo.ObjectPath(e.Hash);
