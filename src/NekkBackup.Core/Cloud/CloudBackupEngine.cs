@@ -236,6 +236,7 @@ namespace NekkBackup.Core.Cloud
             }
 
             string status;
+            long dataBytes = 0;
             string manifestKey = _target.ManifestKey(runId);
             try
             {
@@ -247,6 +248,7 @@ namespace NekkBackup.Core.Cloud
                     Sources = roots.Select(r => r.Full).ToList(),
                     Files = entries.Values.OrderBy(e => e.Path, StringComparer.Ordinal).ToList(),
                 };
+                dataBytes = ctx.BytesSent;
                 // Written last: the source of truth names only objects already stored.
                 await CloudStore.PutSmallAsync(ctx, manifestKey, manifest.ToBytes(), "application/json", ct).ConfigureAwait(false);
                 await CloudStore.PutSmallAsync(ctx, _target.LatestPointerKey, Encoding.UTF8.GetBytes(runId), "text/plain", ct).ConfigureAwait(false);
@@ -262,7 +264,7 @@ namespace NekkBackup.Core.Cloud
             var result = new CloudRun
             {
                 RunId = runId, Bucket = _target.Bucket, Prefix = _target.HostRoot.TrimEnd('/'), FilesScanned = candidates.Count,
-                FilesUploaded = uploaded, FilesSkipped = skipped, BytesUploaded = ctx.BytesSent, PartsResumed = ctx.PartsResumed,
+                FilesUploaded = uploaded, FilesSkipped = skipped, BytesUploaded = dataBytes, PartsResumed = ctx.PartsResumed,
                 Duration = sw.Elapsed, Errors = errors, Status = status, ManifestKey = manifestKey,
             };
             log.Logger.Information("Cloud backup {Status}: {Scanned} scanned, {Uploaded} uploaded, {Skipped} skipped, {Bytes} bytes sent, {Resumed} parts resumed, {Errors} errors, {Retries} retries in {Duration}",

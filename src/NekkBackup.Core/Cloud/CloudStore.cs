@@ -90,11 +90,14 @@ namespace NekkBackup.Core.Cloud
         {
             if (string.IsNullOrEmpty(runId))
             {
+                // The LATEST pointer is written right after each manifest; the listing is only a fallback.
                 var pointer = await TryGetSmallObjectAsync(client, client.Target.LatestPointerKey, ct).ConfigureAwait(false);
-                var ids = await ListRunIdsAsync(client, ct).ConfigureAwait(false);
-                string? fromPointer = pointer == null ? null : Encoding.UTF8.GetString(pointer).Trim();
-                string? newestListed = ids.Count > 0 ? ids[ids.Count - 1] : null;
-                runId = string.CompareOrdinal(fromPointer, newestListed) >= 0 ? fromPointer : newestListed;
+                runId = pointer == null ? null : Encoding.UTF8.GetString(pointer).Trim();
+                if (string.IsNullOrEmpty(runId))
+                {
+                    var ids = await ListRunIdsAsync(client, ct).ConfigureAwait(false);
+                    runId = ids.Count > 0 ? ids[ids.Count - 1] : null;
+                }
                 if (runId == null) return null;
             }
             var key = client.Target.ManifestKey(runId!);

@@ -89,7 +89,7 @@ namespace NekkBackup.Core.Cloud
 
         private static void BitConverterLE(int v, byte[] b, int o)
         {
-            b[o] = (byte)v; b[o + 1] = (byte)(v >> 8); b[o + 2] = (byte)(v >> 16); b[o + 3] = (byte)(v >> 24);
+            unchecked { b[o] = (byte)v; b[o + 1] = (byte)(v >> 8); b[o + 2] = (byte)(v >> 16); b[o + 3] = (byte)(v >> 24); }
         }
 
         /// <summary>Encrypts a plaintext stream (read-only, forward-only). Same salt+nonce+plaintext ⇒ same bytes, so an upload can resume.</summary>
@@ -98,9 +98,9 @@ namespace NekkBackup.Core.Cloud
 
         public Stream Decrypt(Stream cipher) => new CipherStream(this, cipher, encrypt: false, null, null, 0);
 
-        internal static byte[] Nonce(byte[] prefix, uint index) =>
+        internal static byte[] Nonce(byte[] prefix, uint index) => unchecked(
             new byte[] { prefix[0], prefix[1], prefix[2], prefix[3], prefix[4], prefix[5], prefix[6], prefix[7],
-                (byte)(index >> 24), (byte)(index >> 16), (byte)(index >> 8), (byte)index };
+                (byte)(index >> 24), (byte)(index >> 16), (byte)(index >> 8), (byte)index });
 
         internal static byte[] Aad(byte[] header, bool final)
         {
