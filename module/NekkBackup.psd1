@@ -1,0 +1,33 @@
+@{
+    # Built into out/NekkBackup/<version>/ by build.ps1, which stamps ModuleVersion from Directory.Build.props.
+    RootModule             = 'NekkBackup.psm1'
+    ModuleVersion          = '{{ModuleVersion}}'
+    GUID                   = '5b0f0b7e-4a1c-4c52-9a55-6e2f1c3d7a10'
+    Author                 = 'NekkBackup'
+    CompanyName            = 'NekkBackup'
+    Copyright              = '(c) NekkBackup. All rights reserved.'
+    Description            = '3-2-1 backup for studios: versioned NAS folder backup from snapshots, Ghost block images, S3 off-site copies and a compliance check.'
+    PowerShellVersion      = '5.1'
+    DotNetFrameworkVersion = '4.7.2'
+    CompatiblePSEditions   = @('Desktop', 'Core')
+    FormatsToProcess       = @(
+        'formats/Folder.Format.ps1xml'
+    )
+    TypesToProcess         = @('NekkBackup.Types.ps1xml')
+    # For best performance, do not use wildcards: every export is listed (build.ps1 checks the list against the assembly).
+    CmdletsToExport        = @(
+        'Backup-NekkFolder'
+        'Get-NekkFolderBackup'
+        'Restore-NekkFolder'
+        'Test-NekkFolderBackup'
+    )
+    FunctionsToExport      = @()
+    AliasesToExport        = @()
+    VariablesToExport      = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags       = @('Backup', 'Restore', 'NAS', 'S3', 'VSS', 'Snapshot', '321', 'Studio', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
+            ProjectUri = 'https://example.invalid/nekkbackup'
+        }
+    }
+}

@@ -1,0 +1,202 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
+
+namespace NekkBackup.Commands.Infrastructure
+{
+    /// <summary>
+    /// Base of every NekkBackup cmdlet. Runs engine work on the thread pool and replays its progress,
+    /// messages and per-item errors on the pipeline thread (PowerShell only accepts them there);
+    /// Ctrl+C / Stop-Job cancels the engine through a CancellationToken; engine failures become
+    /// ErrorRecords with NekkBackup.* ids in one place (<see cref="ErrorMapping"/>).
+    /// </summary>
+    public abstract class NekkCmdlet : PSCmdlet, IDisposable
+    {
+        private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+        private readonly CancellationTokenSource _cts = new();
+        private readonly ConcurrentQueue<Action> _pending = new();
+        private readonly object _progressLock = new();
+        private readonly Dictionary<int, RunProgress> _latestProgress = new();
+        private readonly HashSet<int> _shownActivities = new();
+        private DateTime _lastProgressWrite = DateTime.MinValue;
+        private int _itemErrors;
+
+        protected CancellationToken CancellationToken => _cts.Token;
+
+        /// <summary>Non-terminating item errors written so far by <see cref="Run{T}"/>.</summary>
+        protected int ItemErrorCount => _itemErrors;
+
+        protected override void StopProcessing() => _cts.Cancel();
+
+        public void Dispose()
+        {
+            _cts.Dispose();
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Resolves a user path (relative to the current location, PSDrive, ~) to a file-system path; need not exist.</summary>
+        protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+
+        /// <summary>Throws the engine error as a terminating error with its NekkBackup id.</summary>
+        protected void Terminate(NekkBackupException ex, object? target = null) =>
+            ThrowTerminatingError(ErrorMapping.ToRecord(ex, target));
+
+        /// <summary>Writes the engine error as a non-terminating error.</summary>
+        protected void WriteNekkError(NekkBackupException ex, object? target = null) =>
+            WriteError(ErrorMapping.ToRecord(ex, target));
+
+        /// <summary>
+        /// Runs engine work and pumps its observer calls on the pipeline thread until it ends.
+        /// Engine exceptions become terminating errors; cancellation becomes a pipeline stop.
+        /// </summary>
+        protected T Run<T>(Func<IRunObserver, CancellationToken, Task<T>> operation, object? target = null)
+        {
+            var observer = new PumpObserver(this);
+            var token = _cts.Token;
+            var work = Task.Run(() => operation(observer, token), token);
+            try
+            {
+                while (!work.Wait(100))
+                    Drain(force: false);
+            }
+            catch (PipelineStoppedException)
+            {
+                _cts.Cancel();
+                WaitBounded(work);
+                throw;
+            }
+            catch (AggregateException)
+            {
+                // The task faulted; surfaced below with the original exception.
+            }
+            finally
+            {
+                try { Drain(force: true); } catch (PipelineStoppedException) { }
+                CompleteProgress();
+            }
+
+            try
+            {
+                return work.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+            catch (NekkBackupException ex)
+            {
+                ThrowTerminatingError(ErrorMapping.ToRecord(ex, target));
+                throw; // unreachable
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException)
+            {
+                ThrowTerminatingError(ErrorMapping.ToRecord(ex, target));
+                throw; // unreachable
+            }
+        }
+
+        private static void WaitBounded(Task work)
+        {
+            try { work.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+        }
+
+        private void Drain(bool force)
+        {
+            while (_pending.TryDequeue(out var action)) action();
+            List<RunProgress>? toWrite = null;
+            lock (_progressLock)
+            {
+                if (_latestProgress.Count > 0 && (force || DateTime.UtcNow - _lastProgressWrite >= ProgressInterval))
+                {
+                    toWrite = new List<RunProgress>(_latestProgress.Values);
+                    _latestProgress.Clear();
+                    _lastProgressWrite = DateTime.UtcNow;
+                }
+            }
+            if (toWrite == null) return;
+            toWrite.Sort((a, b) => a.Level.CompareTo(b.Level));
+            foreach (var p in toWrite) WriteProgress(ToRecord(p));
+        }
+
+        private void CompleteProgress()
+        {
+            int[] ids;
+            lock (_progressLock) ids = new List<int>(_shownActivities).ToArray();
+            foreach (var id in ids)
+            {
+                try
+                {
+                    WriteProgress(new ProgressRecord(id, "NekkBackup", "Done") { RecordType = ProgressRecordType.Completed });
+                }
+                catch (PipelineStoppedException) { }
+                catch (InvalidOperationException) { }
+            }
+        }
+
+        private ProgressRecord ToRecord(RunProgress p)
+        {
+            int id = 1 + p.Level;
+            var status = p.Status;
+            if (p.BytesTotal > 0)
+                status += $" — {Format.Bytes(p.BytesDone)} of {Format.Bytes(p.BytesTotal)}";
+            if (p.ItemsTotal > 0)
+                status += $", {p.ItemsDone:N0} of {p.ItemsTotal:N0} items";
+            if (p.BytesPerSecond > 0)
+                status += $", {Format.Bytes((long)p.BytesPerSecond)}/s";
+            var record = new ProgressRecord(id, p.Activity, string.IsNullOrEmpty(status) ? "Working" : status)
+            {
+                PercentComplete = p.Completed ? 100 : p.PercentComplete,
+                SecondsRemaining = p.SecondsRemaining,
+                ParentActivityId = p.Level > 0 ? 1 : -1,
+                RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            };
+            if (!string.IsNullOrEmpty(p.CurrentItem)) record.CurrentOperation = p.CurrentItem;
+            lock (_progressLock)
+            {
+                if (p.Completed) _shownActivities.Remove(id);
+                else _shownActivities.Add(id);
+            }
+            return record;
+        }
+
+        /// <summary>Queues observer calls from worker threads for the pipeline thread.</summary>
+        private sealed class PumpObserver : IRunObserver
+        {
+            private readonly NekkCmdlet _cmdlet;
+
+            public PumpObserver(NekkCmdlet cmdlet) => _cmdlet = cmdlet;
+
+            public void Progress(RunProgress progress)
+            {
+                lock (_cmdlet._progressLock) _cmdlet._latestProgress[progress.Level] = progress;
+            }
+
+            public void Message(RunMessageLevel level, string text)
+            {
+                switch (level)
+                {
+                    case RunMessageLevel.Warning:
+                        _cmdlet._pending.Enqueue(() => _cmdlet.WriteWarning(text));
+                        break;
+                    case RunMessageLevel.Debug:
+                        _cmdlet._pending.Enqueue(() => _cmdlet.WriteDebug(text));
+                        break;
+                    default:
+                        _cmdlet._pending.Enqueue(() => _cmdlet.WriteVerbose(text));
+                        break;
+                }
+            }
+
+            public void ItemFailed(string item, NekkBackupException error)
+            {
+                Interlocked.Increment(ref _cmdlet._itemErrors);
+                _cmdlet._pending.Enqueue(() => _cmdlet.WriteError(ErrorMapping.ToRecord(error, item)));
+            }
+        }
+    }
+}

@@ -1,4 +1,0 @@
-namespace NekkBackup.Commands.Infrastructure
-{
-    internal static class Placeholder { }
-}

@@ -1,0 +1,151 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using NekkBackup.Core.Errors;
+
+namespace NekkBackup.Core.Folder
+{
+    /// <summary>
+    /// The writer's lease on a destination: <c>.nekkbackup/lock</c> holds JSON {host, pid, time}, created
+    /// exclusively. A lock is stale when its process is gone (same host) or it was not renewed for
+    /// 30 minutes (renewed every minute while a run works). Two runs never write at once.
+    /// </summary>
+    internal sealed class DestinationLock : IDisposable
+    {
+        public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(30);
+        private static readonly TimeSpan RenewEvery = TimeSpan.FromMinutes(1);
+
+        private readonly string _path;
+        private readonly string _token;
+        private readonly Timer _renew;
+        private int _disposed;
+
+        private DestinationLock(string path, string token)
+        {
+            _path = path;
+            _token = token;
+            _renew = new Timer(_ => Renew(), null, RenewEvery, RenewEvery);
+        }
+
+        public static string LockPath(FolderRepository repo) => Path.Combine(repo.Meta, "lock");
+
+        public static DestinationLock Acquire(FolderRepository repo)
+        {
+            Directory.CreateDirectory(repo.Meta);
+            var path = LockPath(repo);
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                var token = Guid.NewGuid().ToString("N");
+                try
+                {
+                    using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                    {
+                        var b = Content(token);
+                        fs.Write(b, 0, b.Length);
+                        fs.Flush(true);
+                    }
+                    return new DestinationLock(path, token);
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    var why = StaleReason(path);
+                    if (why == null)
+                        throw new NekkBackupException("DestinationLocked", FailureKind.ResourceUnavailable,
+                            $"Another NekkBackup run is writing to '{repo.Destination}' ({Describe(path)}). Wait for it to finish; a lock is stale after its process ends or after {StaleAfter.TotalMinutes:0} minutes.",
+                            repo.Destination);
+                    try { File.Delete(path); } catch (IOException) { }
+                }
+            }
+            throw new NekkBackupException("DestinationLocked", FailureKind.ResourceUnavailable,
+                $"Could not take the lock on '{repo.Destination}'.", repo.Destination);
+        }
+
+        private static byte[] Content(string token) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new LockInfo
+        {
+            host = OperatingSystemInfo.HostName,
+            pid = CurrentPid(),
+            time = DateTime.UtcNow,
+            token = token,
+        }));
+
+        private static int CurrentPid()
+        {
+            using var p = Process.GetCurrentProcess();
+            return p.Id;
+        }
+
+        internal sealed class LockInfo
+        {
+            public string host { get; set; } = "";
+            public int pid { get; set; }
+            public DateTime time { get; set; }
+            public string token { get; set; } = "";
+        }
+
+        internal static LockInfo? Read(string path)
+        {
+            try { return JsonSerializer.Deserialize<LockInfo>(File.ReadAllText(path)); }
+            catch (Exception) { return null; }
+        }
+
+        private static string Describe(string path)
+        {
+            var i = Read(path);
+            return i == null ? "unreadable lock file" : $"host {i.host}, pid {i.pid}, since {i.time:u}";
+        }
+
+        /// <summary>Null when the lock is live, else why it is stale.</summary>
+        internal static string? StaleReason(string path)
+        {
+            var info = Read(path);
+            if (info == null)
+            {
+                // Unreadable (torn write): stale once it is old enough.
+                var age = DateTime.UtcNow - File.GetLastWriteTimeUtc(path);
+                return age > TimeSpan.FromSeconds(10) ? "unreadable lock file" : null;
+            }
+            if (DateTime.UtcNow - info.time > StaleAfter) return $"not renewed since {info.time:u}";
+            if (string.Equals(info.host, OperatingSystemInfo.HostName, StringComparison.OrdinalIgnoreCase) && !IsAlive(info.pid))
+                return $"process {info.pid} has ended";
+            return null;
+        }
+
+        private static bool IsAlive(int pid)
+        {
+            try
+            {
+                using var p = Process.GetProcessById(pid);
+                return !p.HasExited;
+            }
+            catch (ArgumentException) { return false; }
+            catch (InvalidOperationException) { return false; }
+        }
+
+        private void Renew()
+        {
+            if (Volatile.Read(ref _disposed) != 0) return;
+            try
+            {
+                var info = Read(_path);
+                if (info == null || info.token != _token) return;
+                File.WriteAllBytes(_path, Content(_token));
+            }
+            catch (Exception) { }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            _renew.Dispose();
+            try
+            {
+                var info = Read(_path);
+                if (info != null && info.token == _token) File.Delete(_path);
+            }
+            catch (Exception) { }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System;
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
+
+namespace NekkBackup.Core.Folder
+{
+    /// <summary>
+    /// Test-NekkFolderBackup. Quick: every manifest parses and is sane, and every file of every kept run
+    /// is available (its history object exists with the right size, or the mirror file has the recorded
+    /// size and time). Full: additionally every stored byte is re-hashed — every history object against
+    /// its name, every mirror file the last run relies on against its recorded hash. An interrupted run
+    /// (a journal without a manifest), a stale lock or left-over partial files are warnings, not damage.
+    /// </summary>
+    internal static class Verifier
+    {
+        public static async Task<FolderBackupTestResult> RunAsync(string destination, bool full, IRunObserver obs, CancellationToken ct)
+        {
+            var repo = FolderBackupEngine.OpenExisting(destination);
+            var problems = new ConcurrentQueue<string>();
+            var warnings = new List<string>();
+            long filesChecked = 0, bytesVerified = 0;
+            var progress = new ProgressMeter(obs, "Test-NekkFolderBackup " + repo.Destination) { Phase = full ? "Re-hashing" : "Checking catalog" };
+
+            var ids = repo.ListRunIds();
+            foreach (var j in RunJournal.Pending(repo, ids.Count > 0 ? ids[ids.Count - 1] : null))
+                warnings.Add($"run {Path.GetFileNameWithoutExtension(j)} was interrupted (no manifest); the next backup resumes it. The last good run is unaffected.");
+            var lockPath = DestinationLock.LockPath(repo);
+            if (File.Exists(lockPath))
+            {
+                var why = DestinationLock.StaleReason(lockPath);
+                warnings.Add(why != null ? $"a stale lock is left ({why}); the next run clears it." : "a backup run is writing to this destination right now.");
+            }
+            if (Directory.Exists(repo.PartialDir) && Directory.EnumerateFiles(repo.PartialDir).Any())
+                warnings.Add("partial copies of an interrupted run are left in .nekkbackup/partial; the next run removes them.");
+            if (ids.Count == 0)
+                warnings.Add("the destination holds no completed run yet.");
+
+            // Catalog.
+            var manifests = new List<RunManifest>();
+            foreach (var id in ids)
+            {
+                ct.ThrowIfCancellationRequested();
+                try
+                {
+                    var m = repo.LoadManifest(id);
+                    var paths = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var e in m.Entries)
+                    {
+                        if (!paths.Add(e.Path)) problems.Enqueue($"run {id}: '{e.Path}' is listed twice in the manifest.");
+                        if (!SafeRecorded(e.Path)) problems.Enqueue($"run {id}: the recorded path '{e.Path}' is not a safe relative path.");
+                        if (!e.IsLink && !HashUtil.IsSha256Hex(e.Hash)) problems.Enqueue($"run {id}: '{e.Path}' has no valid SHA-256 in the manifest.");
+                    }
+                    manifests.Add(m);
+                }
+                catch (NekkBackupException ex)
+                {
+                    problems.Enqueue($"run {id}: {ex.Message}");
+                }
+            }
+
+            // Availability of every recorded file.
+            var last = manifests.Count > 0 ? manifests[manifests.Count - 1] : null;
+            var byHash = new Dictionary<string, (string Path, string RunId)>(StringComparer.Ordinal);
+            var mirrorToHash = new List<ManifestEntry>();
+            var statCache = new Dictionary<string, (bool Exists, long Size, long MTime)>(StringComparer.Ordinal);
+            foreach (var m in manifests)
+            {
+                foreach (var e in m.Entries)
+                {
+                    if (e.IsLink || e.Hash == null || !HashUtil.IsSha256Hex(e.Hash)) continue;
+                    filesChecked++;
+                    if (!byHash.ContainsKey(e.Hash)) byHash[e.Hash] = (e.Path, m.RunId);
+                    var obj = repo.ObjectPath(e.Hash);
+                    var of = new FileInfo(obj);
+                    bool objOk = of.Exists && of.Length == e.Size;
+                    if (of.Exists && of.Length != e.Size)
+                        problems.Enqueue($"history object {Rel(repo, obj)} ('{e.Path}', run {m.RunId}) has {of.Length} bytes, the run recorded {e.Size}.");
+                    if (!statCache.TryGetValue(e.Path, out var st))
+                    {
+                        var mf = new FileInfo(repo.MirrorPath(e.Path));
+                        st = mf.Exists ? (true, mf.Length, mf.LastWriteTimeUtc.Ticks) : (false, 0L, 0L);
+                        statCache[e.Path] = st;
+                    }
+                    bool mirrorOk = st.Exists && st.Size == e.Size && st.MTime == e.MTime;
+                    if (full && mirrorOk && ReferenceEquals(m, last)) mirrorToHash.Add(e);
+                    if (!objOk && !mirrorOk && !(e.Size == 0 && e.Hash == HashUtil.EmptySha256))
+                        problems.Enqueue($"'{e.Path}' of run {m.RunId} is not available: the mirror file {(st.Exists ? "differs" : "is missing")} and the history object {Rel(repo, obj)} is missing.");
+                }
+            }
+
+            if (full)
+            {
+                var objects = Directory.Exists(repo.ObjectsDir)
+                    ? Directory.EnumerateFiles(repo.ObjectsDir, "*", SearchOption.AllDirectories).ToList()
+                    : new List<string>();
+                progress.BytesTotal = objects.Sum(f => new FileInfo(f).Length) + mirrorToHash.Sum(e => e.Size);
+                var po = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(4, Environment.ProcessorCount)), CancellationToken = ct };
+                await Task.Run(() =>
+                {
+                    Parallel.ForEach(objects, po, () => ArrayPool<byte>.Shared.Rent(FileOps.BufferSize), (f, _, buf) =>
+                    {
+                        var name = Path.GetFileName(f);
+                        try
+                        {
+                            var (h, len) = HashUtil.HashFile(f, buf, ct, n => progress.AddBytes(n));
+                            Interlocked.Add(ref bytesVerified, len);
+                            if (h != name)
+                            {
+                                var who = byHash.TryGetValue(name, out var w) ? $"'{w.Path}' of run {w.RunId}" : "no kept run";
+                                problems.Enqueue($"history object {Rel(repo, f)} is corrupt (bit rot?): its content hashes to {h}; it holds {who}.");
+                            }
+                        }
+                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                        {
+                            problems.Enqueue($"history object {Rel(repo, f)} cannot be read: {ex.Message}");
+                        }
+                        return buf;
+                    }, buf => ArrayPool<byte>.Shared.Return(buf));
+                    Parallel.ForEach(mirrorToHash, po, () => ArrayPool<byte>.Shared.Rent(FileOps.BufferSize), (e, _, buf) =>
+                    {
+                        var path = repo.MirrorPath(e.Path);
+                        try
+                        {
+                            var (h, len) = HashUtil.HashFile(path, buf, ct, n => progress.AddBytes(n));
+                            Interlocked.Add(ref bytesVerified, len);
+                            if (h != e.Hash)
+                            {
+                                var backup = File.Exists(repo.ObjectPath(e.Hash!)) ? "a good copy is in history" : "no other copy exists";
+                                problems.Enqueue($"mirror file '{e.Path}' is corrupt (bit rot?): its content hashes to {h}, run {last!.RunId} recorded {e.Hash}; {backup}.");
+                            }
+                        }
+                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                        {
+                            problems.Enqueue($"mirror file '{e.Path}' cannot be read: {ex.Message}");
+                        }
+                        return buf;
+                    }, buf => ArrayPool<byte>.Shared.Return(buf));
+                }, ct).ConfigureAwait(false);
+            }
+            progress.Report(null, true);
+
+            var probs = problems.ToArray();
+            foreach (var w in warnings) obs.Message(RunMessageLevel.Warning, w);
+            return new FolderBackupTestResult
+            {
+                Destination = repo.Destination,
+                Full = full,
+                RunsChecked = ids.Count,
+                FilesChecked = filesChecked,
+                BytesVerified = bytesVerified,
+                Problems = probs,
+                Warnings = warnings.ToArray(),
+                Status = probs.Length > 0 ? "Failed" : warnings.Count > 0 ? "Warning" : "Passed",
+            };
+        }
+
+        private static string Rel(FolderRepository repo, string path) =>
+            path.StartsWith(repo.Destination, StringComparison.Ordinal) ? path.Substring(repo.Destination.Length).TrimStart(Path.DirectorySeparatorChar).Replace('\\', '/') : path;
+
+        internal static bool SafeRecorded(string p)
+        {
+            if (string.IsNullOrEmpty(p) || p.IndexOf('\0') >= 0) return false;
+            foreach (var s in p.Split('/'))
+                if (s.Length == 0 || s == "." || s == "..") return false;
+            return true;
+        }
+    }
+}
