@@ -47,6 +47,10 @@ namespace NekkBackup.Core.Tests.Cloud
         }
 
         public Func<int, (FaultKind Kind, long AfterBytes)> Policy { get; set; }
+
+        /// <summary>Answer RestoreObject (POST ?restore) with 202 Accepted instead of forwarding it, as S3 does
+        /// (s3rver does not implement it), so the thaw path can be tested end to end.</summary>
+        public bool AcceptRestoreRequests { get; set; }
         public int Port { get; }
         public string Endpoint => $"http://127.0.0.1:{Port}";
         public int Connections => Volatile.Read(ref _connections);
@@ -99,6 +103,21 @@ namespace NekkBackup.Core.Tests.Cloud
                 {
                     int read = await from.ReadAsync(buf, 0, buf.Length, _cts.Token);
                     if (read == 0) { try { to.Socket.Shutdown(SocketShutdown.Send); } catch { } await Task.Delay(Timeout.Infinite, _cts.Token).ContinueWith(_ => { }); return; }
+                    if (parser != null && AcceptRestoreRequests && parser.AtBoundary && StartsRestore(buf, read))
+                    {
+                        parser.Feed(buf, read);
+                        long left = parser.BodyLeft;
+                        while (left > 0)
+                        {
+                            int r = await from.ReadAsync(buf, 0, (int)Math.Min(buf.Length, left), _cts.Token);
+                            if (r == 0) return;
+                            parser.Feed(buf, r);
+                            left = parser.BodyLeft;
+                        }
+                        var reply = Encoding.ASCII.GetBytes("HTTP/1.1 202 Accepted\r\nx-amz-request-id: proxy\r\nContent-Length: 0\r\n\r\n");
+                        await client.GetStream().WriteAsync(reply, 0, reply.Length, _cts.Token);
+                        continue;
+                    }
                     parser?.Feed(buf, read);
                     if (fault.Kind != FaultKind.None && total + read > fault.After)
                     {
@@ -118,6 +137,14 @@ namespace NekkBackup.Core.Tests.Cloud
                 }
             }
             catch { }
+        }
+
+        private static bool StartsRestore(byte[] buf, int n)
+        {
+            var head = Encoding.ASCII.GetString(buf, 0, Math.Min(n, 2048));
+            int eol = head.IndexOf("\r\n", StringComparison.Ordinal);
+            var line = eol > 0 ? head.Substring(0, eol) : head;
+            return line.StartsWith("POST ", StringComparison.Ordinal) && (line.Contains("?restore") || line.Contains("&restore")) && head.Contains("\r\n\r\n");
         }
 
         private static void Close(TcpClient c, bool reset)
@@ -145,6 +172,9 @@ namespace NekkBackup.Core.Tests.Cloud
             private readonly List<byte> _head = new();
             private long _bodyLeft;
             private bool _lost;
+
+            public bool AtBoundary => _bodyLeft == 0 && _head.Count == 0 && !_lost;
+            public long BodyLeft => _bodyLeft;
 
             public RequestParser(int conn, ConcurrentQueue<RecordedRequest> sink)
             {
