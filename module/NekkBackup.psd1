@@ -12,6 +12,7 @@
     CompatiblePSEditions   = @('Desktop', 'Core')
     FormatsToProcess       = @(
         'formats/Folder.Format.ps1xml'
+        'formats/Cloud.Format.ps1xml'
     )
     TypesToProcess         = @('NekkBackup.Types.ps1xml')
     # For best performance, do not use wildcards: every export is listed (build.ps1 checks the list against the assembly).
@@ -20,6 +21,10 @@
         'Get-NekkFolderBackup'
         'Restore-NekkFolder'
         'Test-NekkFolderBackup'
+        'Send-NekkCloudBackup'
+        'Send-NekkCloudArchive'
+        'Get-NekkCloudBackup'
+        'Restore-NekkCloudBackup'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()
