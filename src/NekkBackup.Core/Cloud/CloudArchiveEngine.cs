@@ -101,11 +101,13 @@ namespace NekkBackup.Core.Cloud
             foreach (var w in warnings) observer.Message(RunMessageLevel.Warning, w);
 
             using var client = new CloudClient(_target, observer, log);
-            using var ctx = new UploadContext(client, options.ThrottleLimit, options.MaxMBps, options.PartSize, new MultipartJournal(), observer);
             await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
 
             var files = CloudBackupEngine.Walk(src, observer, () => { }).ToList();
             long total = files.Sum(f => f.File.Length);
+            // Headers and padding add at most ~2 KiB a file; the tar must fit in 10,000 parts.
+            int partSize = UploadContext.PartSizeFor(total + files.Count * 2048L + (1 << 20), options.PartSize);
+            using var ctx = new UploadContext(client, options.ThrottleLimit, options.MaxMBps, partSize, new MultipartJournal(), observer);
             var key = _target.ArchiveKey(archiveId);
             DateTime? retainUntil = options.ObjectLockDays is int d ? DateTime.UtcNow.AddDays(d) : null;
             var writer = new ObjectWriter(ctx, new ObjectSpec

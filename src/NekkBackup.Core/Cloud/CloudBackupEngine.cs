@@ -112,9 +112,6 @@ namespace NekkBackup.Core.Cloud
                 roots.Select(r => r.Full).ToArray(), _target.Bucket, _target.HostRoot, _target.Endpoint ?? "aws", storageClass ?? "STANDARD", options.Cipher != null);
 
             using var client = new CloudClient(_target, observer, log);
-            using var ctx = new UploadContext(client, options.ThrottleLimit, options.MaxMBps, options.PartSize,
-                new MultipartJournal(options.JournalDirectory), observer);
-
             await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
             var previous = await CloudStore.LoadManifestAsync(client, null, ct).ConfigureAwait(false);
             var prevByPath = new Dictionary<string, ManifestEntry>(StringComparer.Ordinal);
@@ -128,8 +125,6 @@ namespace NekkBackup.Core.Cloud
                 else
                     observer.Message(RunMessageLevel.Warning, $"The previous run ({previous.RunId}) used encryption '{previous.Encryption ?? "none"}'; this run uses '{encryption ?? "none"}': every file is re-read and re-sent.");
             }
-
-            await AbortStaleUploadsAsync(ctx, options.StaleUploadDays, ct).ConfigureAwait(false);
 
             // Scan.
             var candidates = new List<Candidate>();
@@ -146,6 +141,15 @@ namespace NekkBackup.Core.Cloud
                     candidates.Add(new Candidate { FullPath = fi.FullName, RelPath = name + "/" + rel, Size = fi.Length, MTime = fi.LastWriteTimeUtc });
             }
             observer.Message(RunMessageLevel.Verbose, $"Scanned {candidates.Count} files; previous manifest: {previous?.RunId ?? "none"}.");
+
+            // Parts stay at the chosen size unless the largest file would need more than 10,000 of them.
+            long largest = candidates.Count == 0 ? 0 : candidates.Max(c => options.Cipher != null ? ContentCipher.EncryptedLength(c.Size) : c.Size);
+            int partSize = UploadContext.PartSizeFor(largest, options.PartSize);
+            if (partSize != options.PartSize)
+                observer.Message(RunMessageLevel.Verbose, $"The largest file needs parts of {partSize / 1048576} MiB (10,000 parts at most).");
+            using var ctx = new UploadContext(client, options.ThrottleLimit, options.MaxMBps, partSize,
+                new MultipartJournal(options.JournalDirectory), observer);
+            await AbortStaleUploadsAsync(ctx, options.StaleUploadDays, ct).ConfigureAwait(false);
 
             var cutoff = options.ModifiedWithin is TimeSpan mw ? DateTime.UtcNow - mw : (DateTime?)null;
             var entries = new ConcurrentDictionary<string, ManifestEntry>(StringComparer.Ordinal);
@@ -183,9 +187,34 @@ namespace NekkBackup.Core.Cloud
                     Interlocked.Increment(ref skipped);
                     return;
                 }
+                byte[]? small = null;
+                int smallLen = 0;
                 try
                 {
-                    var hash = await HashFileAsync(c.FullPath, ct).ConfigureAwait(false);
+                    string hash;
+                    if (options.Cipher == null && c.Size <= ctx.PartSize)
+                    {
+                        // Small file: read once into a pooled part buffer, hash it there and send those same bytes.
+                        small = await ctx.Pool.RentAsync(ct).ConfigureAwait(false);
+                        smallLen = await ReadUpToAsync(c.FullPath, small, ct).ConfigureAwait(false);
+                        if (smallLen == small.Length && new FileInfo(c.FullPath).Length > smallLen)
+                        {
+                            ctx.Pool.Return(small); // grew past one part since the scan: stream it instead
+                            small = null;
+                            hash = await HashFileAsync(c.FullPath, ct).ConfigureAwait(false);
+                            c.Size = new FileInfo(c.FullPath).Length;
+                        }
+                        else
+                        {
+                            c.Size = smallLen;
+                            using var sha = SHA256.Create();
+                            hash = ObjectWriter.ToHex(sha.ComputeHash(small, 0, smallLen));
+                        }
+                    }
+                    else
+                    {
+                        hash = await HashFileAsync(c.FullPath, ct).ConfigureAwait(false);
+                    }
                     scannedHashes[c.FullPath] = hash;
                     var key = _target.DataKey(hash);
                     ManifestEntry? stored;
@@ -200,7 +229,9 @@ namespace NekkBackup.Core.Cloud
                         var lazy = inflightByHash.GetOrAdd(hash, _ => new Lazy<Task<ManifestEntry?>>(() =>
                         {
                             mine = true;
-                            return StoreAsync(ctx, c, hash, key, storageClass, options.Cipher, salt, lockMode, retainUntil, encryption, observer, ct);
+                            return small != null
+                                ? StoreSmallAsync(ctx, small, smallLen, hash, key, storageClass, lockMode, retainUntil, ct)
+                                : StoreAsync(ctx, c, hash, key, storageClass, options.Cipher, salt, lockMode, retainUntil, encryption, observer, ct);
                         }));
                         stored = await lazy.Value.ConfigureAwait(false);
                         if (stored == null) return; // failed: reported by the owner
@@ -229,6 +260,7 @@ namespace NekkBackup.Core.Cloud
                 }
                 finally
                 {
+                    if (small != null) ctx.Pool.Return(small);
                     Interlocked.Increment(ref filesDone);
                     Interlocked.Add(ref bytesDone, c.Size);
                     Report(c.RelPath);
@@ -272,17 +304,56 @@ namespace NekkBackup.Core.Cloud
             return result;
         }
 
+        internal const long HeadCheckThreshold = 1024 * 1024;
+
         internal static bool IsFatal(NekkBackupException ex) =>
             ex.ErrorId is "NekkBackup.CloudAccessDenied" or "NekkBackup.CloudBucketNotFound" or "NekkBackup.CloudUnreachable";
+
+        private static async Task<ManifestEntry?> StoreSmallAsync(UploadContext ctx, byte[] buffer, int length, string hash, string key,
+            string? storageClass, string lockMode, DateTime? retainUntil, CancellationToken ct)
+        {
+            var writer = new ObjectWriter(ctx, new ObjectSpec
+            {
+                Key = key, StorageClass = storageClass, ObjectLockMode = retainUntil != null ? lockMode : null, RetainUntilUtc = retainUntil,
+                Metadata = Meta(hash, length, null),
+            }, ct);
+            await writer.PutBufferAsync(buffer, length).ConfigureAwait(false);
+            return new ManifestEntry { Key = key, Hash = hash, StorageClass = storageClass ?? "STANDARD", StoredSize = length };
+        }
+
+        private static Dictionary<string, string> Meta(string hash, long size, string? encryption)
+        {
+            var meta = new Dictionary<string, string> { ["sha256"] = hash, ["nekk-size"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            if (encryption != null) meta["nekk-enc"] = encryption;
+            return meta;
+        }
+
+        private static async Task<int> ReadUpToAsync(string path, byte[] buffer, CancellationToken ct)
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan | FileOptions.Asynchronous);
+            int got = 0;
+            while (got < buffer.Length)
+            {
+                int n = await fs.ReadAsync(buffer, got, buffer.Length - got, ct).ConfigureAwait(false);
+                if (n == 0) break;
+                got += n;
+            }
+            return got;
+        }
 
         /// <summary>Uploads one content; returns its entry, or null after reporting a failure. StorageClass "EXISTING" = found already stored.</summary>
         private async Task<ManifestEntry?> StoreAsync(UploadContext ctx, Candidate c, string hash, string key, string? storageClass,
             ContentCipher? cipher, byte[]? salt, string lockMode, DateTime? retainUntil, string? encryption, IRunObserver observer, CancellationToken ct)
         {
-            var head = await CloudStore.TryHeadAsync(ctx.Client, key, ct).ConfigureAwait(false);
-            if (head != null && (head.Metadata?["sha256"] ?? hash) == hash
-                && (head.Metadata?["nekk-enc"] ?? "") == (encryption ?? ""))
-                return new ManifestEntry { Key = key, Hash = hash, StorageClass = "EXISTING", StoredSize = head.ContentLength };
+            // Content already stored (by an earlier run whose manifest is not the latest, or by another path): don't send it
+            // again. Below 1 MiB asking costs about what sending does, and a re-PUT of identical bytes is harmless.
+            if (c.Size >= HeadCheckThreshold)
+            {
+                var head = await CloudStore.TryHeadAsync(ctx.Client, key, ct).ConfigureAwait(false);
+                if (head != null && (head.Metadata?["sha256"] ?? hash) == hash
+                    && (head.Metadata?["nekk-enc"] ?? "") == (encryption ?? ""))
+                    return new ManifestEntry { Key = key, Hash = hash, StorageClass = "EXISTING", StoredSize = head.ContentLength };
+            }
 
             for (int attempt = 0; ; attempt++)
             {
@@ -298,7 +369,7 @@ namespace NekkBackup.Core.Cloud
                     await writer.CopyFromAsync(body).ConfigureAwait(false);
                     if (hashing.HashHex() != hash || hashing.BytesRead != c.Size)
                     {
-                        await writer.AbandonAsync().ConfigureAwait(false);
+                        await writer.AbandonAsync(abortUpload: true).ConfigureAwait(false);
                         ctx.Journal.Delete(ctx.Client.Target.JournalScope, key);
                         throw Fail.InvalidData("ItemChanged", $"'{c.FullPath}' changed while it was being uploaded; it is sent on the next run.", c.FullPath);
                     }
@@ -339,8 +410,7 @@ namespace NekkBackup.Core.Cloud
                 nonceHex = j?.CipherNonce ?? ObjectWriter.ToHex(ContentCipher.RandomBytes(8));
                 storedSize = ContentCipher.EncryptedLength(c.Size);
             }
-            var meta = new Dictionary<string, string> { ["sha256"] = hash, ["nekk-size"] = c.Size.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-            if (encryption != null) meta["nekk-enc"] = encryption;
+            var meta = Meta(hash, c.Size, encryption);
             return Task.FromResult(new ObjectSpec
             {
                 Key = key, StorageClass = storageClass, ObjectLockMode = retainUntil != null ? lockMode : null, RetainUntilUtc = retainUntil,
@@ -418,12 +488,20 @@ namespace NekkBackup.Core.Cloud
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
             using var sha = SHA256.Create();
-            var buf = new byte[1 << 20];
-            int n;
-            while ((n = await fs.ReadAsync(buf, 0, buf.Length, ct).ConfigureAwait(false)) > 0)
-                sha.TransformBlock(buf, 0, n, null, 0);
-            sha.TransformFinalBlock(buf, 0, 0);
-            return ObjectWriter.ToHex(sha.Hash!);
+            // Pooled: a fresh 1 MiB array per file lands on the large-object heap and bloats the working set.
+            var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+            try
+            {
+                int n;
+                while ((n = await fs.ReadAsync(buf, 0, 1 << 20, ct).ConfigureAwait(false)) > 0)
+                    sha.TransformBlock(buf, 0, n, null, 0);
+                sha.TransformFinalBlock(buf, 0, 0);
+                return ObjectWriter.ToHex(sha.Hash!);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+            }
         }
 
         internal static byte[] HexToBytes(string hex)

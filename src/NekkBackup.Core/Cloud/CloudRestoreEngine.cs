@@ -252,10 +252,17 @@ namespace NekkBackup.Core.Cloud
                     using (var outFile = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
                     using (var hashing = new HashingReadStream(body))
                     {
-                        var buf = new byte[1 << 20];
-                        int n;
-                        while ((n = await hashing.ReadAsync(buf, 0, buf.Length, t).ConfigureAwait(false)) > 0)
-                            await outFile.WriteAsync(buf, 0, n, t).ConfigureAwait(false);
+                        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+                        try
+                        {
+                            int n;
+                            while ((n = await hashing.ReadAsync(buf, 0, 1 << 20, t).ConfigureAwait(false)) > 0)
+                                await outFile.WriteAsync(buf, 0, n, t).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+                        }
                         if (hashing.HashHex() != e.Hash || hashing.BytesRead != e.Size)
                             throw Fail.InvalidData("CloudChecksumMismatch",
                                 $"'{e.Path}' read back from '{e.Key}' does not match its recorded SHA-256 ({hashing.BytesRead} bytes, {hashing.HashHex()}).", e.Path);

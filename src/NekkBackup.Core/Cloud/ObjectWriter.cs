@@ -323,6 +323,15 @@ namespace NekkBackup.Core.Cloud
             return new UploadOutcome { Bytes = _total, BytesSent = Interlocked.Read(ref _sent), Parts = parts.Count, PartsResumed = _resumed, ETag = got };
         }
 
+        /// <summary>Stores <paramref name="length"/> bytes of a caller's buffer as the whole object (one PutObject).</summary>
+        public Task<string> PutBufferAsync(byte[] buffer, int length)
+        {
+            if (_completed || _current != null || _uploadId != null) throw new InvalidOperationException("The writer is already in use.");
+            _completed = true;
+            _total = length;
+            return PutSingleAsync(buffer, length);
+        }
+
         private async Task<string> PutSingleAsync(byte[] buffer, int length)
         {
             var md5 = Md5(buffer, length);
@@ -357,7 +366,7 @@ namespace NekkBackup.Core.Cloud
         }
 
         /// <summary>On failure: keep a journaled upload for the next run; abort one that cannot resume.</summary>
-        public async Task AbandonAsync()
+        public async Task AbandonAsync(bool abortUpload = false)
         {
             Task[] all;
             lock (_gate) all = _inflight.ToArray();
@@ -367,7 +376,7 @@ namespace NekkBackup.Core.Cloud
                 _ctx.Pool.Return(_current);
                 _current = null;
             }
-            if (_uploadId != null && _journal == null)
+            if (_uploadId != null && (_journal == null || abortUpload))
                 await AbortQuietlyAsync(_spec.Key, _uploadId).ConfigureAwait(false);
         }
 
