@@ -26,6 +26,11 @@ namespace NekkBackup.Core.Cloud
         public int? ObjectLockDays { get; init; }
         public string ObjectLockMode { get; init; } = "GOVERNANCE";
         public int PartSize { get; init; } = 8 * 1024 * 1024;
+        /// <summary>
+        /// Files up to this size go up as ONE streamed PutObject (Content-MD5 from the hashing pass, no buffer);
+        /// larger ones, and every file when -MaxMBps is set, go multipart with journaled parts. Minimum: the part size.
+        /// </summary>
+        public long SinglePutMaxBytes { get; init; } = 64L * 1024 * 1024;
         /// <summary>Journaled multipart uploads older than this are aborted.</summary>
         public int StaleUploadDays { get; init; } = 7;
         public string? RunId { get; init; }
@@ -188,6 +193,7 @@ namespace NekkBackup.Core.Cloud
                     return;
                 }
                 byte[]? small = null;
+                byte[]? md5 = null;
                 int smallLen = 0;
                 try
                 {
@@ -201,7 +207,7 @@ namespace NekkBackup.Core.Cloud
                         {
                             ctx.Pool.Return(small); // grew past one part since the scan: stream it instead
                             small = null;
-                            hash = await HashFileAsync(c.FullPath, ct).ConfigureAwait(false);
+                            hash = (await HashFileAsync(c.FullPath, ct).ConfigureAwait(false)).Sha256;
                             c.Size = new FileInfo(c.FullPath).Length;
                         }
                         else
@@ -213,7 +219,8 @@ namespace NekkBackup.Core.Cloud
                     }
                     else
                     {
-                        hash = await HashFileAsync(c.FullPath, ct).ConfigureAwait(false);
+                        bool streamPut = options.Cipher == null && ctx.Limiter.IsUnlimited && c.Size <= options.SinglePutMaxBytes;
+                        (hash, md5) = await HashFileAsync(c.FullPath, ct, wantMd5: streamPut).ConfigureAwait(false);
                     }
                     scannedHashes[c.FullPath] = hash;
                     var key = _target.DataKey(hash);
@@ -231,7 +238,9 @@ namespace NekkBackup.Core.Cloud
                             mine = true;
                             return small != null
                                 ? StoreSmallAsync(ctx, small, smallLen, hash, key, storageClass, lockMode, retainUntil, ct)
-                                : StoreAsync(ctx, c, hash, key, storageClass, options.Cipher, salt, lockMode, retainUntil, encryption, observer, ct);
+                                : md5 != null
+                                    ? StoreStreamedAsync(ctx, c, hash, md5, key, storageClass, lockMode, retainUntil, ct)
+                                    : StoreAsync(ctx, c, hash, key, storageClass, options.Cipher, salt, lockMode, retainUntil, encryption, observer, ct);
                         }));
                         stored = await lazy.Value.ConfigureAwait(false);
                         if (stored == null) return; // failed: reported by the owner
@@ -319,6 +328,29 @@ namespace NekkBackup.Core.Cloud
             }, ct);
             await writer.PutBufferAsync(buffer, length).ConfigureAwait(false);
             return new ManifestEntry { Key = key, Hash = hash, StorageClass = storageClass ?? "STANDARD", StoredSize = length };
+        }
+
+        /// <summary>
+        /// One PutObject streamed from the file. Content-MD5 comes from the hashing pass, so if the file changed since,
+        /// the store refuses the body (BadDigest) and no object holds bytes other than the ones hashed.
+        /// </summary>
+        private static async Task<ManifestEntry?> StoreStreamedAsync(UploadContext ctx, Candidate c, string hash, byte[] md5, string key,
+            string? storageClass, string lockMode, DateTime? retainUntil, CancellationToken ct)
+        {
+            var writer = new ObjectWriter(ctx, new ObjectSpec
+            {
+                Key = key, StorageClass = storageClass, ObjectLockMode = retainUntil != null ? lockMode : null, RetainUntilUtc = retainUntil,
+                Metadata = Meta(hash, c.Size, null), SourcePath = c.FullPath,
+            }, ct);
+            try
+            {
+                await writer.PutFileAsync(c.FullPath, c.Size, md5).ConfigureAwait(false);
+            }
+            catch (NekkBackupException ex) when (ex.InnerException is Amazon.S3.AmazonS3Exception s3 && s3.ErrorCode is "BadDigest" or "IncompleteBody")
+            {
+                throw Fail.InvalidData("ItemChanged", $"'{c.FullPath}' changed while it was being uploaded; it is sent on the next run.", c.FullPath, ex);
+            }
+            return new ManifestEntry { Key = key, Hash = hash, StorageClass = storageClass ?? "STANDARD", StoredSize = c.Size };
         }
 
         private static Dictionary<string, string> Meta(string hash, long size, string? encryption)
@@ -484,19 +516,24 @@ namespace NekkBackup.Core.Cloud
             }
         }
 
-        internal static async Task<string> HashFileAsync(string path, CancellationToken ct)
+        internal static async Task<(string Sha256, byte[]? Md5)> HashFileAsync(string path, CancellationToken ct, bool wantMd5 = false)
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
             using var sha = SHA256.Create();
+            using var md5 = wantMd5 ? MD5.Create() : null;
             // Pooled: a fresh 1 MiB array per file lands on the large-object heap and bloats the working set.
             var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
             try
             {
                 int n;
                 while ((n = await fs.ReadAsync(buf, 0, 1 << 20, ct).ConfigureAwait(false)) > 0)
+                {
                     sha.TransformBlock(buf, 0, n, null, 0);
+                    md5?.TransformBlock(buf, 0, n, null, 0);
+                }
                 sha.TransformFinalBlock(buf, 0, 0);
-                return ObjectWriter.ToHex(sha.Hash!);
+                md5?.TransformFinalBlock(buf, 0, 0);
+                return (ObjectWriter.ToHex(sha.Hash!), md5?.Hash);
             }
             finally
             {

@@ -26,11 +26,12 @@ namespace NekkBackup.Core.Tests.Cloud
             MakeFile(Path.Combine(src, "big.wav"), 30L * 1024 * 1024 + 99, 3);
             for (int i = 0; i < 12; i++) MakeFile(Path.Combine(src, "clips", $"c{i}.wav"), 300_000 + i, 100 + i);
             var before = DigestWithRoot(src);
-            // Connections 2, 5, 8, … are reset after 1 MiB; 3 and 9 stall after 256 KiB (until the request timeout).
+            // Of the first 30 connections, every even one is reset after 256 KiB; 3 and 7 stall after 128 KiB
+            // (until the request timeout).
             using var proxy = new FaultProxy(_s3.Port, n =>
-                n > 40 ? (FaultKind.None, 0) :
-                n % 3 == 2 ? (FaultKind.Reset, 1 << 20) :
-                n == 3 || n == 9 ? (FaultKind.Stall, 256 << 10) : (FaultKind.None, 0));
+                n > 30 ? (FaultKind.None, 0) :
+                n % 2 == 0 ? (FaultKind.Reset, 256 << 10) :
+                n == 3 || n == 7 ? (FaultKind.Stall, 128 << 10) : (FaultKind.None, 0));
             var bucket = _s3.NewBucket();
             var target = _s3.Target(bucket, proxy.Endpoint, timeout: TimeSpan.FromSeconds(3));
             var obs = new RecordingObserver();
@@ -57,6 +58,7 @@ namespace NekkBackup.Core.Tests.Cloud
             var run = await new CloudBackupEngine(_s3.Target(bucket, proxy.Endpoint)).RunAsync(new CloudBackupOptions
             {
                 Paths = new[] { src }, JournalDirectory = tmp.Sub("j"), ObjectLockDays = 3, ObjectLockMode = "COMPLIANCE", StorageClass = "STANDARD_IA",
+                SinglePutMaxBytes = 8 * 1024 * 1024, // force multipart for the 18 MiB file
             });
             Assert.Equal("Succeeded", run.Status);
             var reqs = proxy.Requests;
