@@ -220,7 +220,9 @@ namespace NekkBackup.Core.Cloud
                     else
                     {
                         bool streamPut = options.Cipher == null && ctx.Limiter.IsUnlimited && c.Size <= options.SinglePutMaxBytes;
-                        (hash, md5) = await HashFileAsync(c.FullPath, ct, wantMd5: streamPut).ConfigureAwait(false);
+                        long hashedLength;
+                        (hash, md5, hashedLength) = await HashFileAsync(c.FullPath, ct, wantMd5: streamPut).ConfigureAwait(false);
+                        c.Size = hashedLength; // the manifest records what was hashed, even if the file changed since the scan
                     }
                     scannedHashes[c.FullPath] = hash;
                     var key = _target.DataKey(hash);
@@ -516,7 +518,7 @@ namespace NekkBackup.Core.Cloud
             }
         }
 
-        internal static async Task<(string Sha256, byte[]? Md5)> HashFileAsync(string path, CancellationToken ct, bool wantMd5 = false)
+        internal static async Task<(string Sha256, byte[]? Md5, long Length)> HashFileAsync(string path, CancellationToken ct, bool wantMd5 = false)
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
             using var sha = SHA256.Create();
@@ -526,14 +528,16 @@ namespace NekkBackup.Core.Cloud
             try
             {
                 int n;
+                long length = 0;
                 while ((n = await fs.ReadAsync(buf, 0, 1 << 20, ct).ConfigureAwait(false)) > 0)
                 {
+                    length += n;
                     sha.TransformBlock(buf, 0, n, null, 0);
                     md5?.TransformBlock(buf, 0, n, null, 0);
                 }
                 sha.TransformFinalBlock(buf, 0, 0);
                 md5?.TransformFinalBlock(buf, 0, 0);
-                return (ObjectWriter.ToHex(sha.Hash!), md5?.Hash);
+                return (ObjectWriter.ToHex(sha.Hash!), md5?.Hash, length);
             }
             finally
             {
