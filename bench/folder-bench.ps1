@@ -36,8 +36,12 @@ New-Item -ItemType Directory -Force "$work/warm/w" | Out-Null; Set-Content "$wor
 $null = Backup-NekkFolder -Path "$work/warm/w" -Destination "$work/warm/nas" -Snapshot None
 
 $canDrop = (Test-Path /proc/sys/vm/drop_caches) -and ((& id -u) -eq '0')
-function Clear-PageCache { if ($canDrop) { & sync; Set-Content /proc/sys/vm/drop_caches 3 } }
-function Time-Rsync { Clear-PageCache; (Measure-Command { & rsync -a "$src/" "$work/rsync/Sessions/" }).TotalSeconds }
+function Clear-PageCache {
+    if (-not $script:canDrop) { return }
+    & sync
+    try { [System.IO.File]::WriteAllText('/proc/sys/vm/drop_caches', '3') } catch { $script:canDrop = $false; Write-Host 'Cannot drop the page cache here (sandbox): both tools read warm.' }
+}
+function Time-Rsync { New-Item -ItemType Directory -Force "$work/rsync" | Out-Null; Clear-PageCache; (Measure-Command { & rsync -a "$src/" "$work/rsync/Sessions/" }).TotalSeconds }
 function Time-Nekk([ref] $run) { Clear-PageCache; (Measure-Command { $run.Value = Backup-NekkFolder -Path $src -Destination "$work/nas" -Snapshot None }).TotalSeconds }
 
 $rows = @()
@@ -51,7 +55,7 @@ $rs = Time-Rsync; $ns = Time-Nekk ([ref]$r)
 $rows += [pscustomobject]@{ Step = 'no change'; RsyncSec = $rs; NekkSec = $ns; NekkCopied = $r.BytesCopied; Status = $r.Status }
 
 $peak = [System.Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
-Write-Host ("`nFolder backup: {0:N0} files, {1:N0} MB; page cache dropped before each step: {2}" -f $files, ($bytes / 1MB), $canDrop)
+Write-Host ("`nFolder backup: {0:N0} files, {1:N0} MB; page cache dropped before each step: {2}" -f $files, ($bytes / 1MB), $script:canDrop)
 $rows | ForEach-Object {
     [pscustomobject]@{
         Step          = $_.Step

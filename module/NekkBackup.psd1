@@ -13,6 +13,8 @@
     FormatsToProcess       = @(
         'formats/Folder.Format.ps1xml'
         'formats/Cloud.Format.ps1xml'
+        'formats/Ghost.Format.ps1xml'
+        'formats/Snapshot.Format.ps1xml'
     )
     TypesToProcess         = @('NekkBackup.Types.ps1xml')
     # For best performance, do not use wildcards: every export is listed (build.ps1 checks the list against the assembly).
@@ -25,6 +27,14 @@
         'Send-NekkCloudArchive'
         'Get-NekkCloudBackup'
         'Restore-NekkCloudBackup'
+        'New-NekkGhostImage'
+        'Get-NekkGhostImage'
+        'Restore-NekkGhostImage'
+        'Test-NekkGhostImage'
+        'Remove-NekkGhostImage'
+        'New-NekkSnapshot'
+        'Get-NekkSnapshot'
+        'Remove-NekkSnapshot'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

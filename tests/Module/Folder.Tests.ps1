@@ -197,3 +197,35 @@ Describe 'A killed backup session' {
         (Test-NekkFolderBackup -Destination $nas -Full).Problems | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Ctrl+C during Backup-NekkFolder' {
+    It 'stops promptly, leaves no partial files and keeps the last good run' {
+        $src = New-StudioData (Join-Path $work 'c/Sessions') -SizeMB 8 -Seed 21
+        $nas = Join-Path $work 'c/nas'
+        $first = Backup-NekkFolder -Path $src -Destination $nas -Snapshot None
+        $ref = Get-TreeDigest $src
+        $buf = [byte[]]::new(32MB)
+        $rng = [System.Random]::new(9)
+        foreach ($i in 1..8) { $rng.NextBytes($buf); [System.IO.File]::WriteAllBytes((Join-Path $src "take-$i.wav"), $buf) }
+
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$(Get-NekkManifestPath)'; Backup-NekkFolder -Path '$src' -Destination '$nas' -Snapshot None -ThrottleLimit 1")
+        $handle = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not (Get-ChildItem $nas -Recurse -Filter '*.nekk-partial' -Force -ErrorAction SilentlyContinue) -and -not $handle.IsCompleted -and [DateTime]::UtcNow -lt $deadline) {
+            Start-Sleep -Milliseconds 10
+        }
+        $handle.IsCompleted | Should -BeFalse -Because 'the run must still be busy when Ctrl+C arrives'
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()        # what Ctrl+C does to the running pipeline
+        $watch.Stop()
+        $ps.Dispose()
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+
+        Get-ChildItem $nas -Recurse -Filter '*.nekk-partial' -Force | Should -BeNullOrEmpty
+        (Get-NekkFolderBackup -Destination $nas).RunId | Should -Be $first.RunId
+        $restore = Join-Path $work 'c/restore'
+        (Restore-NekkFolder -Destination $nas -Target $restore -RunId $first.RunId).Status | Should -Be 'Succeeded'
+        Compare-TreeDigest $ref (Get-TreeDigest (Join-Path $restore 'Sessions')) | Should -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,56 @@
+using System;
+using System.Management.Automation;
+using NekkBackup.Commands.Infrastructure;
+using NekkBackup.Core;
+using NekkBackup.Core.Imaging;
+using NekkBackup.Core.Snapshots;
+
+namespace NekkBackup.Commands.Ghost
+{
+    /// <summary>New-NekkGhostImage: block-level capture of a volume, device or image file into a deduplicating repository.</summary>
+    [Cmdlet(VerbsCommon.New, "NekkGhostImage", SupportsShouldProcess = true)]
+    [OutputType(typeof(GhostImage))]
+    public sealed class NewNekkGhostImageCommand : NekkCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Source { get; set; } = null!;
+
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Repository { get; set; } = null!;
+
+        [Parameter]
+        public SnapshotMode Snapshot { get; set; } = SnapshotMode.Auto;
+
+        [Parameter]
+        public GhostCompression Compression { get; set; } = GhostCompression.Zstd;
+
+        [Parameter]
+        public string[]? Tag { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var source = ResolveSource(Source);
+            var repository = ResolvePath(Repository);
+            if (!ShouldProcess(repository, $"Capture a Ghost image of {source}")) return;
+            var image = Run((observer, ct) => GhostRepository.CaptureAsync(new GhostCaptureOptions
+            {
+                Source = source,
+                Repository = repository,
+                Compression = Compression,
+                Tags = Tag ?? Array.Empty<string>(),
+                Snapshot = GhostSnapshots.ForMode(Snapshot, observer),
+            }, observer, ct), source);
+            WriteObject(image);
+        }
+
+        /// <summary>Devices pass through as given (\\.\C:, C:, /dev/sda2); anything else is a file path.</summary>
+        private string ResolveSource(string source)
+        {
+            if (OperatingSystemInfo.IsWindows && WindowsDevicePath.ToDevicePath(source) != null) return source;
+            if (source.StartsWith("/dev/", StringComparison.Ordinal)) return source;
+            return ResolvePath(source);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace NekkBackup.Core.Imaging
+{
+    public enum GhostCompression
+    {
+        Zstd,
+        None,
+    }
+
+    public enum GhostRestoreFormat
+    {
+        Raw,
+        Vhd,
+    }
+
+    public sealed class GhostCaptureOptions
+    {
+        /// <summary>Volume (\\.\C:), block device (/dev/sda2), or disk-image file.</summary>
+        public string Source { get; init; } = "";
+        /// <summary>Repository directory (NAS path). Created (initialised) when absent or empty.</summary>
+        public string Repository { get; init; } = "";
+        public GhostCompression Compression { get; init; } = GhostCompression.Zstd;
+        public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
+        /// <summary>Optional snapshot hook (LVM/VSS): given Source, returns a device to read instead and a release.</summary>
+        public Func<string, CancellationToken, Task<(string devicePath, IDisposable release)>>? Snapshot { get; init; }
+        /// <summary>Worker threads for hashing/compression; default the processor count.</summary>
+        public int Parallelism { get; init; }
+        /// <summary>Plugin folders to scan instead of the platform defaults (also NEKKBACKUP_PLUGIN_PATHS).</summary>
+        public IReadOnlyList<string>? PluginPaths { get; init; }
+        /// <summary>Skip the plugin/licence inventory.</summary>
+        public bool SkipPluginInventory { get; init; }
+        /// <summary>Chunk size for a NEW repository (existing ones keep theirs). Default 256 KiB.</summary>
+        public int ChunkSize { get; init; }
+        /// <summary>
+        /// Also compute the SHA-256 of the whole volume (comparable with `sha256sum /dev/…`). Off by default:
+        /// it is one serial hash pass over every byte and caps capture speed; integrity does not need it
+        /// (every chunk is verified against its SHA-256 and the chunk list against the manifest).
+        /// </summary>
+        public bool VolumeDigest { get; init; }
+        /// <summary>Zstd level for compressed chunks (default 1: fastest; see docs/ghost-repository.md).</summary>
+        public int ZstdLevel { get; init; }
+    }
+}

@@ -1,0 +1,72 @@
+using System;
+
+namespace NekkBackup.Core.Imaging
+{
+    /// <summary>config.json: written once when the repository is created (docs/ghost-repository.md).</summary>
+    internal sealed class RepositoryConfig
+    {
+        public string Format { get; set; } = RepositoryLayout.FormatName;
+        public int FormatVersion { get; set; } = RepositoryLayout.FormatVersion;
+        public string RepositoryId { get; set; } = "";
+        public int ChunkSize { get; set; }
+        public string Hash { get; set; } = "sha256";
+        /// <summary>Default compression for new chunks ("zstd" or "none"); each chunk's header says how it is stored.</summary>
+        public string Compression { get; set; } = "zstd";
+        public int ZstdLevel { get; set; } = 1;
+        public DateTime Created { get; set; }
+    }
+
+    /// <summary>images/&lt;id&gt;.json — the commit point of a capture, written last (temp + rename).</summary>
+    internal sealed class ImageManifest
+    {
+        public int FormatVersion { get; set; } = RepositoryLayout.FormatVersion;
+        public string ImageId { get; set; } = "";
+        public string Source { get; set; } = "";
+        /// <summary>The device actually read (a snapshot device when a snapshot hook was used).</summary>
+        public string Device { get; set; } = "";
+        public string Host { get; set; } = "";
+        public DateTime Created { get; set; }
+        public DateTime Finished { get; set; }
+        public long SizeBytes { get; set; }
+        public int ChunkSize { get; set; }
+        public long Chunks { get; set; }
+        public long ZeroChunks { get; set; }
+        public long StoredBytes { get; set; }
+        public long NewBytes { get; set; }
+        public long DurationMs { get; set; }
+        public string[] Tags { get; set; } = Array.Empty<string>();
+        public string Compression { get; set; } = "zstd";
+        public string VolumeSha256 { get; set; } = "";
+        public string IndexFile { get; set; } = "";
+        public string IndexSha256 { get; set; } = "";
+        public PluginInventory? Plugins { get; set; }
+    }
+
+    /// <summary>drills/&lt;time&gt;-&lt;id&gt;.json — evidence of a restore drill, read by compliance.</summary>
+    internal sealed class DrillRecord
+    {
+        public string ImageId { get; set; } = "";
+        public string Host { get; set; } = "";
+        public DateTime Started { get; set; }
+        public DateTime Finished { get; set; }
+        /// <summary>Passed or Failed.</summary>
+        public string Status { get; set; } = "";
+        /// <summary>How the bytes were verified: "stream-verify" (every chunk decompressed, hashed and the whole volume re-hashed).</summary>
+        public string Method { get; set; } = "stream-verify";
+        public long ChunksChecked { get; set; }
+        public long BytesVerified { get; set; }
+        public string ExpectedVolumeSha256 { get; set; } = "";
+        public string ActualVolumeSha256 { get; set; } = "";
+        public string[] Problems { get; set; } = Array.Empty<string>();
+    }
+
+    internal sealed class LockRecord
+    {
+        public string Host { get; set; } = "";
+        public int Pid { get; set; }
+        public bool Exclusive { get; set; }
+        public string Operation { get; set; } = "";
+        public DateTime Created { get; set; }
+        public DateTime Refreshed { get; set; }
+    }
+}

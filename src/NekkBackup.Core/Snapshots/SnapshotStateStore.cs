@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using NekkBackup.Core.Errors;
+
+namespace NekkBackup.Core.Snapshots
+{
+    /// <summary>
+    /// snapshots.json in the data folder: every snapshot this module made and has not removed yet.
+    /// Entries are written before the snapshot exists (intent) and updated as soon as it is identified,
+    /// so a crash at any point leaves enough to find and remove it; nothing not listed is ever touched.
+    /// Each change is a read-modify-write under a lock file, written to a temp file, flushed and renamed.
+    /// </summary>
+    public sealed class SnapshotStateStore
+    {
+        private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+        private static readonly object ProcessLock = new();
+
+        public SnapshotStateStore(string filePath)
+        {
+            FilePath = Path.GetFullPath(filePath);
+        }
+
+        public static string DefaultPath => Path.Combine(OperatingSystemInfo.DataDirectory, "snapshots.json");
+
+        public static SnapshotStateStore Default() => new(DefaultPath);
+
+        public string FilePath { get; }
+
+        public IReadOnlyList<SnapshotRecord> Load() => Mutate(list => (list.Select(r => r.Clone()).ToList(), false));
+
+        public void Add(SnapshotRecord record) =>
+            Mutate(list =>
+            {
+                if (list.Any(r => r.SnapshotId == record.SnapshotId))
+                    throw new NekkBackupException("SnapshotExists", FailureKind.ResourceExists, $"A snapshot with id '{record.SnapshotId}' is already recorded.", record.SnapshotId);
+                list.Add(record.Clone());
+                return (0, true);
+            });
+
+        /// <summary>Replaces the entry <paramref name="previousId"/> (the id may change, e.g. VSS pending → {GUID}).</summary>
+        public void Update(string previousId, SnapshotRecord record) =>
+            Mutate(list =>
+            {
+                int i = list.FindIndex(r => r.SnapshotId == previousId);
+                if (i < 0) list.Add(record.Clone());
+                else list[i] = record.Clone();
+                return (0, true);
+            });
+
+        public bool Remove(string snapshotId) =>
+            Mutate(list => { int n = list.RemoveAll(r => r.SnapshotId == snapshotId); return (n > 0, n > 0); });
+
+        private T Mutate<T>(Func<List<SnapshotRecord>, (T Result, bool Changed)> change)
+        {
+            lock (ProcessLock)
+            {
+                var dir = Path.GetDirectoryName(FilePath)!;
+                Directory.CreateDirectory(dir);
+                using var fileLock = AcquireLock(FilePath + ".lock");
+                var list = Read();
+                var (result, changed) = change(list);
+                if (changed) Write(list);
+                return result;
+            }
+        }
+
+        private List<SnapshotRecord> Read()
+        {
+            if (!File.Exists(FilePath)) return new List<SnapshotRecord>();
+            try
+            {
+                var text = File.ReadAllText(FilePath);
+                if (text.Trim().Length == 0) return new List<SnapshotRecord>();
+                var doc = JsonSerializer.Deserialize<StateFile>(text, Json);
+                return doc?.Snapshots ?? new List<SnapshotRecord>();
+            }
+            catch (JsonException ex)
+            {
+                throw Fail.InvalidData("SnapshotStateCorrupt", $"The snapshot state file '{FilePath}' is not valid JSON ({ex.Message}). Move it aside; snapshots it listed must then be removed by hand.", FilePath, ex);
+            }
+        }
+
+        private void Write(List<SnapshotRecord> list)
+        {
+            var tmp = FilePath + ".tmp-" + SnapshotOwner.CurrentPid;
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(new StateFile { Version = 1, Snapshots = list }, Json);
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                fs.Write(bytes, 0, bytes.Length);
+                fs.Flush(true);
+            }
+#if NET
+            File.Move(tmp, FilePath, true);
+#else
+            if (File.Exists(FilePath)) File.Replace(tmp, FilePath, null, true);
+            else File.Move(tmp, FilePath);
+#endif
+        }
+
+        private static FileStream AcquireLock(string path)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                try
+                {
+                    return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(25);
+                }
+                catch (IOException ex)
+                {
+                    throw new NekkBackupException("SnapshotStateLocked", FailureKind.ResourceUnavailable, $"The snapshot state file is locked by another NekkBackup process ({path}).", path, ex) { IsTransient = true };
+                }
+            }
+        }
+
+        private sealed class StateFile
+        {
+            public int Version { get; set; } = 1;
+            public List<SnapshotRecord> Snapshots { get; set; } = new();
+        }
+    }
+}

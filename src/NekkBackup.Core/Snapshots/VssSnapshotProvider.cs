@@ -1,0 +1,118 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
+using NekkBackup.Core.Resilience;
+
+namespace NekkBackup.Core.Snapshots
+{
+    /// <summary>
+    /// Windows: a ClientAccessible (read-only, persistent, writer-less: crash-consistent) shadow copy
+    /// through CIM Win32_ShadowCopy.Create, read through its DeviceObject path, removed by deleting the
+    /// instance. Shadows are persistent, so the state file is what makes a crash recoverable.
+    /// </summary>
+    public sealed class VssSnapshotProvider : ISnapshotProvider
+    {
+        public const string Context = "ClientAccessible";
+        public const string PendingPrefix = "Vss:pending-";
+
+        private readonly Func<ICimShadowCopyApi> _cim;
+        private readonly IWindowsVolumeApi _volumes;
+        private readonly IRunObserver _observer;
+        private readonly Func<bool> _isElevated;
+        private readonly Func<bool> _isWindows;
+        private readonly Func<VssHostCheck.Result> _host;
+        private readonly NekkResilience.RetryPreset _retry;
+
+        /// <summary>Back-off when another shadow copy is in progress (code 9).</summary>
+        public static readonly NekkResilience.RetryPreset InProgressRetry = new(5, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30));
+
+        public VssSnapshotProvider(IRunObserver observer)
+            : this(() => new CimShadowCopyApi(), WindowsVolumeApi.Instance, observer, () => OperatingSystemInfo.IsElevated, () => OperatingSystemInfo.IsWindows,
+                   () => VssHostCheck.Evaluate(Environment.Is64BitOperatingSystem, Environment.Is64BitProcess), InProgressRetry)
+        {
+        }
+
+        public VssSnapshotProvider(Func<ICimShadowCopyApi> cim, IWindowsVolumeApi volumes, IRunObserver observer, Func<bool> isElevated, Func<bool> isWindows,
+            Func<VssHostCheck.Result> host, NekkResilience.RetryPreset retry)
+        {
+            _cim = cim;
+            _volumes = volumes;
+            _observer = observer;
+            _isElevated = isElevated;
+            _isWindows = isWindows;
+            _host = host;
+            _retry = retry;
+        }
+
+        public SnapshotProviderKind Kind => SnapshotProviderKind.Vss;
+
+        public Task PrepareAsync(string fullPath, SnapshotRecord record, CancellationToken ct)
+        {
+            if (!_isWindows()) throw SnapshotErrors.Unsupported("VSS shadow copies exist only on Windows.", fullPath);
+            if (VssPaths.IsUnc(fullPath))
+                throw SnapshotErrors.Unsupported($"'{fullPath}' is a network path; only local volumes can be shadow-copied (snapshot it on the NAS itself).", fullPath);
+            if (!_isElevated())
+                throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied,
+                    "VSS shadow copies need an elevated session (Administrators, Backup Operators or SYSTEM). Run PowerShell as administrator.", fullPath);
+            if (_host() == VssHostCheck.Result.Wow64) _observer.Message(RunMessageLevel.Verbose, VssHostCheck.Wow64Note);
+
+            var mountPoint = _volumes.GetVolumePathName(fullPath);
+            var volume = VssPaths.WithTrailingBackslash(_volumes.GetVolumeGuidPath(mountPoint) ?? mountPoint);
+            record.SnapshotId = PendingPrefix + Guid.NewGuid().ToString("N");
+            record.Volume = volume;
+            record.Data["MountPoint"] = mountPoint;
+            record.Data["Relative"] = VssPaths.RelativeToMountPoint(mountPoint, fullPath);
+            return Task.CompletedTask;
+        }
+
+        public async Task CreateAsync(SnapshotRecord record, ISnapshotJournal journal, CancellationToken ct)
+        {
+            using var api = _cim();
+            var volume = VssPaths.WithTrailingBackslash(record.Volume);
+            var pipeline = NekkResilience.ForFileShare(null, _observer, _retry, ex => ex is NekkBackupException n && n.ErrorId == "NekkBackup.SnapshotInProgress");
+            var result = await pipeline.ExecuteAsync(_ =>
+            {
+                var r = api.Create(volume, Context);
+                var err = VssReturnCodes.ToException(r.ReturnValue, volume);
+                if (err != null) throw err;
+                return new ValueTask<VssCreateResult>(r);
+            }, ct).ConfigureAwait(false);
+
+            var id = result.ShadowId;
+            if (id == null || !VssPaths.IsShadowId(id))
+                throw new NekkBackupException("SnapshotProviderFailure", FailureKind.InvalidOperation, $"Win32_ShadowCopy.Create succeeded but returned the id '{id}'.", volume);
+            // Record the id at once: from here on a crash leaves a shadow the next run can find by ID.
+            var previous = record.SnapshotId;
+            record.SnapshotId = "Vss:" + id;
+            record.Data["ShadowId"] = id;
+            journal.Update(previous, record);
+
+            var info = api.Get(id)
+                ?? throw new NekkBackupException("SnapshotProviderFailure", FailureKind.InvalidOperation, $"The shadow copy {id} vanished right after it was created.", volume);
+            record.Data["DeviceObject"] = info.DeviceObject;
+            record.SnapshotPath = VssPaths.MapToShadow(info.DeviceObject, record.Get("Relative") ?? "");
+        }
+
+        public Task DeleteAsync(SnapshotRecord record, CancellationToken ct)
+        {
+            var id = record.Get("ShadowId");
+            if (id == null) return Task.CompletedTask; // intent only: nothing identifiable was made
+            if (!_isWindows()) throw SnapshotErrors.Unsupported($"The VSS shadow copy {id} can only be removed on Windows.", record.SnapshotId);
+            using var api = _cim();
+            api.Delete(id);
+            return Task.CompletedTask;
+        }
+
+        public Task<bool?> ExistsAsync(SnapshotRecord record, CancellationToken ct)
+        {
+            var id = record.Get("ShadowId");
+            if (id == null) return Task.FromResult<bool?>(null);
+            if (!_isWindows()) return Task.FromResult<bool?>(null);
+            using var api = _cim();
+            return Task.FromResult<bool?>(api.Get(id) != null);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+#Requires -Version 7.4
+# Ghost image cmdlets as an admin calls them. Sources are disk-image files (no root needed); references
+# are Get-FileHash of the source taken before each capture and compared with what is restored.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-NekkTestModule
+    $script:work = New-NekkTestDirectory 'ghost'
+    $env:NEKKBACKUP_DATA = Join-Path $script:work 'data'
+    $env:NEKKBACKUP_PLUGIN_PATHS = Join-Path $script:work 'plugins'
+    New-Item -ItemType Directory -Force (Join-Path $script:work 'plugins/Pro-Q 3.vst3/Contents') | Out-Null
+    '{ "Name": "Pro-Q 3", "Version": "3.21", "Factory Info": { "Vendor": "FabFilter" } }' |
+        Set-Content (Join-Path $script:work 'plugins/Pro-Q 3.vst3/Contents/moduleinfo.json')
+
+    function New-VolumeFile([string] $Path, [int] $SizeMB, [int] $Seed) {
+        $rnd = [System.Random]::new($Seed)
+        $buf = [byte[]]::new(1MB)
+        $fs = [System.IO.File]::Create($Path)
+        try {
+            for ($i = 0; $i -lt $SizeMB; $i++) {
+                if ($i -eq 2) { [Array]::Clear($buf, 0, $buf.Length) } else { $rnd.NextBytes($buf) } # one free-space MiB
+                $fs.Write($buf, 0, $buf.Length)
+            }
+        } finally { $fs.Dispose() }
+    }
+    function Set-Scribble([string] $Path, [long] $Offset, [int] $Count, [int] $Seed) {
+        $b = [byte[]]::new($Count); [System.Random]::new($Seed).NextBytes($b)
+        $fs = [System.IO.File]::OpenWrite($Path)
+        try { $fs.Position = $Offset; $fs.Write($b, 0, $Count) } finally { $fs.Dispose() }
+    }
+}
+
+AfterAll {
+    Remove-Item -Recurse -Force $script:work -ErrorAction SilentlyContinue
+    Remove-Item Env:NEKKBACKUP_PLUGIN_PATHS -ErrorAction SilentlyContinue
+}
+
+Describe 'Ghost image round trip' {
+    BeforeAll {
+        $script:src = Join-Path $work 'volume.img'
+        $script:repo = Join-Path $work 'nas/ghost'
+        New-Item -ItemType Directory -Force (Split-Path $repo) | Out-Null
+        New-VolumeFile $src -SizeMB 8 -Seed 1
+        $script:hash1 = (Get-FileHash $src -Algorithm SHA256).Hash
+        $script:img1 = New-NekkGhostImage -Source $src -Repository $repo -Tag weekly
+        Set-Scribble $src -Offset 5MB -Count 4096 -Seed 2
+        $script:hash2 = (Get-FileHash $src -Algorithm SHA256).Hash
+        $script:img2 = New-NekkGhostImage -Source $src -Repository $repo -Compression None
+    }
+
+    It 'returns typed images that store only what changed' {
+        $img1.PSObject.TypeNames[0] | Should -Be 'NekkBackup.GhostImage'
+        $img1.SizeBytes | Should -Be 8MB
+        $img1.Tags | Should -Be @('weekly')
+        $img1.PluginCount | Should -Be 1
+        $img2.NewBytes | Should -BeLessThan ($img1.NewBytes / 10)
+        $img2.NewBytes | Should -BeGreaterThan 0
+    }
+
+    It 'lists the images and filters by id' {
+        $all = Get-NekkGhostImage -Repository $repo
+        $all.ImageId | Should -Be @($img1.ImageId, $img2.ImageId)
+        (Get-NekkGhostImage $repo -ImageId $img2.ImageId).ImageId | Should -Be $img2.ImageId
+    }
+
+    It 'passes a restore drill on every image and records it' {
+        $r = Get-NekkGhostImage -Repository $repo | Test-NekkGhostImage -Full
+        $r.Status | Should -Be @('Passed', 'Passed')
+        $r[0].BytesVerified | Should -Be 8MB
+        @(Get-ChildItem (Join-Path $repo 'drills') -Filter *.json).Count | Should -Be 2
+    }
+
+    It 'restores each image bit for bit (piped)' {
+        $t1 = Join-Path $work 'r1.img'; $t2 = Join-Path $work 'r2.img'
+        $img1 | Restore-NekkGhostImage -Target $t1 -Confirm:$false | Out-Null
+        Restore-NekkGhostImage -Repository $repo -ImageId $img2.ImageId -Target $t2 -Confirm:$false |
+            ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'NekkBackup.GhostRestoreResult' }
+        (Get-FileHash $t1 -Algorithm SHA256).Hash | Should -Be $hash1
+        (Get-FileHash $t2 -Algorithm SHA256).Hash | Should -Be $hash2
+    }
+
+    It 'exports a fixed VHD with the volume at 1 MiB' {
+        $vhd = Join-Path $work 'disk.vhd'
+        $r = Restore-NekkGhostImage -Repository $repo -ImageId $img1.ImageId -Target $vhd -Format Vhd -Confirm:$false
+        $r.VolumeOffset | Should -Be 1MB
+        (Get-Item $vhd).Length | Should -Be (1MB + 8MB + 512)
+        $bytes = [System.IO.File]::ReadAllBytes($vhd)
+        [System.Text.Encoding]::ASCII.GetString($bytes, $bytes.Length - 512, 8) | Should -Be 'conectix'
+        [BitConverter]::ToUInt32($bytes, 0x1BE + 8) | Should -Be 2048
+    }
+
+    It 'refuses to overwrite an existing file without -Force' {
+        $t = Join-Path $work 'exists.img'
+        Set-Content $t 'keep'
+        { Restore-NekkGhostImage -Repository $repo -ImageId $img1.ImageId -Target $t -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.TargetExists,NekkBackup.Commands.Ghost.RestoreNekkGhostImageCommand'
+        Get-Content $t | Should -Be 'keep'
+    }
+
+    It 'removes an image (piped), frees its chunks and keeps the other restorable' {
+        $before = (Get-ChildItem $repo -Recurse -File | Measure-Object Length -Sum).Sum
+        $res = Get-NekkGhostImage $repo -ImageId $img1.ImageId | Remove-NekkGhostImage -Confirm:$false -PassThru
+        $res.RemovedImageIds | Should -Be @($img1.ImageId)
+        $res.FreedBytes | Should -BeGreaterThan 0
+        (Get-ChildItem $repo -Recurse -File | Measure-Object Length -Sum).Sum | Should -BeLessThan $before
+        (Get-NekkGhostImage $repo).ImageId | Should -Be @($img2.ImageId)
+        (Test-NekkGhostImage $repo -Full).Status | Should -Be 'Passed'
+    }
+}
+
+Describe 'Ghost image errors and -WhatIf' {
+    It 'reports an unknown image with a stable id' {
+        $repo = Join-Path $work 'err/repo'
+        New-Item -ItemType Directory -Force (Split-Path $repo) | Out-Null
+        $src = Join-Path $work 'err/v.img'; New-VolumeFile $src -SizeMB 1 -Seed 3
+        New-NekkGhostImage -Source $src -Repository $repo | Out-Null
+        { Restore-NekkGhostImage -Repository $repo -ImageId nope -Target (Join-Path $work 'err/x.img') -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.ImageNotFound,NekkBackup.Commands.Ghost.RestoreNekkGhostImageCommand'
+        { Test-NekkGhostImage -Repository $repo -ImageId nope -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.ImageNotFound,NekkBackup.Commands.Ghost.TestNekkGhostImageCommand'
+        { Remove-NekkGhostImage -Repository $repo -ImageId nope -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.ImageNotFound,NekkBackup.Commands.Ghost.RemoveNekkGhostImageCommand'
+    }
+
+    It 'reports a missing source and a missing repository' {
+        { New-NekkGhostImage -Source (Join-Path $work 'absent.img') -Repository (Join-Path $work 'r') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.SourceNotFound,NekkBackup.Commands.Ghost.NewNekkGhostImageCommand'
+        { Get-NekkGhostImage -Repository (Join-Path $work 'no/such/repo') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.RepositoryNotFound,NekkBackup.Commands.Ghost.GetNekkGhostImageCommand'
+    }
+
+    It 'captures nothing with -WhatIf' {
+        $src = Join-Path $work 'wi.img'; New-VolumeFile $src -SizeMB 1 -Seed 4
+        $repo = Join-Path $work 'wi-repo'
+        New-NekkGhostImage -Source $src -Repository $repo -WhatIf | Should -BeNullOrEmpty
+        Test-Path $repo | Should -BeFalse
+    }
+
+    It 'has the parameters PRODUCT.md gives' {
+        (Get-Command New-NekkGhostImage).Parameters.Keys | Should -Contain 'Snapshot'
+        (Get-Command New-NekkGhostImage).Parameters['Compression'].ParameterType.Name | Should -Be 'GhostCompression'
+        (Get-Command Restore-NekkGhostImage).Parameters['Format'].ParameterType.Name | Should -Be 'GhostRestoreFormat'
+        (Get-Command Remove-NekkGhostImage).Parameters['ImageId'].Attributes.ValueFromPipelineByPropertyName | Should -Contain $true
+        (Get-Command Test-NekkGhostImage).Parameters.Keys | Should -Contain 'Full'
+    }
+}
