@@ -240,7 +240,7 @@ namespace NekkBackup.Core.Cloud
                             mine = true;
                             return small != null
                                 ? StoreSmallAsync(ctx, small, smallLen, hash, key, storageClass, lockMode, retainUntil, ct)
-                                : md5 != null
+                                : md5 != null && ctx.Journal.Load(ctx.Client.Target.JournalScope, key) == null // an interrupted multipart upload resumes instead
                                     ? StoreStreamedAsync(ctx, c, hash, md5, key, storageClass, lockMode, retainUntil, ct)
                                     : StoreAsync(ctx, c, hash, key, storageClass, options.Cipher, salt, lockMode, retainUntil, encryption, observer, ct);
                         }));

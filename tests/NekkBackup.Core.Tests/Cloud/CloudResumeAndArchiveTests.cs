@@ -87,6 +87,34 @@ namespace NekkBackup.Core.Tests.Cloud
         }
 
         [Fact]
+        public async Task Cancel_StopsPromptly_WritesNoManifest_AndTheNextRunCompletes()
+        {
+            using var tmp = new TempDir("cloud-cancel");
+            var src = tmp.Sub("C");
+            var file = MakeFile(Path.Combine(src, "take.wav"), 48L * 1024 * 1024, 5);
+            var bucket = _s3.NewBucket();
+            var journalDir = tmp.Sub("j");
+            using var cts = new CancellationTokenSource();
+            var run = new CloudBackupEngine(_s3.Target(bucket)).RunAsync(
+                new CloudBackupOptions { Paths = new[] { src }, JournalDirectory = journalDir, MaxMBps = 8, ThrottleLimit = 2 }, cts.Token);
+            await Task.Delay(2500);   // at 8 MiB/s with 8 MiB parts, one or two parts have landed
+            var sw = Stopwatch.StartNew();
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"cancellation took {sw.Elapsed}");
+            using var s3 = _s3.Client();
+            var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket });
+            Assert.DoesNotContain(listed.S3Objects ?? new(), o => o.Key.Contains("/manifests/"));
+
+            var next = await new CloudBackupEngine(_s3.Target(bucket)).RunAsync(new CloudBackupOptions { Paths = new[] { src }, JournalDirectory = journalDir });
+            Assert.Empty(new MultipartJournal(journalDir).All(_s3.Target(bucket).JournalScope));
+            Assert.Equal("Succeeded", next.Status);
+            Assert.True(next.PartsResumed >= 1, "the journaled parts of the cancelled run were not resumed");
+            Assert.Equal(new FileInfo(file).Length - next.PartsResumed * 8L * 1024 * 1024, next.BytesUploaded);
+            Assert.Equal(Sha256File(file), ReadBack(s3, bucket, _s3.Target(bucket).DataKey(Sha256File(file))).Hash);
+        }
+
+        [Fact]
         public async Task Archive_IsOneTarThatGnuTarExtracts_WithManifest_AndWarnsOnMissingMedia()
         {
             using var tmp = new TempDir("cloud-arch");
