@@ -400,7 +400,19 @@ namespace NekkBackup.Core.Cloud
                     Stream body = cipher != null
                         ? cipher.Encrypt(hashing, HexToBytes(spec.CipherSalt!), HexToBytes(spec.CipherNonce!))
                         : hashing;
-                    await writer.CopyFromAsync(body).ConfigureAwait(false);
+                    // Item-level progress for a large file (level 1 under the run's bar), ~4 updates a second.
+                    var itemProgress = new ProgressThrottle();
+                    long itemDone = 0;
+                    await writer.CopyFromAsync(body, n =>
+                    {
+                        itemDone += n;
+                        if (itemProgress.Due())
+                            observer.Progress(new RunProgress("Uploading " + c.RelPath, $"{itemDone / 1048576.0:0.0} of {c.Size / 1048576.0:0.0} MiB read, {ctx.BytesSent / 1048576.0:0.0} MiB sent")
+                            {
+                                CurrentItem = c.RelPath, BytesDone = Math.Min(itemDone, c.Size), BytesTotal = c.Size, Level = 1,
+                            });
+                    }).ConfigureAwait(false);
+                    observer.Progress(new RunProgress("Uploading " + c.RelPath, "done") { Level = 1, Completed = true });
                     if (hashing.HashHex() != hash || hashing.BytesRead != c.Size)
                     {
                         await writer.AbandonAsync(abortUpload: true).ConfigureAwait(false);
