@@ -149,8 +149,6 @@ namespace NekkBackup.Core.Snapshots
         {
             if (!OperatingSystemInfo.IsLinux && _runner is ProcessRunner)
                 throw SnapshotErrors.Unsupported("LVM snapshots exist only on Linux.", device);
-            if (!device.StartsWith("/dev/", StringComparison.Ordinal))
-                throw SnapshotErrors.Unsupported($"'{device}' is not a device under /dev.", device);
             if (_runner.HasTool("blkid"))
             {
                 // A btrfs file system is snapshotted per subvolume, never as a block copy: a second device with
