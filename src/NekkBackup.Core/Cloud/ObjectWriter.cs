@@ -333,44 +333,22 @@ namespace NekkBackup.Core.Cloud
         }
 
         /// <summary>The whole file as one PutObject streamed from disk (no buffer), with the given Content-MD5.</summary>
-        public async Task<string> PutFileAsync(string path, long length, byte[] md5)
+        public Task<string> PutFileAsync(string path, long length, byte[] md5)
         {
             if (_completed || _current != null || _uploadId != null) throw new InvalidOperationException("The writer is already in use.");
             _completed = true;
             _total = length;
-            var md5Hex = ToHex(md5);
-            await _ctx.UploadSlots.WaitAsync(_ct).ConfigureAwait(false);
-            try
-            {
-                await _ctx.Limiter.AcquireAsync(length, _ct).ConfigureAwait(false);
-                var resp = await Client.RunAsync($"PutObject '{_spec.Key}'", t =>
-                {
-                    var req = new PutObjectRequest
-                    {
-                        BucketName = Bucket, Key = _spec.Key,
-                        InputStream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan),
-                        MD5Digest = Convert.ToBase64String(md5), UseChunkEncoding = false, ContentType = _spec.ContentType, AutoCloseStream = true,
-                    };
-                    req.Headers.ContentLength = length;
-                    ApplyCommon(req.Metadata, v => req.StorageClass = v, m => req.ObjectLockMode = m, d => req.ObjectLockRetainUntilDate = d);
-                    return Client.S3.PutObjectAsync(req, t);
-                }, _ct, _spec.SourcePath ?? _spec.Key).ConfigureAwait(false);
-                var etag = (resp.ETag ?? "").Trim('"');
-                if (IsHexMd5(etag) && !string.Equals(etag, md5Hex, StringComparison.OrdinalIgnoreCase))
-                    throw Fail.InvalidData("CloudChecksumMismatch", $"'{_spec.Key}' was stored with ETag {etag}, expected MD5 {md5Hex}.", _spec.SourcePath ?? _spec.Key);
-                Interlocked.Add(ref _sent, length);
-                _ctx.AddSent(length);
-                return etag;
-            }
-            finally
-            {
-                _ctx.UploadSlots.Release();
-            }
+            return PutObjectAsync(
+                () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan),
+                length, md5);
         }
 
-        private async Task<string> PutSingleAsync(byte[] buffer, int length)
+        private Task<string> PutSingleAsync(byte[] buffer, int length) =>
+            PutObjectAsync(() => new MemoryStream(buffer, 0, length, false), length, Md5(buffer, length));
+
+        /// <summary>One PutObject with Content-MD5, no chunk encoding, and the returned ETag checked against the MD5.</summary>
+        private async Task<string> PutObjectAsync(Func<Stream> open, long length, byte[] md5)
         {
-            var md5 = Md5(buffer, length);
             var md5Hex = ToHex(md5);
             await _ctx.UploadSlots.WaitAsync(_ct).ConfigureAwait(false);
             try
@@ -380,7 +358,7 @@ namespace NekkBackup.Core.Cloud
                 {
                     var req = new PutObjectRequest
                     {
-                        BucketName = Bucket, Key = _spec.Key, InputStream = new MemoryStream(buffer, 0, length, false),
+                        BucketName = Bucket, Key = _spec.Key, InputStream = open(),
                         MD5Digest = Convert.ToBase64String(md5), UseChunkEncoding = false, ContentType = _spec.ContentType,
                         AutoCloseStream = true,
                     };
