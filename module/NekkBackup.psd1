@@ -12,6 +12,7 @@
     CompatiblePSEditions   = @('Desktop', 'Core')
     FormatsToProcess       = @(
         'formats/Folder.Format.ps1xml'
+        'formats/Cloud.Format.ps1xml'
         'formats/Ghost.Format.ps1xml'
         'formats/Snapshot.Format.ps1xml'
         'formats/Plans.Format.ps1xml'
@@ -23,6 +24,10 @@
         'Get-NekkFolderBackup'
         'Restore-NekkFolder'
         'Test-NekkFolderBackup'
+        'Send-NekkCloudBackup'
+        'Send-NekkCloudArchive'
+        'Get-NekkCloudBackup'
+        'Restore-NekkCloudBackup'
         'New-NekkGhostImage'
         'Get-NekkGhostImage'
         'Restore-NekkGhostImage'

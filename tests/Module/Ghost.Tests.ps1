@@ -143,3 +143,38 @@ Describe 'Ghost image errors and -WhatIf' {
         (Get-Command Test-NekkGhostImage).Parameters.Keys | Should -Contain 'Full'
     }
 }
+
+Describe 'New-NekkGhostImage -Snapshot on a real block device' {
+    # A loop device is neither an LVM volume nor a VSS volume: Auto images it live with a warning, Required
+    # refuses it. (LVM / VSS captures are covered by [LvmFact] / fake-CIM tests in NekkBackup.Core.Tests.)
+    BeforeAll {
+        $script:skip = if ($IsWindows) { 'Linux loop devices' } else { Get-NekkSkipReason -Root -Tool 'losetup', 'mkfs.ext4' }
+        if (-not $skip) {
+            $script:img = Join-Path $work 'blk/ext4.img'
+            New-Item -ItemType Directory -Force (Split-Path $img) | Out-Null
+            $fs = [System.IO.File]::Create($img); $fs.SetLength(16MB); $fs.Dispose()
+            & mkfs.ext4 -q -F $img | Out-Null
+            $script:loop = (& losetup --find --show $img).Trim()
+        }
+    }
+    AfterAll { if ($script:loop) { & losetup -d $script:loop } }
+
+    It 'Required fails with NekkBackup.SnapshotUnsupported and captures nothing' {
+        if ($skip) { Set-ItResult -Skipped -Because $skip; return }
+        $repo = Join-Path $work 'blk/repo-required'
+        { New-NekkGhostImage -Source $loop -Repository $repo -Snapshot Required -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.SnapshotUnsupported,NekkBackup.Commands.Ghost.NewNekkGhostImageCommand'
+        @(Get-NekkSnapshot).Count | Should -Be 0
+    }
+
+    It 'Auto warns, images the live device bit for bit and leaves no snapshot' {
+        if ($skip) { Set-ItResult -Skipped -Because $skip; return }
+        $repo = Join-Path $work 'blk/repo-auto'
+        $image = New-NekkGhostImage -Source $loop -Repository $repo -WarningVariable warn -WarningAction SilentlyContinue
+        ($warn -join "`n") | Should -Match 'No snapshot of .*imaging the live device'
+        $out = Join-Path $work 'blk/restored.img'
+        Restore-NekkGhostImage -Repository $repo -ImageId $image.ImageId -Target $out -Confirm:$false | Out-Null
+        (Get-FileHash $out).Hash | Should -Be (Get-FileHash $img).Hash
+        @(Get-NekkSnapshot).Count | Should -Be 0
+    }
+}

@@ -126,6 +126,17 @@ Describe 'New/Get/Remove-NekkSnapshot on btrfs' {
         @(Get-NekkBtrfsSnapshots $pool).Count | Should -Be 0
         @(Get-NekkSnapshot).Count | Should -Be 0
     }
+
+    It 'backing up the file system root from a snapshot never copies .nekk-snapshots' {
+        if ($skip) { Set-ItResult -Skipped -Because $skip; return }
+        $nas = Join-Path $work 'nas-root'
+        $run = Backup-NekkFolder -Path $pool.MountPoint -Destination $nas -Snapshot Required
+        $run.Status | Should -Be 'Succeeded'
+        $mirror = Join-Path $nas (Split-Path -Leaf $pool.MountPoint)
+        Test-Path (Join-Path $mirror 'studio') | Should -BeTrue
+        Test-Path (Join-Path $mirror '.nekk-snapshots') | Should -BeFalse
+        @(Get-NekkBtrfsSnapshots $pool).Count | Should -Be 0
+    }
 }
 
 Describe 'Snapshots where the file system cannot snapshot' {

@@ -397,6 +397,9 @@ namespace NekkBackup.Core.Folder
                 {
                     var rel = relDir.Length == 0 ? info.Name : relDir + "/" + info.Name;
                     if (exclude.Matches(rel)) continue;
+                    // The btrfs provider keeps its snapshots in .nekk-snapshots/ at the file system's root:
+                    // never back up snapshots of the source into the backup of the source.
+                    if (relDir.Length == 0 && info is DirectoryInfo && info.Name == Snapshots.BtrfsSnapshotProvider.SnapshotDirName) continue;
                     string? link;
                     try { link = FileOps.LinkTarget(info); }
                     catch (IOException) { link = null; }

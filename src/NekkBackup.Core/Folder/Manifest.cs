@@ -35,29 +35,8 @@ namespace NekkBackup.Core.Folder
         public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link, Kind = Kind, Attributes = Attributes };
     }
 
-    /// <summary>A run manifest: the complete state of the backup after one good run. The commit point.</summary>
-    internal sealed class RunManifest
-    {
-        public int Format { get; set; } = FolderRepository.FormatVersion;
-        public string RunId { get; set; } = "";
-        public DateTime StartedUtc { get; set; }
-        public DateTime FinishedUtc { get; set; }
-        public string[] Sources { get; set; } = Array.Empty<string>();
-        public string[] SourceNames { get; set; } = Array.Empty<string>();
-        public string? SnapshotUsed { get; set; }
-        public string Status { get; set; } = "";
-        public long FilesScanned { get; set; }
-        public long FilesCopied { get; set; }
-        public long FilesVersioned { get; set; }
-        public long FilesDeleted { get; set; }
-        public long BytesCopied { get; set; }
-        public int Errors { get; set; }
-        public string Host { get; set; } = "";
-        public List<ManifestEntry> Entries { get; set; } = new();
-    }
-
     /// <summary>The header of a manifest without its entries (listing runs).</summary>
-    internal sealed class RunHeader
+    internal class RunHeader
     {
         public int Format { get; set; }
         public string RunId { get; set; } = "";
@@ -73,6 +52,15 @@ namespace NekkBackup.Core.Folder
         public long FilesDeleted { get; set; }
         public long BytesCopied { get; set; }
         public int Errors { get; set; }
+    }
+
+    /// <summary>A run manifest: the complete state of the backup after one good run. The commit point.</summary>
+    internal sealed class RunManifest : RunHeader
+    {
+        public RunManifest() => Format = FolderRepository.FormatVersion;
+
+        public string Host { get; set; } = "";
+        public List<ManifestEntry> Entries { get; set; } = new();
     }
 
     /// <summary>

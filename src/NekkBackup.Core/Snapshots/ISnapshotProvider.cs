@@ -37,6 +37,21 @@ namespace NekkBackup.Core.Snapshots
         Task<bool?> ExistsAsync(SnapshotRecord record, CancellationToken cancellationToken);
     }
 
+    /// <summary>
+    /// A provider that can also snapshot a whole block device or volume without mounting it (Ghost
+    /// images read the snapshot's device). The record it prepares is marked <see cref="SnapshotRecord.IsBlock"/>;
+    /// CreateAsync then sets SnapshotPath to the snapshot's device path, and DeleteAsync/ExistsAsync work
+    /// as for any record, so orphans are cleaned up the same way.
+    /// </summary>
+    public interface IBlockSnapshotProvider : ISnapshotProvider
+    {
+        /// <summary>
+        /// Fills <paramref name="record"/> for the device <paramref name="device"/> (as the user named it).
+        /// Throws NekkBackup.SnapshotUnsupported when this provider cannot snapshot that device. Changes nothing.
+        /// </summary>
+        Task PrepareDeviceAsync(string device, SnapshotRecord record, CancellationToken cancellationToken);
+    }
+
     public static class SnapshotErrors
     {
         public const string UnsupportedReason = "SnapshotUnsupported";

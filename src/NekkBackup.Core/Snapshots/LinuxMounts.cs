@@ -73,6 +73,29 @@ namespace NekkBackup.Core.Snapshots
             return Encoding.UTF8.GetString(bytes.ToArray());
         }
 
+        /// <summary>
+        /// "major:minor" of a block device (symlinks such as /dev/vg/lv or /dev/mapper/x resolved to /dev/dm-N),
+        /// read from /sys/class/block/NAME/dev; null when it is not a block device.
+        /// </summary>
+        public static string? DeviceNumber(string devicePath)
+        {
+            if (!OperatingSystemInfo.IsLinux) return null;
+            try
+            {
+                var real = System.IO.Path.GetFullPath(devicePath);
+#if NET
+                var target = new System.IO.FileInfo(real).ResolveLinkTarget(true);
+                if (target != null) real = target.FullName;
+#endif
+                var f = "/sys/class/block/" + System.IO.Path.GetFileName(real) + "/dev";
+                return System.IO.File.Exists(f) ? System.IO.File.ReadAllText(f).Trim() : null;
+            }
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>Path of <paramref name="fullPath"/> relative to <paramref name="root"/> ("" when equal), '/'-separated.</summary>
         public static string RelativeTo(string root, string fullPath)
         {

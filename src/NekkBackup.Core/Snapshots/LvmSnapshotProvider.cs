@@ -57,8 +57,10 @@ namespace NekkBackup.Core.Snapshots
     /// LVM: `lvcreate --snapshot --size &lt;policy&gt; --name nekk_… vg/lv` of the logical volume holding the
     /// path (found with findmnt + lvs), mounted read-only under the data folder (xfs: ro,nouuid),
     /// unmounted and `lvremove -y`'d afterwards. Thin volumes get a thin snapshot (no size).
+    /// Block mode (Ghost images): the same snapshot of a logical volume named by its device
+    /// (/dev/vg/lv, /dev/mapper/vg-lv, /dev/dm-N), not mounted; its device path is what is read.
     /// </summary>
-    public sealed class LvmSnapshotProvider : ISnapshotProvider
+    public sealed class LvmSnapshotProvider : IBlockSnapshotProvider
     {
         public static readonly string[] LvsFields = { "vg_name", "lv_name", "lv_path", "lv_dm_path", "lv_attr", "lv_size", "lv_kernel_major", "lv_kernel_minor", "origin" };
 
@@ -67,10 +69,14 @@ namespace NekkBackup.Core.Snapshots
         private readonly string _mountRoot;
 
         private readonly Func<bool> _isElevated;
+        private readonly Func<string, string?> _deviceNumber;
 
-        public LvmSnapshotProvider(IProcessRunner runner, LvmSnapshotSizePolicy? size = null, string? mountRoot = null, Func<bool>? isElevated = null)
+        /// <param name="deviceNumber">"major:minor" of a device path (default: sysfs after resolving symlinks); a seam for tests.</param>
+        public LvmSnapshotProvider(IProcessRunner runner, LvmSnapshotSizePolicy? size = null, string? mountRoot = null, Func<bool>? isElevated = null,
+            Func<string, string?>? deviceNumber = null)
         {
             _isElevated = isElevated ?? (() => OperatingSystemInfo.IsElevated);
+            _deviceNumber = deviceNumber ?? LinuxMounts.DeviceNumber;
             _runner = runner;
             _size = size ?? LvmSnapshotSizePolicy.Default;
             _mountRoot = mountRoot ?? Path.Combine(OperatingSystemInfo.DataDirectory, "mnt");
@@ -118,16 +124,7 @@ namespace NekkBackup.Core.Snapshots
             if (!_isElevated())
                 throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied, $"LVM snapshots of {origin.VgName}/{origin.LvName} need root (run with sudo or as a root service).", fullPath);
 
-            long sizeMiB = 0;
-            if (!origin.IsThin)
-            {
-                sizeMiB = _size.SizeMiB(origin.SizeBytes);
-                var vgs = await _runner.RunCheckedAsync("SnapshotToolFailed", "vgs", VgFreeArgs(origin.VgName), origin.VgName, ct).ConfigureAwait(false);
-                var free = ParseVgFree(vgs.StdOut, origin.VgName);
-                if (free.HasValue && free.Value < (sizeMiB << 20))
-                    throw new NekkBackupException("SnapshotInsufficientStorage", FailureKind.LimitsExceeded,
-                        $"Volume group {origin.VgName} has {free.Value >> 20} MiB free; the snapshot of {origin.LvName} needs {sizeMiB} MiB ({_size.PercentOfOrigin} % of the volume).", origin.VgName);
-            }
+            var sizeMiB = await CheckSizeAsync(origin, ct).ConfigureAwait(false);
 
             var name = SnapshotErrors.NewName();
             var mp = Path.Combine(_mountRoot, name).Replace('\\', '/');
@@ -144,12 +141,78 @@ namespace NekkBackup.Core.Snapshots
             record.Data["Thin"] = origin.IsThin ? "true" : "false";
         }
 
+        /// <summary>`blkid --probe --output value --match-tag TYPE dev`: the file system on a device, without mounting.</summary>
+        public static IReadOnlyList<string> BlkidTypeArgs(string device) =>
+            new[] { "--probe", "--output", "value", "--match-tag", "TYPE", device };
+
+        public async Task PrepareDeviceAsync(string device, SnapshotRecord record, CancellationToken ct)
+        {
+            if (!OperatingSystemInfo.IsLinux && _runner is ProcessRunner)
+                throw SnapshotErrors.Unsupported("LVM snapshots exist only on Linux.", device);
+            if (_runner.HasTool("blkid"))
+            {
+                // A btrfs file system is snapshotted per subvolume, never as a block copy: a second device with
+                // the same btrfs UUID can make the kernel use the copy instead of the original.
+                var b = await _runner.RunAsync("blkid", BlkidTypeArgs(device), ct).ConfigureAwait(false);
+                if (b.ExitCode == 0 && b.StdOut.Trim() == "btrfs")
+                    throw SnapshotErrors.Unsupported($"'{device}' holds a btrfs file system; btrfs snapshots are file-level (subvolumes), so a block image of it can only be read live.", device);
+            }
+            if (!_runner.HasTool("lvs"))
+                throw SnapshotErrors.Unsupported($"'{device}' is not an LVM logical volume (the lvm2 tools are not installed).", device);
+            var lvs = await _runner.RunCheckedAsync("SnapshotToolFailed", "lvs", LvsArgs(), device, ct).ConfigureAwait(false);
+            var origin = MatchDevice(ParseLvs(lvs.StdOut), device, _deviceNumber(device))
+                ?? throw SnapshotErrors.Unsupported($"'{device}' is not an LVM logical volume; only LVM volumes have block snapshots on Linux.", device);
+            if (origin.IsSnapshot)
+                throw SnapshotErrors.Unsupported($"'{device}' is the LVM snapshot {origin.VgName}/{origin.LvName}; a snapshot of a snapshot is not made.", device);
+            if (!_isElevated())
+                throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied, $"LVM snapshots of {origin.VgName}/{origin.LvName} need root (run with sudo or as a root service).", device);
+            var sizeMiB = await CheckSizeAsync(origin, ct).ConfigureAwait(false);
+
+            var name = SnapshotErrors.NewName();
+            record.SnapshotId = "Lvm:" + origin.VgName + "/" + name;
+            record.Volume = origin.VgName + "/" + origin.LvName;
+            record.SnapshotPath = "/dev/" + origin.VgName + "/" + name;
+            record.Data[SnapshotRecord.ModeKey] = SnapshotRecord.BlockMode;
+            record.Data["Vg"] = origin.VgName;
+            record.Data["OriginLv"] = origin.LvName;
+            record.Data["SnapshotLv"] = name;
+            record.Data["Device"] = record.SnapshotPath;
+            record.Data["SizeMiB"] = sizeMiB.ToString(CultureInfo.InvariantCulture);
+            record.Data["Thin"] = origin.IsThin ? "true" : "false";
+        }
+
+        /// <summary>The snapshot size (0 for thin) after checking the volume group has the free extents for it.</summary>
+        private async Task<long> CheckSizeAsync(LvmVolume origin, CancellationToken ct)
+        {
+            if (origin.IsThin) return 0;
+            long sizeMiB = _size.SizeMiB(origin.SizeBytes);
+            var vgs = await _runner.RunCheckedAsync("SnapshotToolFailed", "vgs", VgFreeArgs(origin.VgName), origin.VgName, ct).ConfigureAwait(false);
+            var free = ParseVgFree(vgs.StdOut, origin.VgName);
+            if (free.HasValue && free.Value < (sizeMiB << 20))
+                throw new NekkBackupException("SnapshotInsufficientStorage", FailureKind.LimitsExceeded,
+                    $"Volume group {origin.VgName} has {free.Value >> 20} MiB free; the snapshot of {origin.LvName} needs {sizeMiB} MiB ({_size.PercentOfOrigin} % of the volume).", origin.VgName);
+            return sizeMiB;
+        }
+
         public async Task CreateAsync(SnapshotRecord record, ISnapshotJournal journal, CancellationToken ct)
         {
             var origin = new LvmVolume { VgName = Req(record, "Vg"), LvName = Req(record, "OriginLv"), LvAttr = record.Get("Thin") == "true" ? "V" : "-" };
             var name = Req(record, "SnapshotLv");
             long size = long.Parse(record.Get("SizeMiB") ?? "0", CultureInfo.InvariantCulture);
             await _runner.RunCheckedAsync("SnapshotCreateFailed", "lvcreate", LvCreateArgs(origin, name, size), record.SourcePath, ct).ConfigureAwait(false);
+            if (record.IsBlock)
+            {
+                // Not mounted: the device is what a Ghost capture reads. Take its path from LVM (and check it is active).
+                var r = await _runner.RunCheckedAsync("SnapshotCreateFailed", "lvs", LvsArgs(origin.VgName + "/" + name), record.SourcePath, ct).ConfigureAwait(false);
+                var snap = ParseLvs(r.StdOut).FirstOrDefault(v => v.VgName == origin.VgName && v.LvName == name)
+                    ?? throw new NekkBackupException("SnapshotCreateFailed", FailureKind.InvalidOperation, $"lvcreate succeeded but lvs does not list {origin.VgName}/{name}.", record.SourcePath);
+                if (snap.LvAttr.Length > 4 && snap.LvAttr[4] != 'a')
+                    throw new NekkBackupException("SnapshotCreateFailed", FailureKind.InvalidOperation, $"The snapshot {origin.VgName}/{name} was created but is not active (lv_attr {snap.LvAttr}).", record.SourcePath);
+                if (snap.LvPath.Length > 0) record.SnapshotPath = snap.LvPath;
+                record.Data["Device"] = record.SnapshotPath;
+                journal.Update(record.SnapshotId, record);
+                return;
+            }
             var mp = Req(record, "MountPoint");
             Directory.CreateDirectory(mp);
             await _runner.RunCheckedAsync("SnapshotMountFailed", "mount", MountArgs(Req(record, "FsType"), Req(record, "Device"), mp), record.SourcePath, ct).ConfigureAwait(false);
@@ -239,6 +302,43 @@ namespace NekkBackup.Core.Snapshots
             int bracket = src.IndexOf('[');
             if (bracket > 0) src = src.Substring(0, bracket);
             return all.FirstOrDefault(v => v.LvPath == src || v.LvDmPath == src);
+        }
+
+        /// <summary>
+        /// The LV a device path names: by lv_path (/dev/vg/lv) or lv_dm_path (/dev/mapper/vg-lv), then by the
+        /// device's major:minor (/dev/dm-N, /dev/disk/by-id/… symlinks), then by decoding a /dev/mapper name.
+        /// </summary>
+        public static LvmVolume? MatchDevice(IEnumerable<LvmVolume> lvs, string device, string? majMin)
+        {
+            var all = lvs.ToList();
+            var byPath = all.FirstOrDefault(v => (v.LvPath.Length > 0 && v.LvPath == device) || (v.LvDmPath.Length > 0 && v.LvDmPath == device));
+            if (byPath != null) return byPath;
+            if (!string.IsNullOrEmpty(majMin))
+            {
+                var byDev = all.FirstOrDefault(v => v.KernelMajor.Length > 0 && v.KernelMajor != "-1" && (v.KernelMajor + ":" + v.KernelMinor) == majMin);
+                if (byDev != null) return byDev;
+            }
+            var parsed = ParseMapperName(device);
+            return parsed == null ? null : all.FirstOrDefault(v => v.VgName == parsed.Value.Vg && v.LvName == parsed.Value.Lv);
+        }
+
+        /// <summary>
+        /// /dev/mapper/vg-lv → (vg, lv): device-mapper joins the names with '-' and doubles each '-' inside
+        /// them ("my--vg-data--1" → my-vg, data-1). Null when the path is not such a name.
+        /// </summary>
+        public static (string Vg, string Lv)? ParseMapperName(string device)
+        {
+            const string prefix = "/dev/mapper/";
+            if (!device.StartsWith(prefix, StringComparison.Ordinal)) return null;
+            var name = device.Substring(prefix.Length);
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (name[i] != '-') continue;
+                if (i + 1 < name.Length && name[i + 1] == '-') { i++; continue; }
+                if (i == 0 || i == name.Length - 1) return null;
+                return (name.Substring(0, i).Replace("--", "-"), name.Substring(i + 1).Replace("--", "-"));
+            }
+            return null;
         }
 
         private static long ParseBytes(string s)

@@ -31,7 +31,10 @@ namespace NekkBackup
         /// <summary>The live path the snapshot was asked for.</summary>
         public string SourcePath { get; }
 
-        /// <summary>The same path inside the snapshot (read-only).</summary>
+        /// <summary>
+        /// The same path inside the snapshot (read-only). For the block snapshot a Ghost capture reads, the
+        /// snapshot's device (/dev/vg/nekk_…, or the shadow's \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopyN).
+        /// </summary>
         public string SnapshotPath { get; }
 
         /// <summary>When the snapshot was taken (local time).</summary>

@@ -60,6 +60,55 @@ namespace NekkBackup.Core.Snapshots
 
             var record = new SnapshotRecord { SourcePath = fullPath, Persistent = persistent };
             var provider = await PrepareAsync(fullPath, kind, record, ct).ConfigureAwait(false);
+            return await CommitAsync(provider, record, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Block-level snapshot of a device or volume (Ghost images): Linux an LVM logical volume
+        /// (/dev/vg/lv, /dev/mapper/vg-lv, /dev/dm-N), Windows a volume (\\.\C:, C:, \\?\Volume{GUID}). Not
+        /// mounted; the returned SnapshotPath is the snapshot's device (/dev/vg/nekk_…, or the shadow's
+        /// DeviceObject without a trailing backslash). Recorded in the state file before it is created, like
+        /// every snapshot. btrfs is file-level only and any other device has no block snapshot here:
+        /// NekkBackup.SnapshotUnsupported.
+        /// </summary>
+        public async Task<Snapshot> CreateBlockAsync(string device, SnapshotProviderKind kind, bool persistent, CancellationToken ct)
+        {
+            if (string.IsNullOrWhiteSpace(device)) throw Fail.Argument("SourceMissing", "A device or volume to snapshot is required.", device);
+            if (kind == SnapshotProviderKind.None)
+                throw Fail.Argument("InvalidProvider", "Provider None makes no snapshot.", kind);
+            if (kind == SnapshotProviderKind.Btrfs)
+                throw SnapshotErrors.Unsupported($"btrfs snapshots are file-level (subvolumes); '{device}' cannot be imaged from one.", device);
+            device = device.Trim();
+            var record = new SnapshotRecord { SourcePath = device, Persistent = persistent };
+            IBlockSnapshotProvider provider;
+            if (kind != SnapshotProviderKind.Auto)
+            {
+                provider = Provider(kind) as IBlockSnapshotProvider ?? throw SnapshotErrors.Unsupported($"The {kind} provider cannot snapshot a block device.", device);
+                await provider.PrepareDeviceAsync(device, record, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                var k = _isWindows() ? SnapshotProviderKind.Vss : _isLinux() ? SnapshotProviderKind.Lvm : SnapshotProviderKind.None;
+                if (k == SnapshotProviderKind.None || !_providers.TryGetValue(k, out var p) || !(p is IBlockSnapshotProvider bp))
+                    throw SnapshotErrors.Unsupported($"No block snapshot provider exists on this platform for '{device}'.", device);
+                provider = bp;
+                try
+                {
+                    await provider.PrepareDeviceAsync(device, record, ct).ConfigureAwait(false);
+                }
+                catch (NekkBackupException ex) when (ex.Kind == FailureKind.NotSupported)
+                {
+                    throw SnapshotErrors.Unsupported($"No snapshot provider can snapshot the device '{device}'. {k}: {ex.Message}", device);
+                }
+            }
+            record.Data[SnapshotRecord.ModeKey] = SnapshotRecord.BlockMode;
+            return await CommitAsync(provider, record, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>Intent recorded → provider creates → record completed (or undone on failure/cancel).</summary>
+        private async Task<Snapshot> CommitAsync(ISnapshotProvider provider, SnapshotRecord record, CancellationToken ct)
+        {
+            var fullPath = record.SourcePath;
             record.Provider = provider.Kind.ToString();
             record.CreatedUtc = DateTime.UtcNow;
             record.State = SnapshotStates.Creating;

@@ -40,6 +40,16 @@ namespace NekkBackup.Core.Snapshots
 
         public string? Get(string key) => Data.TryGetValue(key, out var v) ? v : null;
 
+        /// <summary>Data key of the snapshot's mode; "Block" for a device snapshot that is never mounted.</summary>
+        public const string ModeKey = "Mode";
+        public const string BlockMode = "Block";
+
+        /// <summary>
+        /// A block-level snapshot (Ghost images): made of a device or volume, not mounted, and
+        /// <see cref="SnapshotPath"/> is the snapshot's device (/dev/vg/nekk_…, \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopyN).
+        /// </summary>
+        public bool IsBlock => Get(ModeKey) == BlockMode;
+
         public SnapshotRecord Clone()
         {
             var c = (SnapshotRecord)MemberwiseClone();

@@ -32,6 +32,35 @@ namespace NekkBackup.Core.Snapshots
             return p.Substring(mp.Length).TrimEnd('\\');
         }
 
+        /// <summary>
+        /// The VSS volume name for a volume named as a device (Ghost -Source): "C", "C:", "C:\", "\\.\C:",
+        /// "\\?\C:" → "C:\"; "\\?\Volume{GUID}" or "\\.\Volume{GUID}\" → "\\?\Volume{GUID}\". Null for anything else
+        /// (a file, a whole disk \\.\PhysicalDriveN, a shadow copy device).
+        /// </summary>
+        public static string? VolumeForDevice(string source)
+        {
+            if (string.IsNullOrWhiteSpace(source)) return null;
+            var s = source.Trim();
+            if (s.StartsWith(@"\\.\", StringComparison.Ordinal) || s.StartsWith(@"\\?\", StringComparison.Ordinal))
+            {
+                var rest = s.Substring(4).TrimEnd('\\');
+                if (rest.StartsWith("Volume{", StringComparison.OrdinalIgnoreCase) && rest.EndsWith("}", StringComparison.Ordinal)
+                    && Guid.TryParse(rest.Substring(6), out _))
+                    return @"\\?\" + rest + @"\";
+                s = rest;
+                if (!(s.Length == 2 && s[1] == ':')) return null;
+            }
+            if (s.Length == 1 && IsDriveLetter(s[0])) return char.ToUpperInvariant(s[0]) + @":\";
+            if ((s.Length == 2 || (s.Length == 3 && (s[2] == '\\' || s[2] == '/'))) && IsDriveLetter(s[0]) && s[1] == ':')
+                return char.ToUpperInvariant(s[0]) + @":\";
+            return null;
+        }
+
+        /// <summary>"C:\" (a drive-letter root).</summary>
+        public static bool IsDriveRoot(string volume) => volume.Length == 3 && IsDriveLetter(volume[0]) && volume[1] == ':' && volume[2] == '\\';
+
+        private static bool IsDriveLetter(char c) => (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+
         public static bool IsUnc(string path) =>
             path.StartsWith("\\\\", StringComparison.Ordinal) && !path.StartsWith("\\\\?\\", StringComparison.Ordinal) && !path.StartsWith("\\\\.\\", StringComparison.Ordinal)
             || path.StartsWith("\\\\?\\UNC\\", StringComparison.OrdinalIgnoreCase);

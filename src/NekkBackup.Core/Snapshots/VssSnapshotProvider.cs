@@ -12,8 +12,10 @@ namespace NekkBackup.Core.Snapshots
     /// Windows: a ClientAccessible (read-only, persistent, writer-less: crash-consistent) shadow copy
     /// through CIM Win32_ShadowCopy.Create, read through its DeviceObject path, removed by deleting the
     /// instance. Shadows are persistent, so the state file is what makes a crash recoverable.
+    /// Block mode (Ghost images): a shadow of a volume named as a device (\\.\C:, C:, \\?\Volume{GUID});
+    /// the shadow's DeviceObject is returned as-is (no trailing backslash: it opens the volume, not its root).
     /// </summary>
-    public sealed class VssSnapshotProvider : ISnapshotProvider
+    public sealed class VssSnapshotProvider : IBlockSnapshotProvider
     {
         public const string Context = "ClientAccessible";
         public const string PendingPrefix = "Vss:pending-";
@@ -49,15 +51,34 @@ namespace NekkBackup.Core.Snapshots
 
         public SnapshotProviderKind Kind => SnapshotProviderKind.Vss;
 
+        public Task PrepareDeviceAsync(string device, SnapshotRecord record, CancellationToken ct)
+        {
+            if (!_isWindows()) throw SnapshotErrors.Unsupported("VSS shadow copies exist only on Windows.", device);
+            var volume = VssPaths.VolumeForDevice(device)
+                ?? throw SnapshotErrors.Unsupported($@"'{device}' is not a volume VSS can shadow-copy (name it as C:, \\.\C: or \\?\Volume{{GUID}}).", device);
+            CheckHost(device);
+            var guid = VssPaths.IsDriveRoot(volume) ? _volumes.GetVolumeGuidPath(volume) : null;
+            record.SnapshotId = PendingPrefix + Guid.NewGuid().ToString("N");
+            record.Volume = VssPaths.WithTrailingBackslash(guid ?? volume);
+            record.Data[SnapshotRecord.ModeKey] = SnapshotRecord.BlockMode;
+            record.Data["MountPoint"] = volume;
+            return Task.CompletedTask;
+        }
+
+        private void CheckHost(string target)
+        {
+            if (!_isElevated())
+                throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied,
+                    "VSS shadow copies need an elevated session (Administrators, Backup Operators or SYSTEM). Run PowerShell as administrator.", target);
+            if (_host() == VssHostCheck.Result.Wow64) _observer.Message(RunMessageLevel.Verbose, VssHostCheck.Wow64Note);
+        }
+
         public Task PrepareAsync(string fullPath, SnapshotRecord record, CancellationToken ct)
         {
             if (!_isWindows()) throw SnapshotErrors.Unsupported("VSS shadow copies exist only on Windows.", fullPath);
             if (VssPaths.IsUnc(fullPath))
                 throw SnapshotErrors.Unsupported($"'{fullPath}' is a network path; only local volumes can be shadow-copied (snapshot it on the NAS itself).", fullPath);
-            if (!_isElevated())
-                throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied,
-                    "VSS shadow copies need an elevated session (Administrators, Backup Operators or SYSTEM). Run PowerShell as administrator.", fullPath);
-            if (_host() == VssHostCheck.Result.Wow64) _observer.Message(RunMessageLevel.Verbose, VssHostCheck.Wow64Note);
+            CheckHost(fullPath);
 
             var mountPoint = _volumes.GetVolumePathName(fullPath);
             var volume = VssPaths.WithTrailingBackslash(_volumes.GetVolumeGuidPath(mountPoint) ?? mountPoint);
@@ -93,7 +114,10 @@ namespace NekkBackup.Core.Snapshots
             var info = api.Get(id)
                 ?? throw new NekkBackupException("SnapshotProviderFailure", FailureKind.InvalidOperation, $"The shadow copy {id} vanished right after it was created.", volume);
             record.Data["DeviceObject"] = info.DeviceObject;
-            record.SnapshotPath = VssPaths.MapToShadow(info.DeviceObject, record.Get("Relative") ?? "");
+            // Block mode reads the shadow volume itself: DeviceObject verbatim (windows-notes §2.1: no trailing
+            // backslash, which would open the file-system root); file mode maps the path inside it.
+            record.SnapshotPath = record.IsBlock ? info.DeviceObject : VssPaths.MapToShadow(info.DeviceObject, record.Get("Relative") ?? "");
+            journal.Update(record.SnapshotId, record);
         }
 
         public Task DeleteAsync(SnapshotRecord record, CancellationToken ct)

@@ -1,0 +1,20 @@
+using System;
+using System.Collections.Generic;
+
+namespace NekkBackup
+{
+    /// <summary>Result of Send-NekkCloudArchive: one tar object plus its manifest.</summary>
+    public sealed class CloudArchive
+    {
+        public string ArchiveId { get; init; } = "";
+        public string Bucket { get; init; } = "";
+        public string Key { get; init; } = "";
+        public string ManifestKey { get; init; } = "";
+        public long Files { get; init; }
+        public long Bytes { get; init; }
+        public string StorageClass { get; init; } = "";
+        public TimeSpan Duration { get; init; }
+        public string Status { get; init; } = "";
+        public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+    }
+}

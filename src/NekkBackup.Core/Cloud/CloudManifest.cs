@@ -1,0 +1,57 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace NekkBackup.Core.Cloud
+{
+    /// <summary>One file of a run: which object holds its content.</summary>
+    public sealed class ManifestEntry
+    {
+        [JsonPropertyName("path")] public string Path { get; set; } = "";
+        [JsonPropertyName("size")] public long Size { get; set; }
+        [JsonPropertyName("mtimeUtc")] public DateTime LastWriteTimeUtc { get; set; }
+        [JsonPropertyName("sha256")] public string Hash { get; set; } = "";
+        [JsonPropertyName("key")] public string Key { get; set; } = "";
+        [JsonPropertyName("storageClass")] public string? StorageClass { get; set; }
+        /// <summary>Bytes of the stored object (differs from Size when encrypted).</summary>
+        [JsonPropertyName("storedSize")] public long StoredSize { get; set; }
+    }
+
+    /// <summary>
+    /// &lt;Prefix&gt;/&lt;host&gt;/manifests/&lt;RunId&gt;.json: the source of truth of a run (never a listing).
+    /// Plain JSON; written last, after every object it names is stored.
+    /// </summary>
+    public sealed class CloudManifest
+    {
+        public const string FormatName = "nekkbackup-cloud-manifest/1";
+        private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
+
+        [JsonPropertyName("format")] public string Format { get; set; } = FormatName;
+        [JsonPropertyName("runId")] public string RunId { get; set; } = "";
+        [JsonPropertyName("host")] public string Host { get; set; } = "";
+        [JsonPropertyName("createdUtc")] public DateTime CreatedUtc { get; set; }
+        [JsonPropertyName("sources")] public List<string> Sources { get; set; } = new();
+        /// <summary>"aes-256-gcm-chunked/1" when objects are encrypted client-side; null = exact file bytes.</summary>
+        [JsonPropertyName("encryption")] public string? Encryption { get; set; }
+        [JsonPropertyName("files")] public List<ManifestEntry> Files { get; set; } = new();
+
+        public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
+
+        public static CloudManifest Parse(byte[] json, string key)
+        {
+            try
+            {
+                var m = JsonSerializer.Deserialize<CloudManifest>(json, Options);
+                if (m == null || m.Format != FormatName)
+                    throw Errors.Fail.InvalidData("CloudManifestInvalid", $"'{key}' is not a NekkBackup cloud manifest.", key);
+                return m;
+            }
+            catch (JsonException ex)
+            {
+                throw Errors.Fail.InvalidData("CloudManifestInvalid", $"'{key}' is not valid JSON: {ex.Message}", key, ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,287 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.S3;
+using Amazon.S3.Model;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
+
+namespace NekkBackup.Core.Cloud
+{
+    public sealed class CloudRestoreOptions
+    {
+        public string Target { get; init; } = "";
+        public string? RunId { get; init; }
+        /// <summary>Wildcard patterns (*, ?) on manifest paths; empty = everything.</summary>
+        public IReadOnlyList<string> Paths { get; init; } = Array.Empty<string>();
+        public bool Overwrite { get; init; }
+        public ContentCipher? Cipher { get; init; }
+        public int ThrottleLimit { get; init; } = 4;
+        /// <summary>Thaw tier for cold objects: Standard, Bulk or Expedited.</summary>
+        public string ThawTier { get; init; } = "Standard";
+        /// <summary>How long a thawed copy stays readable.</summary>
+        public int ThawDays { get; init; } = 7;
+    }
+
+    /// <summary>Get-NekkCloudBackup and Restore-NekkCloudBackup.</summary>
+    public sealed class CloudRestoreEngine
+    {
+        private readonly CloudTarget _target;
+        private readonly IRunObserver _observer;
+
+        public CloudRestoreEngine(CloudTarget target, IRunObserver? observer = null)
+        {
+            _target = target;
+            _observer = observer ?? NullRunObserver.Instance;
+        }
+
+        /// <summary>The files of a run (latest when <paramref name="runId"/> is null), optionally filtered by wildcards.</summary>
+        public async Task<IReadOnlyList<CloudBackupItem>> GetItemsAsync(string? runId, IReadOnlyList<string>? paths = null, CancellationToken ct = default)
+        {
+            using var client = new CloudClient(_target, _observer);
+            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
+            var m = await CloudStore.LoadManifestAsync(client, runId, ct).ConfigureAwait(false);
+            if (m == null) return Array.Empty<CloudBackupItem>();
+            var match = Matcher(paths);
+            return m.Files.Where(f => match(f.Path)).Select(f => new CloudBackupItem
+            {
+                Path = f.Path, Size = f.Size, LastWriteTimeUtc = f.LastWriteTimeUtc, Hash = f.Hash, Key = f.Key, RunId = m.RunId,
+                StorageClass = f.StorageClass ?? "STANDARD",
+            }).ToList();
+        }
+
+        /// <summary>RunIds of this host, oldest first.</summary>
+        public async Task<IReadOnlyList<string>> GetRunIdsAsync(CancellationToken ct = default)
+        {
+            using var client = new CloudClient(_target, _observer);
+            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
+            return await CloudStore.ListRunIdsAsync(client, ct).ConfigureAwait(false);
+        }
+
+        internal static Func<string, bool> Matcher(IReadOnlyList<string>? patterns)
+        {
+            if (patterns == null || patterns.Count == 0) return _ => true;
+            var regexes = patterns.Select(p =>
+            {
+                var norm = p.Replace('\\', '/').TrimStart('/');
+                var rx = "^" + Regex.Escape(norm).Replace(@"\*", ".*").Replace(@"\?", ".") + "(/.*)?$";
+                return new Regex(rx, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+            }).ToList();
+            return path => regexes.Any(r => r.IsMatch(path));
+        }
+
+        public static (TimeSpan Wait, string Text) ExpectedThaw(string storageClass, string tier)
+        {
+            bool deep = storageClass == "DEEP_ARCHIVE";
+            return tier switch
+            {
+                "Bulk" => deep ? (TimeSpan.FromHours(48), "up to 48 hours") : (TimeSpan.FromHours(12), "5 to 12 hours"),
+                "Expedited" => deep ? (TimeSpan.FromHours(12), "up to 12 hours (Expedited is not offered for DEEP_ARCHIVE; Standard applies)") : (TimeSpan.FromMinutes(5), "1 to 5 minutes"),
+                _ => deep ? (TimeSpan.FromHours(12), "up to 12 hours") : (TimeSpan.FromHours(5), "3 to 5 hours"),
+            };
+        }
+
+        public async Task<CloudRestoreResult> RestoreAsync(CloudRestoreOptions options, CancellationToken ct = default)
+        {
+            var sw = Stopwatch.StartNew();
+            if (string.IsNullOrWhiteSpace(options.Target))
+                throw Fail.Argument("InvalidTarget", "A -Target directory is required.");
+            var tier = options.ThawTier switch
+            {
+                var t when string.Equals(t, "Bulk", StringComparison.OrdinalIgnoreCase) => "Bulk",
+                var t when string.Equals(t, "Expedited", StringComparison.OrdinalIgnoreCase) => "Expedited",
+                var t when string.Equals(t, "Standard", StringComparison.OrdinalIgnoreCase) => "Standard",
+                _ => throw Fail.Argument("InvalidThawTier", $"Thaw tier '{options.ThawTier}' must be Standard, Bulk or Expedited.", options.ThawTier),
+            };
+            var target = Path.GetFullPath(options.Target);
+            if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !options.Overwrite)
+                throw Fail.InvalidOperation("TargetNotEmpty", $"The target '{target}' is not empty; use -Overwrite to restore into it.", target);
+            if (File.Exists(target))
+                throw Fail.Argument("InvalidTarget", $"The target '{target}' is a file.", target);
+            CloudClient.Validate(_target);
+
+            var runLabel = options.RunId ?? "latest";
+            using var log = RunLog.Open(RunLog.NewRunId(), "Restore-NekkCloudBackup");
+            var observer = log.Wrap(_observer);
+            using var client = new CloudClient(_target, observer, log);
+            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
+            var manifest = await CloudStore.LoadManifestAsync(client, options.RunId, ct).ConfigureAwait(false)
+                ?? throw Fail.NotFound("CloudRunNotFound", $"Bucket '{_target.Bucket}' holds no backup run under '{_target.HostRoot}'.", _target.Bucket);
+            if (manifest.Encryption != null && options.Cipher == null)
+                throw Fail.Argument("EncryptionKeyRequired", $"Run {manifest.RunId} is encrypted ({manifest.Encryption}); give -EncryptionKey.", manifest.RunId);
+
+            var match = Matcher(options.Paths);
+            var selected = manifest.Files.Where(f => match(f.Path)).ToList();
+            Directory.CreateDirectory(target);
+            var root = target.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? target : target + Path.DirectorySeparatorChar;
+
+            long restored = 0, bytes = 0, errors = 0, thawed = 0, done = 0;
+            var warnings = new ConcurrentQueue<string>();
+            var coldClasses = new ConcurrentDictionary<string, byte>();
+            var progress = new ProgressThrottle();
+            long total = selected.Sum(f => f.Size);
+
+            async Task OneAsync(ManifestEntry e)
+            {
+                var dest = Path.GetFullPath(Path.Combine(target, e.Path.Replace('/', Path.DirectorySeparatorChar)));
+                try
+                {
+                    if (!dest.StartsWith(root, OperatingSystemInfo.IsWindows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)
+                        || e.Path.Split('/').Any(s => s == ".." || s == "."))
+                        throw Fail.InvalidData("UnsafePath", $"'{e.Path}' would be written outside the target; skipped.", e.Path);
+                    if (File.Exists(dest) && !options.Overwrite)
+                        throw Fail.InvalidOperation("TargetExists", $"'{dest}' exists; use -Overwrite.", dest);
+
+                    var cls = e.StorageClass ?? "STANDARD";
+                    if (CloudStore.IsColdClass(cls))
+                    {
+                        var head = await CloudStore.TryHeadAsync(client, e.Key, ct).ConfigureAwait(false)
+                            ?? throw Fail.NotFound("CloudObjectNotFound", $"The object '{e.Key}' of '{e.Path}' is missing from the bucket.", e.Path);
+                        var headClass = head.StorageClass?.Value;
+                        if (!string.IsNullOrEmpty(headClass)) cls = headClass!;
+                        bool readable = head.RestoreExpiration != null || (head.RestoreInProgress == false && head.RestoreExpiration != null);
+                        if (CloudStore.IsColdClass(cls) && !readable)
+                        {
+                            await RequestThawAsync(client, e, cls, tier, options.ThawDays, head.RestoreInProgress == true, ct).ConfigureAwait(false);
+                            coldClasses[cls] = 1;
+                            Interlocked.Increment(ref thawed);
+                            return;
+                        }
+                    }
+                    try
+                    {
+                        await DownloadAsync(client, e, dest, options.Cipher, manifest.Encryption != null, ct).ConfigureAwait(false);
+                    }
+                    catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup.CloudObjectArchived")
+                    {
+                        await RequestThawAsync(client, e, CloudStore.IsColdClass(cls) ? cls : "GLACIER", tier, options.ThawDays, false, ct).ConfigureAwait(false);
+                        coldClasses[CloudStore.IsColdClass(cls) ? cls : "GLACIER"] = 1;
+                        Interlocked.Increment(ref thawed);
+                        return;
+                    }
+                    Interlocked.Increment(ref restored);
+                    Interlocked.Add(ref bytes, e.Size);
+                }
+                catch (NekkBackupException ex) when (!CloudBackupEngine.IsFatal(ex))
+                {
+                    Interlocked.Increment(ref errors);
+                    observer.ItemFailed(e.Path, ex);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Interlocked.Increment(ref errors);
+                    observer.ItemFailed(e.Path, Fail.FromIo(ex, dest));
+                }
+                finally
+                {
+                    Interlocked.Increment(ref done);
+                    if (progress.Due())
+                        observer.Progress(new RunProgress("Restore-NekkCloudBackup", $"{Interlocked.Read(ref done)}/{selected.Count} files")
+                        {
+                            CurrentItem = e.Path, ItemsDone = Interlocked.Read(ref done), ItemsTotal = selected.Count,
+                            BytesDone = Interlocked.Read(ref bytes), BytesTotal = total,
+                            BytesPerSecond = sw.Elapsed.TotalSeconds > 0 ? Interlocked.Read(ref bytes) / sw.Elapsed.TotalSeconds : 0,
+                        });
+                }
+            }
+
+            await CloudBackupEngine.ForEachAsync(selected, Math.Max(1, options.ThrottleLimit), OneAsync, ct).ConfigureAwait(false);
+            observer.Progress(new RunProgress("Restore-NekkCloudBackup", "done") { Completed = true });
+
+            TimeSpan? wait = null;
+            if (thawed > 0)
+            {
+                var worst = coldClasses.Keys.Select(c => ExpectedThaw(c, tier)).OrderByDescending(x => x.Wait).First();
+                wait = worst.Wait;
+                var msg = $"{thawed} file(s) of run {manifest.RunId} are in cold storage ({string.Join(", ", coldClasses.Keys.OrderBy(k => k))}). " +
+                          $"A thaw was requested (tier {tier}, readable for {options.ThawDays} days): expect {worst.Text} before they can be restored. " +
+                          "Retrieval and the temporary thawed copy are billed by the provider. Run the same restore again after the wait.";
+                warnings.Enqueue(msg);
+                observer.Message(RunMessageLevel.Warning, msg);
+            }
+            var status = thawed > 0 ? "ThawRequested" : errors > 0 ? "CompletedWithErrors" : "Succeeded";
+            log.Logger.Information("Cloud restore of run {RunId} to {Target}: {Restored} restored, {Bytes} bytes, {Thawed} thaw requests, {Errors} errors",
+                manifest.RunId, target, restored, bytes, thawed, errors);
+            return new CloudRestoreResult
+            {
+                RunId = manifest.RunId, Bucket = _target.Bucket, Target = target, FilesSelected = selected.Count, FilesRestored = restored,
+                BytesRestored = bytes, ThawRequested = thawed, ThawTier = thawed > 0 ? tier : "", ExpectedWait = wait, Errors = errors,
+                Duration = sw.Elapsed, Status = status, Warnings = warnings.ToArray(),
+            };
+        }
+
+        private static async Task RequestThawAsync(CloudClient client, ManifestEntry e, string cls, string tier, int days, bool alreadyInProgress, CancellationToken ct)
+        {
+            if (alreadyInProgress) return;
+            try
+            {
+                await client.RunAsync($"RestoreObject '{e.Key}'", t => client.S3.RestoreObjectAsync(new RestoreObjectRequest
+                {
+                    BucketName = client.Target.Bucket, Key = e.Key, Days = days,
+                    Tier = cls == "DEEP_ARCHIVE" && tier == "Expedited" ? GlacierJobTier.Standard : GlacierJobTier.FindValue(tier),
+                }, t), ct, e.Path).ConfigureAwait(false);
+            }
+            catch (NekkBackupException ex) when (ex.InnerException is AmazonS3Exception s3 && s3.ErrorCode == "RestoreAlreadyInProgress")
+            {
+                // Asked before: the wait is already running.
+            }
+            catch (NekkBackupException ex) when (ex.InnerException is AmazonS3Exception s3 && (s3.ErrorCode == "NotImplemented" || (int)s3.StatusCode is 501 or 405))
+            {
+                throw Fail.InvalidOperation("CloudThawNotSupported",
+                    $"'{e.Path}' is in {cls}, but the endpoint does not implement RestoreObject (thaw); thaw it with the provider's own tools.", e.Path, ex);
+            }
+        }
+
+        private static async Task DownloadAsync(CloudClient client, ManifestEntry e, string dest, ContentCipher? cipher, bool encrypted, CancellationToken ct)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            var temp = dest + ".nekkpart";
+            await client.RunAsync($"GetObject '{e.Key}'", async t =>
+            {
+                try
+                {
+                    using var resp = await client.S3.GetObjectAsync(new GetObjectRequest { BucketName = client.Target.Bucket, Key = e.Key }, t).ConfigureAwait(false);
+                    using var body = encrypted ? cipher!.Decrypt(resp.ResponseStream) : resp.ResponseStream;
+                    using (var outFile = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                    using (var hashing = new HashingReadStream(body))
+                    {
+                        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+                        try
+                        {
+                            int n;
+                            while ((n = await hashing.ReadAsync(buf, 0, 1 << 20, t).ConfigureAwait(false)) > 0)
+                                await outFile.WriteAsync(buf, 0, n, t).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+                        }
+                        if (hashing.HashHex() != e.Hash || hashing.BytesRead != e.Size)
+                            throw Fail.InvalidData("CloudChecksumMismatch",
+                                $"'{e.Path}' read back from '{e.Key}' does not match its recorded SHA-256 ({hashing.BytesRead} bytes, {hashing.HashHex()}).", e.Path);
+                    }
+                    return true;
+                }
+                catch (AmazonS3Exception ex) when (ex.ErrorCode == "InvalidObjectState")
+                {
+                    throw Fail.InvalidOperation("CloudObjectArchived", $"'{e.Path}' is in a cold storage class.", e.Path, ex);
+                }
+                catch
+                {
+                    try { File.Delete(temp); } catch (IOException) { }
+                    throw;
+                }
+            }, ct, e.Path).ConfigureAwait(false);
+            if (File.Exists(dest)) File.Delete(dest);
+            File.Move(temp, dest);
+            File.SetLastWriteTimeUtc(dest, e.LastWriteTimeUtc);
+        }
+    }
+}

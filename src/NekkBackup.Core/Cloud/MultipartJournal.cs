@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace NekkBackup.Core.Cloud
+{
+    /// <summary>One finished part of a journaled multipart upload.</summary>
+    public sealed class JournalPart
+    {
+        public int PartNumber { get; set; }
+        public string ETag { get; set; } = "";
+        public long Size { get; set; }
+    }
+
+    /// <summary>What is needed to resume a multipart upload after the process died.</summary>
+    public sealed class JournalEntry
+    {
+        public string Scope { get; set; } = "";
+        public string Key { get; set; } = "";
+        public string UploadId { get; set; } = "";
+        public long TotalSize { get; set; }
+        public int PartSize { get; set; }
+        public string? SourcePath { get; set; }
+        public string? ContentHash { get; set; }
+        /// <summary>Encryption parameters (hex) so a resumed encrypted upload produces the same bytes.</summary>
+        public string? CipherSalt { get; set; }
+        public string? CipherNonce { get; set; }
+        public DateTime CreatedUtc { get; set; }
+        public List<JournalPart> Parts { get; set; } = new();
+    }
+
+    /// <summary>
+    /// Local journal of multipart uploads (DataDirectory/cloud-journal/*.json). Rewritten atomically after each
+    /// finished part, so a kill at any point leaves either the previous or the new state.
+    /// </summary>
+    public sealed class MultipartJournal
+    {
+        private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+        private readonly object _gate = new();
+
+        public MultipartJournal(string? directory = null)
+        {
+            Directory = directory ?? Path.Combine(OperatingSystemInfo.DataDirectory, "cloud-journal");
+        }
+
+        public string Directory { get; }
+
+        public string PathFor(string scope, string key)
+        {
+            using var sha = SHA256.Create();
+            var h = sha.ComputeHash(Encoding.UTF8.GetBytes(scope + "\n" + key));
+            return Path.Combine(Directory, BitConverter.ToString(h, 0, 16).Replace("-", "").ToLowerInvariant() + ".json");
+        }
+
+        public JournalEntry? Load(string scope, string key)
+        {
+            var p = PathFor(scope, key);
+            var e = TryRead(p);
+            return e != null && e.Scope == scope && e.Key == key ? e : null;
+        }
+
+        public void Save(JournalEntry entry)
+        {
+            lock (_gate)
+            {
+                System.IO.Directory.CreateDirectory(Directory);
+                var p = PathFor(entry.Scope, entry.Key);
+                var tmp = p + "." + Guid.NewGuid().ToString("N").Substring(0, 6) + ".tmp";
+                File.WriteAllText(tmp, JsonSerializer.Serialize(entry, Json));
+#if NET
+                File.Move(tmp, p, true);
+#else
+                if (File.Exists(p)) File.Replace(tmp, p, null); else File.Move(tmp, p);
+#endif
+            }
+        }
+
+        public void Delete(string scope, string key)
+        {
+            lock (_gate)
+            {
+                try { File.Delete(PathFor(scope, key)); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+
+        public IReadOnlyList<JournalEntry> All(string scope)
+        {
+            if (!System.IO.Directory.Exists(Directory)) return Array.Empty<JournalEntry>();
+            return System.IO.Directory.GetFiles(Directory, "*.json")
+                .Select(TryRead).Where(e => e != null && e.Scope == scope).Select(e => e!).ToList();
+        }
+
+        private static JournalEntry? TryRead(string path)
+        {
+            try
+            {
+                return File.Exists(path) ? JsonSerializer.Deserialize<JournalEntry>(File.ReadAllText(path), Json) : null;
+            }
+            catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+    }
+}
