@@ -467,6 +467,26 @@ if ($hasImageLeg) {
                 $s.LastCloud | Should -Not -BeNullOrEmpty
                 $s.LastImage | Should -Not -BeNullOrEmpty
             }
+
+            It 'aggregates 50 simulated hosts publishing to the bucket' {
+                $fb = New-Item -ItemType Directory (Join-Path $w3 'fleet50') -Force
+                $one = New-Item -ItemType Directory (Join-Path $fb 'Sessions') -Force
+                Set-Content (Join-Path $one 'take.txt') 'take'
+                $null = New-Item -ItemType Directory (Join-Path $fb 'nas') -Force
+                $hosts = 1..50 | ForEach-Object { 'room-{0:d2}' -f $_ }
+                foreach ($h in $hosts) {
+                    $p = Join-Path $fb "$h.psd1"
+                    Set-Content $p "@{ SchemaVersion = 1; Name = 'room'; Host = '$h'; Sources = '$($one.FullName)'; NasDestination = '$(Join-Path $fb "nas/$h")'; Cloud = @{ Bucket = 'fleet'; Endpoint = 'http://127.0.0.1:$port3'; Prefix = 'fleet50'; Region = 'us-east-1' }; Daw = @{ Processes = @() } }"
+                    $null = Invoke-NekkBackupPlan -Path $p -Job Folder
+                    $LASTEXITCODE | Should -Be 0
+                }
+                $all = Get-NekkFleetStatus -Bucket fleet -Endpoint "http://127.0.0.1:$port3" -Prefix fleet50 -Region us-east-1
+                @($all).Count | Should -Be 50
+                ($all.Host | Sort-Object) | Should -Be $hosts
+                @($all | Where-Object { $_.LastFolder }).Count | Should -Be 50
+                @($all | Where-Object { $_.Failing -contains 'CloudFresh' }).Count | Should -Be 50
+                ($all | Select-Object -First 1).Source | Should -Be 's3://fleet/fleet50/room-01/status.json'
+            }
         }
     }
 }
