@@ -4,10 +4,10 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-NekkTestModule
     # Examples say `Import-Module NekkBackup`: make the built module discoverable by name.
-    $env:PSModulePath = (Split-Path (Split-Path (Get-NekkManifestPath))) + [System.IO.Path]::PathSeparator + $env:PSModulePath
+    $env:PSModulePath = (Split-Path (Split-Path (Split-Path (Get-NekkManifestPath)))) + [System.IO.Path]::PathSeparator + $env:PSModulePath
 }
 
-Describe 'examples/<_>' -ForEach @(Get-ChildItem (Join-Path $PSScriptRoot '../../examples') -Recurse -Filter '[0-9]*.ps1' | ForEach-Object Name) {
+Describe 'examples/<_>' -ForEach @(Get-ChildItem (Join-Path $PSScriptRoot '../../examples') -Recurse -Include '[0-9]*.ps1' | ForEach-Object Name) {
     It 'runs with -WhatIf and writes nothing' {
         $script = Get-ChildItem (Join-Path $PSScriptRoot '../../examples') -Recurse -Filter $_ | Select-Object -First 1
         $dir = New-NekkTestDirectory 'example'
