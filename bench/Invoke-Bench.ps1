@@ -18,3 +18,10 @@ if ((& id -u) -eq '0') {
 } else {
     Write-Host 'Ghost benchmark skipped: it needs root for loop devices.'
 }
+# Cloud: our upload engine against `rclone copy` to the same local s3rver (needs node and rclone).
+if ((Get-Command rclone -ErrorAction Ignore) -and (Get-Command node -ErrorAction Ignore)) {
+    $env:NEKKBACKUP_SHARED = Split-Path $SharedBench
+    & bash (Join-Path $PSScriptRoot 'cloud-bench.sh') ([math]::Min(1024, $SizeMB)) 4
+} else {
+    Write-Host 'Cloud benchmark skipped: it needs rclone and node (s3rver).'
+}
