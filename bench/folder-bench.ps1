@@ -16,6 +16,7 @@ param(
     [string] $WorkDirectory = (Join-Path ([System.IO.Path]::GetTempPath()) 'nekk-bench')
 )
 $ErrorActionPreference = 'Stop'
+$ModuleManifest = (Resolve-Path $ModuleManifest).Path
 $work = Join-Path $WorkDirectory 'folder'
 $src = Join-Path $work 'src/Sessions'
 if (Test-Path $work) { Remove-Item -Recurse -Force $work }
