@@ -70,13 +70,7 @@ namespace NekkBackup.Core.Cloud
             {
                 System.IO.Directory.CreateDirectory(Directory);
                 var p = PathFor(entry.Scope, entry.Key);
-                var tmp = p + "." + Guid.NewGuid().ToString("N").Substring(0, 6) + ".tmp";
-                File.WriteAllText(tmp, JsonSerializer.Serialize(entry, Json));
-#if NET
-                File.Move(tmp, p, true);
-#else
-                if (File.Exists(p)) File.Replace(tmp, p, null); else File.Move(tmp, p);
-#endif
+                AtomicFile.Write(p, JsonSerializer.SerializeToUtf8Bytes(entry, Json));
             }
         }
 

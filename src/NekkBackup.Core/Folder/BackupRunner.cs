@@ -668,7 +668,7 @@ namespace NekkBackup.Core.Folder
                     if (di.Exists && FileOps.IsLink(di)) Directory.Delete(mirror);
                 }
                 FileOps.ClearReadOnly(mirror);
-                FileOps.MoveOverwrite(partial!, mirror);
+                AtomicFile.MoveOverwrite(partial!, mirror);
                 Touch(mirror);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)

@@ -10,20 +10,6 @@ namespace NekkBackup.Core.Folder
         public const int BufferSize = 1 << 20;
         private const int SparseBlock = 4096;
 
-        public static void MoveOverwrite(string from, string to)
-        {
-#if NET
-            File.Move(from, to, true);
-#else
-            if (File.Exists(to))
-            {
-                File.Replace(from, to, null, true);
-                return;
-            }
-            File.Move(from, to);
-#endif
-        }
-
         /// <summary>The link target when <paramref name="info"/> is a symbolic link, else null.</summary>
         public static string? LinkTarget(FileSystemInfo info)
         {

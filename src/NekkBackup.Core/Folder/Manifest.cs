@@ -118,7 +118,7 @@ namespace NekkBackup.Core.Folder
                 return;
             }
             var text = JsonSerializer.Serialize(new { format = FormatName, version = FormatVersion, created = DateTime.UtcNow }, Json);
-            AtomicWrite(FormatFile, Encoding.UTF8.GetBytes(text));
+            AtomicFile.Write(FormatFile, Encoding.UTF8.GetBytes(text));
         }
 
         public void CheckFormat()
@@ -192,8 +192,8 @@ namespace NekkBackup.Core.Folder
             try
             {
                 if (Directory.Exists(RunsDir))
-                    foreach (var f in Directory.EnumerateFiles(RunsDir, "*.tmp-*")) File.Delete(f);
-                foreach (var f in Directory.EnumerateFiles(Meta, "format.json.tmp-*")) File.Delete(f);
+                    foreach (var f in Directory.EnumerateFiles(RunsDir, "*" + AtomicFile.TempMarker + "*")) File.Delete(f);
+                foreach (var f in Directory.EnumerateFiles(Meta, "format.json" + AtomicFile.TempMarker + "*")) File.Delete(f);
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
@@ -203,27 +203,7 @@ namespace NekkBackup.Core.Folder
         {
             Directory.CreateDirectory(RunsDir);
             var bytes = JsonSerializer.SerializeToUtf8Bytes(m, Json);
-            AtomicWrite(ManifestPath(m.RunId), bytes);
-        }
-
-        /// <summary>Temp file, fsync, rename over the final name.</summary>
-        public static void AtomicWrite(string path, byte[] bytes)
-        {
-            var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8);
-            try
-            {
-                using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-                {
-                    fs.Write(bytes, 0, bytes.Length);
-                    fs.Flush(true);
-                }
-                FileOps.MoveOverwrite(tmp, path);
-            }
-            catch
-            {
-                try { File.Delete(tmp); } catch { }
-                throw;
-            }
+            AtomicFile.Write(ManifestPath(m.RunId), bytes);
         }
     }
 }

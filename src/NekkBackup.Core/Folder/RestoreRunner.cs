@@ -278,7 +278,7 @@ namespace NekkBackup.Core.Folder
                     try
                     {
                         FileOps.ClearReadOnly(dst);
-                        FileOps.MoveOverwrite(partial, dst);
+                        AtomicFile.MoveOverwrite(partial, dst);
                         FileOps.ApplyAttributes(dst, e.Attributes, includeReadOnly: true);
                     }
                     catch { TryDelete(partial); throw; }

@@ -101,7 +101,7 @@ namespace NekkBackup.Core.Imaging
         }
 
         private static bool IsLayoutEntry(string name) =>
-            name == "chunks" || name == "images" || name == "locks" || name == "drills" || name.StartsWith("config.json.tmp-", StringComparison.Ordinal);
+            name == "chunks" || name == "images" || name == "locks" || name == "drills" || name.StartsWith("config.json" + AtomicFile.TempMarker, StringComparison.Ordinal);
 
         public ImageManifest ReadManifest(string imageId)
         {
@@ -133,29 +133,8 @@ namespace NekkBackup.Core.Imaging
             return list;
         }
 
-        /// <summary>Writes JSON to a temp name in the same folder, flushes it, then renames it into place.</summary>
-        public static void WriteJsonAtomic<T>(string path, T value, bool overwrite = true)
-        {
-            var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8);
-            try
-            {
-                using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                {
-                    var bytes = JsonSerializer.SerializeToUtf8Bytes(value, Json);
-                    fs.Write(bytes, 0, bytes.Length);
-                    fs.Flush(true);
-                }
-#if NET
-                File.Move(tmp, path, overwrite);
-#else
-                if (overwrite && File.Exists(path)) File.Replace(tmp, path, null);
-                else File.Move(tmp, path);
-#endif
-            }
-            finally
-            {
-                try { if (File.Exists(tmp)) File.Delete(tmp); } catch (IOException) { }
-            }
-        }
+        /// <summary>Writes JSON atomically (<see cref="AtomicFile.Write"/>); without overwrite the first writer wins.</summary>
+        public static void WriteJsonAtomic<T>(string path, T value, bool overwrite = true) =>
+            AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(value, Json), overwrite);
     }
 }

@@ -64,7 +64,7 @@ namespace NekkBackup.Core.Plans
         {
             Directory.CreateDirectory(directory);
             var path = Path.Combine(directory, SystemdUnits.Sanitize(doc.Host) + ".json");
-            FolderRepository.AtomicWrite(path, JsonSerializer.SerializeToUtf8Bytes(doc, Json));
+            AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(doc, Json));
             return path;
         }
 

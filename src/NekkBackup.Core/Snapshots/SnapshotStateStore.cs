@@ -84,22 +84,8 @@ namespace NekkBackup.Core.Snapshots
             }
         }
 
-        private void Write(List<SnapshotRecord> list)
-        {
-            var tmp = FilePath + ".tmp-" + SnapshotOwner.CurrentPid;
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(new StateFile { Version = 1, Snapshots = list }, Json);
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                fs.Write(bytes, 0, bytes.Length);
-                fs.Flush(true);
-            }
-#if NET
-            File.Move(tmp, FilePath, true);
-#else
-            if (File.Exists(FilePath)) File.Replace(tmp, FilePath, null, true);
-            else File.Move(tmp, FilePath);
-#endif
-        }
+        private void Write(List<SnapshotRecord> list) =>
+            AtomicFile.Write(FilePath, JsonSerializer.SerializeToUtf8Bytes(new StateFile { Version = 1, Snapshots = list }, Json));
 
         private static FileStream AcquireLock(string path)
         {
