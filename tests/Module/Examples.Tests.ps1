@@ -17,10 +17,8 @@ Describe 'examples/<_>' -ForEach @(Get-ChildItem (Join-Path $PSScriptRoot '../..
         $splat = @{ WhatIf = $true }
         if ($params.ContainsKey('Source')) { $splat.Source = "$dir/Sessions" }
         if ($params.ContainsKey('Destination')) { $splat.Destination = "$dir/nas" }
-        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
         $argList = foreach ($k in $splat.Keys) { if ($splat[$k] -is [bool]) { "-${k}" } else { "-${k}", $splat[$k] } }
-        $out = & $exe @pre -NoProfile -NonInteractive -File $script.FullName @argList 2>&1
+        $out = Invoke-NekkPwsh -File $script.FullName @argList 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         Test-Path "$dir/nas" | Should -BeFalse
         Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue

@@ -69,9 +69,7 @@ Import-Module '$manifestPath'
 `$ours = ([System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'NekkBackup').Assemblies | Where-Object { `$_.GetName().Name -eq 'Serilog' }
 "`$before|`$(`$r.Status)|`$(`$ours.GetName().Version)"
 "@
-        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
-        $out = & $exe @pre -NoProfile -NonInteractive -Command $script 2>&1
+        $out = Invoke-NekkPwsh -Command $script 2>&1
         $line = @($out | Where-Object { "$_" -match '\|' })[-1]
         $line | Should -Match '^2\.0\.0\.0\|Succeeded\|4\.' -Because ($out | Out-String)
         Get-ChildItem "$dir/data/logs" | Should -Not -BeNullOrEmpty

@@ -179,13 +179,11 @@ Describe 'A whole plan on this machine' {
     }
 
     It 'the Intune detection and RMM job scripts print one line and exit 1 while not compliant' {
-        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
         $env:PSModulePath = (Split-Path (Split-Path (Split-Path (Get-NekkManifestPath)))) + [System.IO.Path]::PathSeparator + $env:PSModulePath
         foreach ($script in 'intune/Detect-NekkBackupCompliance.ps1', 'rmm/Invoke-NekkRmmJob.ps1') {
             $path = Join-Path $PSScriptRoot "../../examples/$script"
             [string[]] $extra = if ($script -like 'rmm*') { @('-WhatIf') } else { @() }
-            $out = & $exe @pre -NoProfile -NonInteractive -File $path -PlanPath $planPath @extra 2>&1
+            $out = Invoke-NekkPwsh -File $path -PlanPath $planPath @extra 2>&1
             $LASTEXITCODE | Should -Be 1 -Because ($out | Out-String)
             @($out | Where-Object { $_ -like 'NEKK *' }).Count | Should -Be 1 -Because ($out | Out-String)
             ($out | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) | Should -BeNullOrEmpty
@@ -221,9 +219,7 @@ Describe 'Exit codes of Invoke-NekkBackupPlan' {
 
     It 'a child PowerShell ends with the same code (exit $LASTEXITCODE)' {
         $p = New-TestPlanFile (Join-Path $work 'unreach2.psd1') "@{ SchemaVersion = 1; Sources = '$work'; NasDestination = '/nonexistent-nas-$(Get-Random)/x' }"
-        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        [string[]] $pre = if ((Split-Path -Leaf $exe) -like 'dotnet*') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
-        & $exe @pre -NoProfile -NonInteractive -Command "Import-Module '$(Get-NekkManifestPath)'; Invoke-NekkBackupPlan -Path '$p' 2>`$null | Out-Null; exit `$LASTEXITCODE"
+        Invoke-NekkPwsh -Command "Import-Module '$(Get-NekkManifestPath)'; Invoke-NekkBackupPlan -Path '$p' 2>`$null | Out-Null; exit `$LASTEXITCODE"
         $LASTEXITCODE | Should -Be 4
     }
 }

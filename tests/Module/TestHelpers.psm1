@@ -117,15 +117,27 @@ function Remove-LoopFileSystem($Fs) {
     Remove-Item -Recurse -Force $Fs.Directory -ErrorAction SilentlyContinue
 }
 
+# The PowerShell running these tests as a command line: its executable, plus pwsh.dll under `dotnet pwsh`.
+function Get-NekkPwshCommand {
+    $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+    if ((Split-Path -Leaf $exe) -like 'dotnet*') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
+    return @($exe)
+}
+
+# Runs a fresh child pwsh (-NoProfile -NonInteractive) with the given arguments; sets $LASTEXITCODE.
+function Invoke-NekkPwsh {
+    $cmd = @(Get-NekkPwshCommand)
+    [string[]] $pre = @($cmd | Select-Object -Skip 1)
+    & $cmd[0] @pre -NoProfile -NonInteractive @args
+}
+
 # Starts a child pwsh that imports the module and runs $Script; returns the engine's Process (kill it, not dotnet's shim).
 function Start-NekkChildPwsh([string] $Script, [string] $PidFile) {
-    $cmd = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+    $cmd = @(Get-NekkPwshCommand)
     $manifest = Get-NekkManifestPath
     $full = "`$PID | Set-Content -LiteralPath '$PidFile'; Import-Module '$manifest'; $Script"
-    $argList = @()
-    if ((Split-Path -Leaf $cmd) -like 'dotnet*') { $argList += (Join-Path $PSHOME 'pwsh.dll') }
-    $argList += @('-NoProfile', '-NonInteractive', '-Command', $full)
-    Start-Process -FilePath $cmd -ArgumentList $argList -PassThru -RedirectStandardOutput "$PidFile.out" -RedirectStandardError "$PidFile.err"
+    $argList = @($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $full)
+    Start-Process -FilePath $cmd[0] -ArgumentList $argList -PassThru -RedirectStandardOutput "$PidFile.out" -RedirectStandardError "$PidFile.err"
 }
 
 Export-ModuleMember -Function *
