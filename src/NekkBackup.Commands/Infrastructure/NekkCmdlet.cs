@@ -24,12 +24,8 @@ namespace NekkBackup.Commands.Infrastructure
         private readonly Dictionary<int, RunProgress> _latestProgress = new();
         private readonly HashSet<int> _shownActivities = new();
         private DateTime _lastProgressWrite = DateTime.MinValue;
-        private int _itemErrors;
 
         protected CancellationToken CancellationToken => _cts.Token;
-
-        /// <summary>Non-terminating item errors written so far by <see cref="Run{T}"/>.</summary>
-        protected int ItemErrorCount => _itemErrors;
 
         protected override void StopProcessing() => _cts.Cancel();
 
@@ -194,7 +190,6 @@ namespace NekkBackup.Commands.Infrastructure
 
             public void ItemFailed(string item, NekkBackupException error)
             {
-                Interlocked.Increment(ref _cmdlet._itemErrors);
                 _cmdlet._pending.Enqueue(() => _cmdlet.WriteError(ErrorMapping.ToRecord(error, item)));
             }
         }
