@@ -50,6 +50,12 @@ namespace NekkBackup.Core.Notify
             var planRef = plan.Path ?? plan.Name;
             var bad = run.Jobs.Where(j => !j.IsGood && j.Status != "Deferred" || j.Status == "Deferred" && run.Status == "Deferred").ToList();
             var legs = (bad.Count > 0 ? bad : run.Jobs).Select(j => new NotificationLeg { Leg = j.Job, Step = j.Step, Status = j.Status, Detail = OneLine(j.Detail) }).ToList();
+            if (legs.Count == 0 && IsFailure(run.Status))
+                legs.Add(new NotificationLeg
+                {
+                    Leg = run.Requested == "Due" || run.Requested.Length == 0 ? string.Join(", ", plan.Legs) : run.Requested,
+                    Step = "Run", Status = run.Status, Detail = OneLine(run.Reason),
+                });
             var failing = findings?.Where(f => f.Status == "Fail").Select(f => f.Rule).ToList() ?? new List<string>();
             bool failed = IsFailure(run.Status);
             string next;

@@ -7,7 +7,7 @@ namespace NekkBackup.Core.Reports
     {
         public static string ForRule(string rule, string plan, bool planHasCloud = true, bool planHasImage = true) => rule switch
         {
-            "ThreeCopies" or "OneOffsite" when !planHasCloud =>
+            "ThreeCopies" or "OneOffsite" or "CloudFresh" when !planHasCloud =>
                 $"Add an off-site copy: give the plan a Cloud key (a bucket) and store its keys with Set-NekkCredential, then run Invoke-NekkBackupPlan -Path {plan} -Job Cloud.",
             "ThreeCopies" or "OneOffsite" or "CloudFresh" =>
                 $"Get the cloud upload going again: run Test-NekkBackupPlan -Path {plan} to check the bucket and its credentials, then Invoke-NekkBackupPlan -Path {plan} -Job Cloud.",

@@ -35,7 +35,7 @@ td.num{text-align:right;white-space:nowrap}
 figure{margin:0 0 14px;padding:10px;border:1px solid #d0d7de;border-radius:6px;break-inside:avoid;page-break-inside:avoid}
 figcaption{font-weight:600;margin-bottom:4px}
 svg.chart{display:block;width:100%;height:auto;max-width:100%}
-.chart text{font-size:13px;fill:#444}
+.chart text{font-size:19px;fill:#333}
 .chart .ylab{text-anchor:end}
 .chart .grid{stroke:#e3e6ea;stroke-width:1}
 .chart .axis{stroke:#57606a;stroke-width:1.2}

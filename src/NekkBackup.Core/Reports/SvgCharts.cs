@@ -12,7 +12,7 @@ namespace NekkBackup.Core.Reports
     /// </summary>
     internal static class SvgCharts
     {
-        private const int Width = 720, Height = 210, Left = 64, Right = 706, Top = 14, Bottom = 176;
+        private const int Width = 720, Height = 230, Left = 92, Right = 700, Top = 16, Bottom = 190;
 
         public static void Runs(StringBuilder sb, string id, string title, IReadOnlyList<ReportRun> runs, DateTime fromUtc, DateTime toUtc)
         {
@@ -77,7 +77,7 @@ namespace NekkBackup.Core.Reports
                 .Select(x => $"{x.n} {(x.o == "Other" ? "cancelled or deferred" : x.o.ToLowerInvariant())}");
             var ok = runs.Where(r => r.Outcome == "Succeeded").Select(r => r.Duration).OrderBy(d => d).ToList();
             var median = ok.Count > 0 ? $"; typical run {Html.Duration(ok[ok.Count / 2])}" : "";
-            return $"{runs.Count} runs: {string.Join(", ", parts)}{median}.";
+            return $"{runs.Count} {(runs.Count == 1 ? "run" : "runs")}: {string.Join(", ", parts)}{median}.";
         }
 
         private static void Open(StringBuilder sb, string id, string title, string desc)
@@ -94,7 +94,7 @@ namespace NekkBackup.Core.Reports
             {
                 var y = Bottom - frac * (Bottom - Top);
                 sb.Append("<line class=\"grid\" x1=\"").Append(Left).Append("\" x2=\"").Append(Right).Append("\" y1=\"").Append(N(y)).Append("\" y2=\"").Append(N(y)).Append("\"/>");
-                sb.Append("<text class=\"ylab\" x=\"").Append(Left - 6).Append("\" y=\"").Append(N(y + 5)).Append("\">").Append(Html.H(label)).Append("</text>");
+                sb.Append("<text class=\"ylab\" x=\"").Append(Left - 8).Append("\" y=\"").Append(N(y + 6)).Append("\">").Append(Html.H(label)).Append("</text>");
             }
             sb.Append("<line class=\"axis\" x1=\"").Append(Left).Append("\" x2=\"").Append(Right).Append("\" y1=\"").Append(Bottom).Append("\" y2=\"").Append(Bottom).Append("\"/>");
             for (int i = 0; i <= 3; i++)
@@ -102,7 +102,7 @@ namespace NekkBackup.Core.Reports
                 var t = fromUtc + TimeSpan.FromTicks((toUtc - fromUtc).Ticks / 3 * i);
                 var x = X(t, fromUtc, toUtc);
                 var anchor = i == 0 ? "start" : i == 3 ? "end" : "middle";
-                sb.Append("<text class=\"xlab\" text-anchor=\"").Append(anchor).Append("\" x=\"").Append(N(x)).Append("\" y=\"").Append(Bottom + 24).Append("\">")
+                sb.Append("<text class=\"xlab\" text-anchor=\"").Append(anchor).Append("\" x=\"").Append(N(x)).Append("\" y=\"").Append(Bottom + 30).Append("\">")
                   .Append(Html.H(t.ToLocalTime().ToString("d MMM", CultureInfo.InvariantCulture))).Append("</text>");
             }
         }
