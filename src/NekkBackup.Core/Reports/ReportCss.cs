@@ -13,7 +13,8 @@ h1{font-size:1.6rem;margin:.4em 0}
 h2{font-size:1.3rem;margin:1.4em 0 .5em;padding-top:.6em;border-top:2px solid #d0d7de}
 h3{font-size:1.1rem;margin:1.2em 0 .4em}
 h4{font-size:1rem;margin:1em 0 .3em}
-p,li,td,th,figcaption,dd{overflow-wrap:anywhere;word-break:break-word}
+p,li,figcaption,dd{overflow-wrap:anywhere;word-break:break-word}
+td,th{overflow-wrap:break-word}
 .meta{color:#57606a;margin:.2em 0 .8em}
 .verdict{border:2px solid;border-left-width:10px;border-radius:6px;padding:10px 14px;margin:12px 0}
 .verdict .headline{font-size:1.15rem;font-weight:600;margin:.2em 0}
