@@ -43,4 +43,21 @@ function Get-NekkAlertSinkMessage($Sink, [ValidateSet('webhook', 'mail')] [strin
     @(Get-ChildItem $Sink.Inbox -Filter "$Kind-*.json" | Sort-Object { [long]($_.BaseName -split '-')[1] }, Name | ForEach-Object { Get-Content -Raw $_.FullName | ConvertFrom-Json })
 }
 
+# Starts s3rver (the real S3-protocol server, field-notes.md) on a free loopback port with one bucket; returns Process and Port.
+function Start-NekkS3rver([string] $DataDirectory, [string] $Bucket) {
+    $cache = Join-Path $HOME '.cache/nekkbackup-s3rver'
+    $s3js = if ($env:NEKKBACKUP_S3RVER) { $env:NEKKBACKUP_S3RVER } else { Join-Path $cache 'node_modules/s3rver/bin/s3rver.js' }
+    if (-not (Test-Path $s3js)) { & npm install --no-audit --no-fund --prefix $cache s3rver@3.7.1 | Out-Null }
+    $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+    New-Item -ItemType Directory -Force $DataDirectory | Out-Null
+    # --openssl-legacy-provider: s3rver's continuation tokens use a cipher OpenSSL 3 only offers there.
+    $p = Start-Process node -ArgumentList @('--openssl-legacy-provider', $s3js, '-d', $DataDirectory, '-p', $port, '-a', '127.0.0.1', '-s', '--configure-bucket', $Bucket) -PassThru
+    $deadline = (Get-Date).AddSeconds(30)
+    while ($true) {
+        try { $c = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port); $c.Dispose(); break }
+        catch { if ((Get-Date) -gt $deadline) { throw 's3rver did not start' }; Start-Sleep -Milliseconds 100 }
+    }
+    [pscustomobject]@{ Process = $p; Port = $port }
+}
+
 Export-ModuleMember -Function *

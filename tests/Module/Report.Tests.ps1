@@ -48,17 +48,9 @@ Describe 'A 3-2-1 plan (folder, Ghost image, cloud) before and after it ran' {
         $script:nas = Join-Path $work 'nas/studio-r'
         $script:repo = Join-Path $work 'ghost'
         # The off-site leg: a real S3 server (s3rver) on loopback, keys stored for the backup principal.
-        $cache = Join-Path $HOME '.cache/nekkbackup-s3rver'
-        $s3js = if ($env:NEKKBACKUP_S3RVER) { $env:NEKKBACKUP_S3RVER } else { Join-Path $cache 'node_modules/s3rver/bin/s3rver.js' }
-        if (-not (Test-Path $s3js)) { & npm install --no-audit --no-fund --prefix $cache s3rver@3.7.1 | Out-Null }
-        $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start(); $script:port = $l.LocalEndpoint.Port; $l.Stop()
-        $s3data = New-Item -ItemType Directory (Join-Path $work 's3data')
-        $script:s3 = Start-Process node -ArgumentList @('--openssl-legacy-provider', $s3js, '-d', $s3data, '-p', $port, '-a', '127.0.0.1', '-s', '--configure-bucket', 'offsite') -PassThru
-        $deadline = (Get-Date).AddSeconds(30)
-        while ($true) {
-            try { $c = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port); $c.Dispose(); break }
-            catch { if ((Get-Date) -gt $deadline) { throw 's3rver did not start' }; Start-Sleep -Milliseconds 100 }
-        }
+        $s3srv = Start-NekkS3rver -DataDirectory (Join-Path $work 's3data') -Bucket offsite
+        $script:s3 = $s3srv.Process
+        $script:port = $s3srv.Port
         Set-NekkCredential -Target offsite -Credential ([pscredential]::new('S3RVER', (ConvertTo-SecureString 'S3RVER' -AsPlainText -Force)))
         $script:plan = Join-Path $work 'studio-r.psd1'
         $null = New-NekkBackupPlan -Path $plan -Source $src.FullName -NasDestination $nas -ImageSource $vol -ImageRepository $repo `
