@@ -16,6 +16,7 @@
         'formats/Ghost.Format.ps1xml'
         'formats/Snapshot.Format.ps1xml'
         'formats/Plans.Format.ps1xml'
+        'formats/Reports.Format.ps1xml'
     )
     TypesToProcess         = @('NekkBackup.Types.ps1xml')
     # For best performance, do not use wildcards: every export is listed (build.ps1 checks the list against the assembly).
@@ -45,6 +46,8 @@
         'Get-NekkBackupHistory'
         'Get-NekkFleetStatus'
         'Set-NekkCredential'
+        'Export-NekkBackupReport'
+        'Send-NekkBackupNotification'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

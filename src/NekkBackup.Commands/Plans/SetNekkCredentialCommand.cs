@@ -8,18 +8,22 @@ namespace NekkBackup.Commands.Plans
     /// Set-NekkCredential: stores a NAS share's or a bucket's secret for the machine's backup principal (Windows: DPAPI,
     /// SYSTEM/Administrators-only folder; Linux: root-only 0600 file). Run it as the account the schedule uses.
     /// </summary>
-    [Cmdlet(VerbsCommon.Set, "NekkCredential", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsCommon.Set, "NekkCredential", SupportsShouldProcess = true, DefaultParameterSetName = "Credential")]
     [OutputType(typeof(StoredCredential))]
     public sealed class SetNekkCredentialCommand : Infrastructure.NekkCmdlet
     {
-        /// <summary>\\nas\share (any path on the share) or a bucket name.</summary>
+        /// <summary>\\nas\share (any path on the share), a bucket name, smtp:&lt;server&gt; or webhook:&lt;name&gt;.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
         public string Target { get; set; } = null!;
 
-        [Parameter(Mandatory = true, Position = 1)]
+        [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Credential")]
         [Credential]
         public PSCredential Credential { get; set; } = null!;
+
+        /// <summary>A secret without a user name: a webhook's URL (Target webhook:&lt;name&gt;).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = "Secret")]
+        public System.Security.SecureString Secret { get; set; } = null!;
 
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -29,11 +33,16 @@ namespace NekkBackup.Commands.Plans
             string normalized;
             try { normalized = CredentialStore.NormalizeTarget(Target); }
             catch (NekkBackupException ex) { Terminate(ex, Target); return; }
-            if (!ShouldProcess(normalized, $"Store the credential of '{Credential.UserName}'")) return;
+            var user = ParameterSetName == "Secret" ? (normalized.StartsWith("webhook:", System.StringComparison.Ordinal) ? "webhook" : "secret") : Credential.UserName;
+            if (!ShouldProcess(normalized, ParameterSetName == "Secret" ? "Store the secret" : $"Store the credential of '{user}'")) return;
             // PowerShell types stop here: plain values go to Core and are dropped after the write.
-            var secret = Credential.GetNetworkCredential().Password;
+            var secret = ParameterSetName == "Secret" ? Cloud.CloudCmdletBase.Plain(Secret) : Credential.GetNetworkCredential().Password;
             StoredCredential stored;
-            try { stored = CredentialStore.Set(normalized, Credential.UserName, secret); }
+            try
+            {
+                Core.Notify.NotifySecrets.Validate(normalized, secret);
+                stored = CredentialStore.Set(normalized, user, secret);
+            }
             catch (NekkBackupException ex) { Terminate(ex, normalized); return; }
             catch (System.UnauthorizedAccessException ex)
             {

@@ -43,6 +43,11 @@ namespace NekkBackup
         /// <summary>Where the host's status JSON is published for Get-NekkFleetStatus; default under the NAS destination.</summary>
         public string? FleetStatusPath { get; init; }
 
+        /// <summary>Alerts after a run (webhook and/or e-mail); null when the plan has no Notify key.</summary>
+        public NekkBackup.Core.Notify.NotifySettings? Notify { get; init; }
+        /// <summary>Write the HTML report after each run; null when the plan has no Report key.</summary>
+        public NekkBackup.Core.Reports.ReportSettings? Report { get; init; }
+
         // Studio awareness.
         public string[] DawProcesses { get; init; } = DefaultDawProcesses;
         /// <summary>Defer (skip the job while a DAW runs) or Throttle (run it at a low I/O and bandwidth budget).</summary>

@@ -73,7 +73,11 @@ namespace NekkBackup.Core.Plans
         /// &lt;path&gt;/.nekkbackup/status/*.json (one NAS destination) and &lt;path&gt;/*/.nekkbackup/status/*.json
         /// (a share holding one destination per host). Latest per host and plan.
         /// </summary>
-        public static IReadOnlyList<FleetHostStatus> Read(string path, DateTime? nowUtc = null, Action<string, Exception>? onError = null)
+        public static IReadOnlyList<FleetHostStatus> Read(string path, DateTime? nowUtc = null, Action<string, Exception>? onError = null) =>
+            FromDocuments(ReadDocuments(path, onError), nowUtc);
+
+        /// <summary>The status documents <see cref="Read"/> aggregates, with the file each came from (the HTML report reads them whole).</summary>
+        public static IReadOnlyList<(string Source, HostStatusDocument Document)> ReadDocuments(string path, Action<string, Exception>? onError = null)
         {
             var files = new List<string>();
             void Add(string dir)
@@ -89,7 +93,7 @@ namespace NekkBackup.Core.Plans
                     Add(Path.Combine(d, FolderRepository.MetaDirName, "status"));
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { onError?.Invoke(path, ex); }
-            return FromDocuments(files.Select(f => (f, TryRead(f, onError))).Where(x => x.Item2 != null).Select(x => (x.f, x.Item2!)), nowUtc);
+            return files.Select(f => (f, TryRead(f, onError))).Where(x => x.Item2 != null).Select(x => (x.f, x.Item2!)).ToList();
         }
 
         public static IReadOnlyList<FleetHostStatus> FromDocuments(IEnumerable<(string source, HostStatusDocument doc)> docs, DateTime? nowUtc = null)

@@ -34,6 +34,7 @@ namespace NekkBackup.Core.Plans
                         Id = r.RunId,
                         From = Path.Combine(dest, FolderRepository.MetaDirName, "runs", r.RunId + ".json"),
                         Detail = $"{r.FilesCopied} files copied, {r.Errors} errors",
+                        Bytes = r.BytesCopied,
                     });
                 }
             }

@@ -41,6 +41,7 @@ namespace NekkBackup.Core.Plans
                     Status = "Succeeded",
                     Id = id,
                     From = f,
+                    Bytes = TryProp(o.Value, "newBytes", out var nb) && nb.ValueKind == JsonValueKind.Number && nb.TryGetInt64(out var n) && n >= 0 ? n : null,
                 });
             }
             var drills = new List<EvidenceRecord>();

@@ -16,6 +16,8 @@ namespace NekkBackup.Core.Plans
         /// <summary>Where it was read (a manifest path, a bucket key, a history file).</summary>
         public string From { get; init; } = "";
         public string? Detail { get; init; }
+        /// <summary>Bytes the run added to the destination (copied, new chunks, uploaded), when the leg records it.</summary>
+        public long? Bytes { get; init; }
 
         public bool IsGood => Status == "Succeeded" || Status == "CompletedWithErrors" || Status == "Passed" || Status == "Warning";
     }

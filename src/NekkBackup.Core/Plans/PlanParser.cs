@@ -19,7 +19,7 @@ namespace NekkBackup.Core.Plans
         public static readonly string[] TopKeys =
         {
             "SchemaVersion", "Name", "Host", "Sources", "NasDestination", "Folder", "Retention", "Image", "Cloud",
-            "Schedules", "Daw", "FleetStatusPath",
+            "Schedules", "Daw", "FleetStatusPath", "Notify", "Report",
         };
 
         private static readonly string[] FolderKeys = { "Snapshot", "Exclude", "Include", "MaxChangedPercent" };
@@ -146,6 +146,9 @@ namespace NekkBackup.Core.Plans
 
             var fleet = p.String(data, "FleetStatusPath", false);
             if (fleet != null) p.Absolute("FleetStatusPath", fleet);
+            // Alerts and the owner's report (Core/Notify, Core/Reports; docs/plan-schema.md).
+            var notify = Notify.NotifySettings.Parse(p.Table(data, "Notify"), planPath);
+            var report = Reports.ReportSettings.Parse(p.Table(data, "Report"), planPath);
 
             return new BackupPlan
             {
@@ -169,6 +172,8 @@ namespace NekkBackup.Core.Plans
                 ProfileName = profile,
                 CloudModifiedWithinDays = modifiedWithin,
                 FleetStatusPath = fleet,
+                Notify = notify,
+                Report = report,
                 DawProcesses = daw,
                 DawPolicy = dawPolicy,
                 FolderSchedule = schedules.TryGetValue(PlanLeg.Folder, out var f) ? f : PlanSchedule.DefaultFolder,

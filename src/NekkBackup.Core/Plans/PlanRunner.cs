@@ -77,11 +77,16 @@ namespace NekkBackup.Core.Plans
             catch (NekkBackupException ex)
             {
                 foreach (var c in connections) c.Dispose();
-                return Done("Unreachable", ex.Message, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+                var unreachable = Done("Unreachable", ex.Message, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+                await Notify.PlanRunHooks.AfterRunAsync(plan, unreachable, log, obs, ct).ConfigureAwait(false);
+                return unreachable;
             }
             try
             {
-                return await RunConnectedAsync(plan, options, job, runId, started, obs, Done, ct).ConfigureAwait(false);
+                var result = await RunConnectedAsync(plan, options, job, runId, started, obs, Done, ct).ConfigureAwait(false);
+                // The plan's Report and Notify keys (best effort: never changes the result or its exit code).
+                await Notify.PlanRunHooks.AfterRunAsync(plan, result, log, obs, ct).ConfigureAwait(false);
+                return result;
             }
             finally
             {

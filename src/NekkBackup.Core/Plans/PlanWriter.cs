@@ -86,6 +86,22 @@ namespace NekkBackup.Core.Plans
                 L($"    FleetStatusPath = {Q(p.FleetStatusPath!)}");
             else
                 L("    # FleetStatusPath = '\\\\nas\\backup\\_fleet'   # default: <NasDestination>/.nekkbackup/status/");
+            L();
+            L("    # The owner's HTML report after each run, and alerts (docs/plan-schema.md). The webhook URL and the SMTP password");
+            L("    # are secrets: Set-NekkCredential -Target webhook:<Name> -Secret ... / -Target smtp:<Server> -Credential ...");
+            if (p.Report != null) L($"    Report          = @{{ Path = {Q(p.Report.Path)}; Days = {p.Report.Days} }}");
+            else L("    # Report        = @{ Path = '\\\\nas\\reports'; Days = 90 }");
+            if (p.Notify != null)
+            {
+                L("    Notify          = @{");
+                L($"        When    = {Q(p.Notify.When)}");
+                if (p.Notify.Webhooks.Count > 0)
+                    L("        Webhook = @(" + string.Join(", ", p.Notify.Webhooks.Select(w => $"@{{ Name = {Q(w.Name)}; Format = {Q(w.Format)} }}")) + ")");
+                if (p.Notify.Smtp is { } m)
+                    L($"        Smtp    = @{{ Server = {Q(m.Server)}; Port = {m.Port}; From = {Q(m.From)}; To = {Arr(m.To)} }}");
+                L("    }");
+            }
+            else L("    # Notify        = @{ When = 'Failure'; Webhook = @{ Name = 'studio-teams'; Format = 'Teams' } }");
             L("}");
             return sb.ToString();
         }

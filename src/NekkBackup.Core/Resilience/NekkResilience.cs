@@ -21,6 +21,8 @@ namespace NekkBackup.Core.Resilience
         {
             public static readonly RetryPreset FileShare = new(4, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10));
             public static readonly RetryPreset Fast = new(2, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(100));
+            /// <summary>Alerts (Core/Notify): a short budget, so an unreachable webhook never holds a scheduled run for long.</summary>
+            public static readonly RetryPreset Notify = new(2, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2));
 
             public RetryPreset(int attempts, TimeSpan first, TimeSpan max)
             {
@@ -56,6 +58,13 @@ namespace NekkBackup.Core.Resilience
                     return false;
             }
         }
+
+        /// <summary>Delivery of an alert: <see cref="RetryPreset.Notify"/> retries of transient faults, each attempt bounded by <paramref name="attemptTimeout"/>.</summary>
+        public static ResiliencePipeline ForNotification(RunLog? log, IRunObserver observer, TimeSpan attemptTimeout) =>
+            new ResiliencePipelineBuilder()
+                .AddPipeline(ForFileShare(log, observer, RetryPreset.Notify))
+                .AddTimeout(attemptTimeout)
+                .Build();
 
         public static ResiliencePipeline ForFileShare(RunLog? log, IRunObserver observer, RetryPreset? preset = null, Func<Exception, bool>? isTransient = null)
         {

@@ -11,7 +11,7 @@ namespace NekkBackup.Core.Tests.Architecture
     /// STYLE.md §2 dependency rules, read from the built assemblies' metadata:
     /// 1. Core never references System.Management.Automation.
     /// 2. Commands references NekkBackup.Core and the framework only — never Serilog, Polly or AWSSDK,
-    ///    which live in the isolated load context.
+    ///    MailKit or MimeKit, which live in the isolated load context.
     /// </summary>
     public class DependencyRulesTests
     {
@@ -53,7 +53,8 @@ namespace NekkBackup.Core.Tests.Architecture
             Assert.Contains("NekkBackup.Core", refs);
             Assert.Contains("System.Management.Automation", refs);
             var forbidden = refs.Where(r => r.StartsWith("Serilog", StringComparison.Ordinal) || r.StartsWith("Polly", StringComparison.Ordinal)
-                || r.StartsWith("AWSSDK", StringComparison.Ordinal) || r.StartsWith("ZstdSharp", StringComparison.Ordinal)).ToArray();
+                || r.StartsWith("AWSSDK", StringComparison.Ordinal) || r.StartsWith("ZstdSharp", StringComparison.Ordinal)
+                || r.StartsWith("MailKit", StringComparison.Ordinal) || r.StartsWith("MimeKit", StringComparison.Ordinal)).ToArray();
             Assert.Empty(forbidden);
         }
     }

@@ -26,6 +26,7 @@ namespace NekkBackup.Core.Plans
             PlanTester.CloudProbe = CloudLegRunner.ProbeAsync;
             FleetBucket.Publish = CloudLegRunner.PublishStatusAsync;
             FleetBucket.Read = CloudLegRunner.ReadFleetAsync;
+            FleetBucket.ReadDocuments = CloudLegRunner.ReadFleetDocumentsAsync;
         }
     }
 
@@ -120,10 +121,17 @@ namespace NekkBackup.Core.Plans
             return $"s3://{target.Bucket}/{key}";
         }
 
-        public static async Task<IReadOnlyList<FleetHostStatus>> ReadFleetAsync(FleetBucketTarget b, CancellationToken ct)
+        public static async Task<IReadOnlyList<FleetHostStatus>> ReadFleetAsync(FleetBucketTarget b, CancellationToken ct) =>
+            FleetStatus.FromDocuments(await ReadFleetDocumentsAsync(b, ct).ConfigureAwait(false));
+
+        public static async Task<IReadOnlyList<(string Source, HostStatusDocument Document)>> ReadFleetDocumentsAsync(FleetBucketTarget b, CancellationToken ct)
         {
-            var cred = CredentialStore.TryGet(b.Bucket);
-            var target = new CloudTarget { Bucket = b.Bucket, Prefix = b.Prefix, Endpoint = b.Endpoint, Region = b.Region, ProfileName = b.ProfileName, AccessKey = cred?.UserName, SecretKey = cred?.Secret, Host = "_" };
+            var cred = b.AccessKey == null ? CredentialStore.TryGet(b.Bucket) : null;
+            var target = new CloudTarget
+            {
+                Bucket = b.Bucket, Prefix = b.Prefix, Endpoint = b.Endpoint, Region = b.Region, ProfileName = b.ProfileName, Host = "_",
+                AccessKey = b.AccessKey ?? cred?.UserName, SecretKey = b.AccessKey != null ? b.SecretKey : cred?.Secret,
+            };
             using var client = new CloudClient(target, NullRunObserver.Instance);
             var prefix = (b.Prefix ?? "").Trim('/');
             prefix = prefix.Length == 0 ? "" : prefix + "/";
@@ -152,7 +160,7 @@ namespace NekkBackup.Core.Plans
                 var doc = bytes != null ? FleetStatus.Parse(bytes) : null;
                 if (doc != null) docs.Add(($"s3://{b.Bucket}/{k}", doc));
             }
-            return FleetStatus.FromDocuments(docs);
+            return docs;
         }
     }
 

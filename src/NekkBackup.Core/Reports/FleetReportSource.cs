@@ -1,0 +1,62 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using NekkBackup.Core.Folder;
+using NekkBackup.Core.Plans;
+
+namespace NekkBackup.Core.Reports
+{
+    /// <summary>
+    /// The fleet side of the report: the status documents Get-NekkFleetStatus reads, and — where a status file sits in
+    /// a NAS destination's .nekkbackup/status folder — the plan history beside it (.nekkbackup/plan-history/&lt;host&gt;.jsonl).
+    /// A host name read from a status file is never made into a path: the history file is found by listing.
+    /// </summary>
+    public static class FleetReportSource
+    {
+        public static IReadOnlyList<FleetDocument> ReadFolder(string path, Action<string, Exception>? onError = null)
+        {
+            var list = new List<FleetDocument>();
+            foreach (var (source, doc) in FleetStatus.ReadDocuments(path, onError))
+            {
+                var (history, from) = HistoryBeside(source, doc.Host, onError);
+                list.Add(new FleetDocument { Source = source, Document = doc, History = history, HistorySource = from });
+            }
+            return list;
+        }
+
+        public static async Task<IReadOnlyList<FleetDocument>> ReadBucketAsync(FleetBucketTarget target, CancellationToken ct)
+        {
+            if (FleetBucket.ReadDocuments == null)
+                throw new Errors.NekkBackupException("NotAvailable", Errors.FailureKind.NotSupported, "This build of NekkBackup has no cloud engine to read a bucket with; use -FleetPath or -Path.");
+            var docs = await FleetBucket.ReadDocuments(target, ct).ConfigureAwait(false);
+            return docs.Select(d => new FleetDocument { Source = d.Source, Document = d.Document }).ToList();
+        }
+
+        private static (IReadOnlyList<PlanHistoryEntry>, string?) HistoryBeside(string statusFile, string host, Action<string, Exception>? onError)
+        {
+            try
+            {
+                var statusDir = Path.GetDirectoryName(statusFile);
+                var meta = statusDir != null ? Path.GetDirectoryName(statusDir) : null;
+                if (meta == null || !string.Equals(Path.GetFileName(statusDir), "status", StringComparison.Ordinal)
+                    || !string.Equals(Path.GetFileName(meta), FolderRepository.MetaDirName, StringComparison.Ordinal))
+                    return (Array.Empty<PlanHistoryEntry>(), null);
+                var dir = Path.Combine(meta, "plan-history");
+                if (!Directory.Exists(dir)) return (Array.Empty<PlanHistoryEntry>(), null);
+                var file = Directory.GetFiles(dir, "*.jsonl")
+                    .FirstOrDefault(f => string.Equals(Path.GetFileNameWithoutExtension(f), host, StringComparison.OrdinalIgnoreCase));
+                if (file == null) return (Array.Empty<PlanHistoryEntry>(), null);
+                var entries = PlanHistoryStore.ReadFile(file).Where(e => string.Equals(e.Host, host, StringComparison.OrdinalIgnoreCase) || e.Host.Length == 0).ToList();
+                return (entries, file);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                onError?.Invoke(statusFile, ex);
+                return (Array.Empty<PlanHistoryEntry>(), null);
+            }
+        }
+    }
+}
