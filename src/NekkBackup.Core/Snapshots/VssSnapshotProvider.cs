@@ -11,7 +11,9 @@ namespace NekkBackup.Core.Snapshots
     /// <summary>
     /// Windows: a ClientAccessible (read-only, persistent, writer-less: crash-consistent) shadow copy
     /// through CIM Win32_ShadowCopy.Create, read through its DeviceObject path, removed by deleting the
-    /// instance. Shadows are persistent, so the state file is what makes a crash recoverable.
+    /// instance. Shadows are persistent, so the state file is what makes a crash recoverable. A source that is a
+    /// volume's root maps to the shadow's root, which .NET cannot enumerate: it is read through a directory symlink
+    /// (in the data folder's shadow-links\), made after the shadow and removed before it.
     /// Block mode (Ghost images): a shadow of a volume named as a device (\\.\C:, C:, \\?\Volume{GUID});
     /// the shadow's DeviceObject is returned as-is (no trailing backslash: it opens the volume, not its root).
     /// </summary>
