@@ -22,12 +22,20 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 
-if ($IsWindows -ne $false -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
+# Intune (and most RMM agents) start scripts in 32-bit PowerShell by default, where the module, installed under the
+# 64-bit Program Files, is not found: relaunch in 64-bit Windows PowerShell (sysnative) with the same arguments and
+# hand back its exit code. PROCESSOR_ARCHITEW6432 is set only in a 32-bit process on 64-bit Windows.
+if ($env:PROCESSOR_ARCHITEW6432 -and -not $env:NEKK_RELAUNCHED -and $env:windir) {
     $native = Join-Path $env:windir 'sysnative\WindowsPowerShell\v1.0\powershell.exe'
-    $argList = @('-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath) + ($PSBoundParameters.GetEnumerator() | ForEach-Object {
-            if ($_.Value -is [switch]) { if ($_.Value) { "-$($_.Key)" } } else { "-$($_.Key)"; "$($_.Value)" } })
-    & $native @argList
-    exit $LASTEXITCODE
+    if (Test-Path -LiteralPath $native) {
+        $env:NEKK_RELAUNCHED = '1'
+        $relaunch = @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
+        foreach ($p in $PSBoundParameters.GetEnumerator()) {
+            if ($p.Value -is [switch]) { if ($p.Value) { $relaunch += "-$($p.Key)" } } else { $relaunch += "-$($p.Key)"; $relaunch += "$($p.Value)" }
+        }
+        & $native @relaunch
+        exit $LASTEXITCODE
+    }
 }
 
 $manifest = Get-ChildItem -Path $ModuleSource -Filter NekkBackup.psd1 -Recurse | Select-Object -First 1

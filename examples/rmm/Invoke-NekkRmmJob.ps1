@@ -7,6 +7,7 @@
     NinjaOne: writes the custom field 'nekkbackupStatus' when Ninja-Property-Set exists.
     Datto RMM: writes UDF Custom<N> (255 characters max) and prints the monitor result markers.
     Automate: the single stdout line lands in %shellresult%. -WhatIf only checks compliance.
+    Started by a 32-bit agent, it relaunches itself in 64-bit PowerShell (the module lives in the 64-bit Program Files).
 .EXAMPLE
     powershell.exe -NoProfile -ExecutionPolicy Bypass -File Invoke-NekkRmmJob.ps1 -PlanPath C:\ProgramData\NekkBackup\studio.psd1 -DattoUdf 12
 #>
@@ -16,6 +17,21 @@ param(
     [ValidateRange(1, 30)] [int] $DattoUdf = 0,
     [string] $NinjaField = 'nekkbackupStatus'
 )
+# Intune (and most RMM agents) start scripts in 32-bit PowerShell by default, where the module, installed under the
+# 64-bit Program Files, is not found: relaunch in 64-bit Windows PowerShell (sysnative) with the same arguments and
+# hand back its exit code. PROCESSOR_ARCHITEW6432 is set only in a 32-bit process on 64-bit Windows.
+if ($env:PROCESSOR_ARCHITEW6432 -and -not $env:NEKK_RELAUNCHED -and $env:windir) {
+    $native = Join-Path $env:windir 'sysnative\WindowsPowerShell\v1.0\powershell.exe'
+    if (Test-Path -LiteralPath $native) {
+        $env:NEKK_RELAUNCHED = '1'
+        $relaunch = @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
+        foreach ($p in $PSBoundParameters.GetEnumerator()) {
+            if ($p.Value -is [switch]) { if ($p.Value) { $relaunch += "-$($p.Key)" } } else { $relaunch += "-$($p.Key)"; $relaunch += "$($p.Value)" }
+        }
+        & $native @relaunch
+        exit $LASTEXITCODE
+    }
+}
 $ErrorActionPreference = 'Stop'
 Import-Module NekkBackup
 

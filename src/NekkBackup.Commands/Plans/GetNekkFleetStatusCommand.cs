@@ -46,9 +46,9 @@ namespace NekkBackup.Commands.Plans
             else
             {
                 var p = PlanParser.IsAbsolute(Path) ? Path : ResolvePath(Path);
-                if (!Directory.Exists(p))
-                    Terminate(Fail.NotFound("PathNotFound", $"The fleet status folder '{p}' does not exist (or the share is unreachable).", p));
-                hosts = FleetStatus.Read(p, null, (f, ex) => WriteWarning($"Could not read '{f}': {ex.Message}"));
+                // Read on the pipeline thread (warnings go straight out); opens the NAS connection with the stored credential.
+                try { hosts = FleetFolder.Read(p, (f, ex) => WriteWarning($"Could not read '{f}': {ex.Message}")); }
+                catch (NekkBackupException ex) { Terminate(ex, p); return; }
             }
             foreach (var h in hosts)
                 if (!Problem || !h.Compliant || h.Stale) WriteObject(h);

@@ -5,8 +5,8 @@ using NekkBackup.Core.Plans;
 namespace NekkBackup.Commands.Plans
 {
     /// <summary>
-    /// Set-NekkCredential: stores a NAS share's or a bucket's secret for the machine's backup principal (Windows: DPAPI,
-    /// SYSTEM/Administrators-only folder; Linux: root-only 0600 file). Run it as the account the schedule uses.
+    /// Set-NekkCredential: stores a NAS share's or a bucket's secret for the machine's backup principal (Windows: DPAPI
+    /// LocalMachine scope in a SYSTEM/Administrators-only folder, readable by the SYSTEM task; Linux: root-only 0600 file).
     /// </summary>
     [Cmdlet(VerbsCommon.Set, "NekkCredential", SupportsShouldProcess = true, DefaultParameterSetName = "Credential")]
     [OutputType(typeof(StoredCredential))]

@@ -35,7 +35,7 @@ namespace NekkBackup.Core.Folder
         private readonly DateTime _startedUtc = DateTime.UtcNow;
         private readonly Stopwatch _sw = Stopwatch.StartNew();
         private readonly ConcurrentQueue<string> _errorDetails = new();
-        private readonly ConcurrentDictionary<string, byte> _madeDirs = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, byte> _madeDirs;
         private long _filesScanned, _filesCopied, _filesVersioned, _filesDeleted, _bytesCopied;
         private int _errors;
         private long _partialSeq;
@@ -74,11 +74,18 @@ namespace NekkBackup.Core.Folder
             _repo = new FolderRepository(o.Destination);
             _obs = obs;
             _runId = runId;
+            // Every recorded-path and mirror-path set follows one identity rule (W7: case-insensitive on Windows).
+            _identity = o.PathIdentity ?? PathIdentity.Platform;
+            _paths = _identity.Comparer;
+            _madeDirs = new ConcurrentDictionary<string, byte>(_paths);
+            _touchedDirs = new ConcurrentDictionary<string, byte>(_paths);
             // Transient faults (a NAS share dropping out) are retried with backoff; permanent ones are not.
             _retry = NekkResilience.ForFileShare(null, obs);
         }
 
         private readonly ResiliencePipeline _retry;
+        private readonly PathIdentity _identity;
+        private readonly StringComparer _paths;
 
         /// <summary>The destination cannot be written at all: read-only (EROFS / ERROR_WRITE_PROTECT), denied, or another I/O fault.</summary>
         private NekkBackupException DestinationSetupError(Exception ex)
@@ -133,9 +140,9 @@ namespace NekkBackup.Core.Folder
                 _runId = newest + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
             }
             _repo.CleanTempFiles();
-            var lastMap = new Dictionary<string, ManifestEntry>(StringComparer.Ordinal);
+            var lastMap = new Dictionary<string, ManifestEntry>(_paths);
             if (last != null) foreach (var e in last.Entries) lastMap[e.Path] = e;
-            var state = new Dictionary<string, ManifestEntry>(lastMap, StringComparer.Ordinal);
+            var state = new Dictionary<string, ManifestEntry>(lastMap, _paths);
             foreach (var j in pending)
             {
                 int n = RunJournal.Replay(j, state);
@@ -143,7 +150,7 @@ namespace NekkBackup.Core.Folder
             }
 
             var names = _o.Sources.Select(SourceName).ToArray();
-            var nameSet = new HashSet<string>(names, StringComparer.Ordinal);
+            var nameSet = new HashSet<string>(names, _paths);
             var views = new List<SourceView>();
             try
             {
@@ -160,12 +167,18 @@ namespace NekkBackup.Core.Folder
                 if (ct.IsCancellationRequested) return Finish("Cancelled", "The run was cancelled.");
 
                 // 2. Plan against the current mirror state.
-                var seen = new HashSet<string>(StringComparer.Ordinal);
+                var seen = new HashSet<string>(_paths);
                 var ops = new List<Op>();
                 var dirOps = new List<Op>();
                 foreach (var it in items)
                 {
-                    seen.Add(it.Path);
+                    if (!seen.Add(it.Path))
+                    {
+                        // Two source names that are one name on the destination (a case-sensitive folder on Windows).
+                        ItemFailed(it.FullPath, new NekkBackupException("NameConflict", FailureKind.InvalidData,
+                            $"'{it.FullPath}' differs from another item only in letter case; the destination can hold only one of them, so it is skipped.", it.FullPath));
+                        continue;
+                    }
                     state.TryGetValue(it.Path, out var cur);
                     if (it.IsDir)
                     {
@@ -310,7 +323,7 @@ namespace NekkBackup.Core.Folder
         private bool UnderUnreadable(string recorded)
         {
             foreach (var u in _unreadable)
-                if (recorded == u || recorded.StartsWith(u + "/", StringComparison.Ordinal)) return true;
+                if (_identity.IsSameOrInside(recorded, u, '/')) return true;
             return false;
         }
 
@@ -373,7 +386,7 @@ namespace NekkBackup.Core.Folder
         {
             var include = new GlobSet(_o.Include);
             var exclude = new GlobSet(_o.Exclude);
-            var visited = new HashSet<string>(StringComparer.Ordinal);
+            var visited = new HashSet<string>(_paths);
             var stack = new Stack<(string Dir, string Rel)>();
             stack.Push((root, ""));
             visited.Add(Path.GetFullPath(root));
@@ -474,7 +487,7 @@ namespace NekkBackup.Core.Folder
             int lastCount = lastMap.Values.Count(e => !e.IsDir && nameSet.Contains(TopName(e.Path)));
             if (lastCount == 0) return null;
             var replaced = new List<(SourceItem Item, ManifestEntry Old)>();
-            var present = new HashSet<string>(StringComparer.Ordinal);
+            var present = new HashSet<string>(_paths);
             foreach (var it in items)
             {
                 present.Add(it.Path);
@@ -791,7 +804,7 @@ namespace NekkBackup.Core.Folder
             Interlocked.Increment(ref _filesVersioned);
         }
 
-        private readonly ConcurrentDictionary<string, byte> _touchedDirs = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, byte> _touchedDirs;
 
         /// <summary>Notes that something inside the folder of <paramref name="path"/> changed (its time is set again at the end).</summary>
         private void Touch(string path)

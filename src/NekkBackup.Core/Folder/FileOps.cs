@@ -41,7 +41,9 @@ namespace NekkBackup.Core.Folder
         }
 
 #if !NET
+        // BOOLEAN (one byte), not BOOL: without U1 the upper bytes of the return register are read too.
         [DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.U1)]
         private static extern bool CreateSymbolicLinkW(string lpSymlinkFileName, string lpTargetFileName, int dwFlags);
 
         [DllImport("libc", SetLastError = true)]

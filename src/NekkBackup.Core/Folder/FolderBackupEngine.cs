@@ -16,9 +16,6 @@ namespace NekkBackup.Core.Folder
     /// </summary>
     public static class FolderBackupEngine
     {
-        private static readonly StringComparison PathComparison =
-            OperatingSystemInfo.IsWindows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-
         /// <summary>Checks the options; throws <see cref="NekkBackupException"/> for bad input. Writes nothing.</summary>
         public static void Validate(FolderBackupOptions o)
         {
@@ -48,9 +45,9 @@ namespace NekkBackup.Core.Folder
                 var src = Normalize(s);
                 if (!Directory.Exists(src))
                     throw Fail.NotFound("SourceNotFound", $"The source folder '{src}' does not exist.", src);
-                if (IsInside(dest, src))
+                if (IsInside(dest, src, o.PathIdentity))
                     throw Fail.Argument("DestinationInsideSource", $"The destination '{dest}' is inside the source '{src}'; the backup would copy itself.", dest);
-                if (IsInside(src, dest))
+                if (IsInside(src, dest, o.PathIdentity))
                     throw Fail.Argument("SourceInsideDestination", $"The source '{src}' is inside the destination '{dest}'.", src);
                 var name = Path.GetFileName(src);
                 if (string.IsNullOrEmpty(name) || name == FolderRepository.MetaDirName)
@@ -73,13 +70,9 @@ namespace NekkBackup.Core.Folder
             return full.Length > root.Length ? full.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) : full;
         }
 
-        /// <summary>True when <paramref name="inner"/> equals <paramref name="outer"/> or is below it.</summary>
-        internal static bool IsInside(string inner, string outer)
-        {
-            if (string.Equals(inner, outer, PathComparison)) return true;
-            var o = outer.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? outer : outer + Path.DirectorySeparatorChar;
-            return inner.StartsWith(o, PathComparison);
-        }
+        /// <summary>True when <paramref name="inner"/> equals <paramref name="outer"/> or is below it (the platform's rules by default).</summary>
+        internal static bool IsInside(string inner, string outer, PathIdentity? identity = null) =>
+            (identity ?? PathIdentity.Platform).IsSameOrInside(inner, outer, Path.DirectorySeparatorChar);
 
         /// <summary>
         /// Runs one backup. Refused/Cancelled/Succeeded/CompletedWithErrors come back as the run's Status;
@@ -105,6 +98,7 @@ namespace NekkBackup.Core.Folder
                 Retention = o.Retention,
                 FollowSymlinks = o.FollowSymlinks,
                 SourceResolver = o.SourceResolver,
+                PathIdentity = o.PathIdentity ?? PathIdentity.Platform,
             };
             log.Logger.Information("Backup {RunId} of {Sources} to {Destination}", runId, normalized.Sources, normalized.Destination);
             var run = await new BackupRunner(normalized, observer, runId).RunAsync(ct).ConfigureAwait(false);

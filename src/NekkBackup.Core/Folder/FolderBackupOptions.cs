@@ -24,6 +24,11 @@ namespace NekkBackup.Core.Folder
         /// <summary>False (default): symbolic links are recorded with their target, not followed.</summary>
         public bool FollowSymlinks { get; init; }
         public ISourceResolver SourceResolver { get; init; } = LiveSourceResolver.Instance;
+        /// <summary>
+        /// When two recorded paths are the same item (PRODUCT.md §4 "Windows paths"): the platform's rules by default,
+        /// so on Windows "Sessions/a.wav" and "SESSIONS/a.wav" are one file and a case rename is no mass deletion.
+        /// </summary>
+        public PathIdentity PathIdentity { get; init; } = PathIdentity.Platform;
     }
 
     /// <summary>GFS retention: how many runs to keep of each kind (null = that rule is off).</summary>

@@ -3,7 +3,7 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Runtime.CompilerServices;
+using System.Threading;
 using NekkBackup.Core.Errors;
 
 namespace NekkBackup.Core.Plans
@@ -20,17 +20,30 @@ namespace NekkBackup.Core.Plans
 
     /// <summary>
     /// Set-NekkCredential's store for the machine's backup principal (PRODUCT.md §3.6, windows-notes.md §4.4).
-    /// Windows: DPAPI CurrentUser scope of the storing account (store it AS SYSTEM, e.g. from the Intune install
-    /// step), in %ProgramData%\NekkBackup\credentials with an ACL of SYSTEM and Administrators only.
+    /// Windows: DPAPI with <b>LocalMachine</b> scope, in %ProgramData%\NekkBackup\credentials, a folder whose ACL
+    /// admits only SYSTEM and Administrators (inheritance off). The ACL is what keeps the secret private: LocalMachine
+    /// lets any process on the machine that can read the file decrypt it, which is exactly what lets the SYSTEM task
+    /// read a secret an admin stored from an elevated console (CurrentUser scope would lock it to that admin).
     /// Linux/macOS: a root-only file (0600, folder 0700) under the data folder. One file per target:
     /// &lt;sha256(normalised target)&gt;.cred.
     /// </summary>
     public static class CredentialStore
     {
         private static readonly byte[] Entropy = Encoding.UTF8.GetBytes("NekkBackup.Credential.v1");
+        private static readonly AsyncLocal<string?> s_directoryOverride = new();
 
-        /// <summary>Override for tests; default &lt;DataDirectory&gt;/credentials.</summary>
-        public static string? DirectoryOverride { get; set; }
+        /// <summary>DPAPI scope of the Windows store (windows-notes.md §4.4, corrected after review W2).</summary>
+        public const DataProtectionScope Scope = DataProtectionScope.LocalMachine;
+
+        /// <summary>What <see cref="StoredCredential.Protection"/> says for the Windows store.</summary>
+        public const string DpapiProtection = "DpapiLocalMachine";
+
+        /// <summary>Override for tests (this async flow only); default &lt;DataDirectory&gt;/credentials.</summary>
+        public static string? DirectoryOverride
+        {
+            get => s_directoryOverride.Value;
+            set => s_directoryOverride.Value = value;
+        }
 
         public static string Directory_ => DirectoryOverride ?? Path.Combine(OperatingSystemInfo.DataDirectory, "credentials");
 
@@ -59,14 +72,15 @@ namespace NekkBackup.Core.Plans
             if (string.IsNullOrEmpty(userName)) throw Fail.Argument("InvalidCredential", "The credential has no user name.");
             var norm = NormalizeTarget(target);
             var dir = Directory_;
-            PrepareDirectory(dir);
+            var services = PlatformServices.Current;
+            PrepareDirectory(dir, services.Acl);
             var payload = JsonSerializer.SerializeToUtf8Bytes(new Payload { Target = norm, UserName = userName, Secret = secret, Updated = DateTime.UtcNow });
             byte[] stored;
             string protection;
-            if (OperatingSystemInfo.IsWindows)
+            if (services.Dpapi != null)
             {
-                stored = Protect(payload);
-                protection = "DPAPI";
+                stored = services.Dpapi.Protect(payload, Entropy, Scope);
+                protection = DpapiProtection;
             }
             else
             {
@@ -105,14 +119,15 @@ namespace NekkBackup.Core.Plans
             }
             try
             {
-                var json = OperatingSystemInfo.IsWindows ? Unprotect(raw) : raw;
+                var dpapi = PlatformServices.Current.Dpapi;
+                var json = dpapi != null ? dpapi.Unprotect(raw, Entropy, Scope) : raw;
                 var p = JsonSerializer.Deserialize<Payload>(json);
                 return p == null ? null : new TargetCredential { Target = p.Target, UserName = p.UserName, Secret = p.Secret };
             }
             catch (Exception ex) when (ex is CryptographicException || ex is JsonException)
             {
                 throw new NekkBackupException("CredentialUnreadable", FailureKind.SecurityError,
-                    $"The stored credential for '{NormalizeTarget(target)}' cannot be decrypted by this account (DPAPI CurrentUser: store it as the account the schedule runs as, SYSTEM).", target, ex);
+                    $"The stored credential for '{NormalizeTarget(target)}' cannot be decrypted on this machine (DPAPI LocalMachine: it was stored on another machine, by an older NekkBackup, or the file is damaged); store it again with Set-NekkCredential.", target, ex);
             }
         }
 
@@ -132,16 +147,14 @@ namespace NekkBackup.Core.Plans
             public DateTime Updated { get; set; }
         }
 
-        private static void PrepareDirectory(string dir)
+        private static void PrepareDirectory(string dir, IFolderAcl? acl)
         {
             Directory.CreateDirectory(dir);
+            // Windows: locked down again here even though the whole data folder is (DataFolder): the store may live elsewhere.
+            if (acl != null) { acl.LockDown(dir); return; }
 #if NET
             if (!OperatingSystem.IsWindows())
                 File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            else
-                WindowsAcl.RestrictDirectory(dir);
-#else
-            if (OperatingSystemInfo.IsWindows) WindowsAcl.RestrictDirectory(dir);
 #endif
         }
 
@@ -156,22 +169,6 @@ namespace NekkBackup.Core.Plans
                 });
 #endif
             return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        }
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static byte[] Protect(byte[] data)
-        {
-#pragma warning disable CA1416
-            return ProtectedData.Protect(data, Entropy, DataProtectionScope.CurrentUser);
-#pragma warning restore CA1416
-        }
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static byte[] Unprotect(byte[] data)
-        {
-#pragma warning disable CA1416
-            return ProtectedData.Unprotect(data, Entropy, DataProtectionScope.CurrentUser);
-#pragma warning restore CA1416
         }
     }
 }

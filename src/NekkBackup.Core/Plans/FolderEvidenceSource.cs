@@ -16,9 +16,18 @@ namespace NekkBackup.Core.Plans
 
         public Task<LegEvidence> ReadAsync(BackupPlan plan, CancellationToken cancellationToken)
         {
+            // SYSTEM (Intune detection) reaches a workgroup NAS only through the stored credential (review W1).
             var dest = plan.NasDestination;
+            NasConnection connection;
+            try { connection = NasConnection.Open(dest); }
+            catch (NekkBackupException ex) { return Task.FromResult(new LegEvidence { Leg = Leg, Location = dest, Problem = ex.Message }); }
+            using (connection) return Task.FromResult(Read(plan, dest));
+        }
+
+        private LegEvidence Read(BackupPlan plan, string dest)
+        {
             if (!Directory.Exists(dest))
-                return Task.FromResult(new LegEvidence { Leg = Leg, Location = dest, Problem = $"the NAS destination '{dest}' is not reachable (or does not exist yet)" });
+                return new LegEvidence { Leg = Leg, Location = dest, Problem = $"the NAS destination '{dest}' is not reachable (or does not exist yet)" };
             var runs = new List<EvidenceRecord>();
             string? problem = null;
             try
@@ -52,7 +61,7 @@ namespace NekkBackup.Core.Plans
             var checks = history.Where(e => e.Job == "Folder" && e.Step == "Verify" || e.Job == "Drill" && e.Step == "FullVerify")
                 .Select(e => ToRecord(e, historyPath)).ToList();
             var drills = history.Where(e => e.Job == "Drill" && e.Step == "FullVerify").Select(e => ToRecord(e, historyPath)).ToList();
-            return Task.FromResult(new LegEvidence
+            return new LegEvidence
             {
                 Leg = Leg,
                 Location = dest,
@@ -60,7 +69,7 @@ namespace NekkBackup.Core.Plans
                 Runs = runs.OrderBy(r => r.StartedUtc).ToList(),
                 Checks = checks,
                 Drills = drills,
-            });
+            };
         }
 
         internal static EvidenceRecord ToRecord(PlanHistoryEntry e, string from) => new()

@@ -19,9 +19,18 @@ namespace NekkBackup.Core.Plans
 
         public Task<LegEvidence> ReadAsync(BackupPlan plan, CancellationToken cancellationToken)
         {
+            // A repository on a workgroup NAS is reached through the stored credential, as the folder leg's (review W1).
             var repo = plan.ImageRepository!;
+            NasConnection connection;
+            try { connection = NasConnection.Open(repo); }
+            catch (Errors.NekkBackupException ex) { return Task.FromResult(new LegEvidence { Leg = Leg, Location = repo, Problem = ex.Message }); }
+            using (connection) return Task.FromResult(Read(plan, repo));
+        }
+
+        private LegEvidence Read(BackupPlan plan, string repo)
+        {
             if (!Directory.Exists(repo))
-                return Task.FromResult(new LegEvidence { Leg = Leg, Location = repo, Problem = $"the image repository '{repo}' is not reachable (or does not exist yet)" });
+                return new LegEvidence { Leg = Leg, Location = repo, Problem = $"the image repository '{repo}' is not reachable (or does not exist yet)" };
             var images = new List<EvidenceRecord>();
             var ids = new HashSet<string>(StringComparer.Ordinal);
             foreach (var f in Files(Path.Combine(repo, "images"), "*.json"))
@@ -64,14 +73,14 @@ namespace NekkBackup.Core.Plans
                     Detail = Str(o.Value, "method"),
                 });
             }
-            return Task.FromResult(new LegEvidence
+            return new LegEvidence
             {
                 Leg = Leg,
                 Location = repo,
                 Runs = images.OrderBy(r => r.StartedUtc).ToList(),
                 Checks = drills.OrderBy(r => r.StartedUtc).ToList(),
                 Drills = drills.OrderBy(r => r.StartedUtc).ToList(),
-            });
+            };
         }
 
         private static IEnumerable<string> Files(string dir, string pattern)

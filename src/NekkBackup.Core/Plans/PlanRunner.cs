@@ -64,48 +64,41 @@ namespace NekkBackup.Core.Plans
                 return r;
             }
 
+            // One run per plan at a time — decided before anything touches a share: a refused run must not open, let
+            // alone cancel, the connection the running one is copying over (review W3).
+            using var planLock = PlanLock.TryAcquire(plan);
+            if (planLock == null)
+                return Done("Refused", $"another run of plan '{plan.Name}' is in progress ({PlanLock.Holder(plan)}); this one did nothing",
+                    Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+
             // SYSTEM reaches a workgroup NAS only with the credential stored for it (Set-NekkCredential): a temporary
-            // connection per share for the whole run, cancelled at the end (Windows; a no-op elsewhere).
-            var connections = new List<NasConnection>();
-            try
-            {
-                foreach (var share in new[] { plan.NasDestination, plan.HasImage ? plan.ImageRepository! : null }
-                             .Where(p => p != null && VolumeIdentity.UncRoot(p) != null)
-                             .Select(p => VolumeIdentity.UncRoot(p!)!).Distinct(StringComparer.OrdinalIgnoreCase))
-                    connections.Add(NasConnection.Open(share));
-            }
+            // connection per share for the whole run, cancelled (never forced) at the end (Windows; a no-op elsewhere).
+            IDisposable connections;
+            try { connections = NasConnection.OpenAll(PlanShares(plan)); }
             catch (NekkBackupException ex)
             {
-                foreach (var c in connections) c.Dispose();
                 var unreachable = Done("Unreachable", ex.Message, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
                 await Notify.PlanRunHooks.AfterRunAsync(plan, unreachable, log, obs, ct).ConfigureAwait(false);
                 return unreachable;
             }
-            try
-            {
-                var result = await RunConnectedAsync(plan, options, job, runId, started, obs, Done, ct).ConfigureAwait(false);
-                // The plan's Report and Notify keys (best effort: never changes the result or its exit code).
-                await Notify.PlanRunHooks.AfterRunAsync(plan, result, log, obs, ct).ConfigureAwait(false);
-                return result;
-            }
-            finally
-            {
-                foreach (var c in connections) c.Dispose();
-            }
+            PlanRunResult result;
+            using (connections)
+                result = await RunLockedAsync(plan, options, job, runId, obs, Done, ct).ConfigureAwait(false);
+            // The plan's Report and Notify keys (best effort: never changes the result or its exit code).
+            await Notify.PlanRunHooks.AfterRunAsync(plan, result, log, obs, ct).ConfigureAwait(false);
+            return result;
         }
 
-        private static async Task<PlanRunResult> RunConnectedAsync(BackupPlan plan, PlanRunOptions options, string job, string runId, DateTime started, IRunObserver obs,
+        /// <summary>The plan's destinations that may be NAS shares (the folder destination and the image repository).</summary>
+        public static IEnumerable<string?> PlanShares(BackupPlan plan) => new[] { plan.NasDestination, plan.HasImage ? plan.ImageRepository : null };
+
+        private static async Task<PlanRunResult> RunLockedAsync(BackupPlan plan, PlanRunOptions options, string job, string runId, IRunObserver obs,
             DoneFn Done, CancellationToken ct)
         {
             // Destination reachable? (exit 4, before anything else: a NAS that is down is the commonest failure.)
             var unreachable = Unreachable(plan.NasDestination);
             if (unreachable != null)
                 return Done("Unreachable", unreachable, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
-
-            using var planLock = PlanLock.TryAcquire(plan);
-            if (planLock == null)
-                return Done("Refused", $"another run of plan '{plan.Name}' is in progress ({PlanLock.Holder(plan)}); this one did nothing",
-                    Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
 
             var history = PlanHistoryStore.Read(plan);
             var now = DateTime.Now;

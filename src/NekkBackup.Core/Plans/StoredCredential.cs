@@ -7,7 +7,7 @@ namespace NekkBackup
     {
         public string Target { get; init; } = "";
         public string UserName { get; init; } = "";
-        /// <summary>DPAPI (Windows, CurrentUser scope of the storing account) or File0600 (Linux/macOS, root-only).</summary>
+        /// <summary>DpapiLocalMachine (Windows: DPAPI LocalMachine scope in a SYSTEM/Administrators-only folder) or File0600 (Linux/macOS, root-only).</summary>
         public string Protection { get; init; } = "";
         public string Path { get; init; } = "";
         public DateTime Updated { get; init; }

@@ -20,9 +20,20 @@ namespace NekkBackup.Core.Plans
         public static void Register(string taskName, string xml)
         {
             var folder = OpenFolder(create: true)!;
-            // "SYSTEM" explicitly: a NULL user with SERVICE_ACCOUNT fails with 0x80070534 when the caller is SYSTEM (Intune).
-            Invoke(folder, "RegisterTask", taskName, xml, TaskCreateOrUpdate, "SYSTEM", null, TaskLogonServiceAccount);
+            Invoke(folder, "RegisterTask", RegisterTaskArguments(taskName, xml));
         }
+
+        /// <summary>
+        /// ITaskFolder::RegisterTask(path, xmlText, flags, userId, password, logonType). The user is given explicitly (a
+        /// NULL user with SERVICE_ACCOUNT fails with 0x80070534 when the caller is SYSTEM, e.g. Intune) and as LocalSystem's
+        /// SID S-1-5-18, the same id the task XML's principal carries: the name "SYSTEM" is localised on some Windows
+        /// languages, the SID is not. Task Scheduler accepts "the name or the corresponding SID string" of the built-in
+        /// service accounts (Task Security Hardening, MicrosoftDocs/win32 desktop-src/TaskSchd/task-security-hardening.md);
+        /// tests/Windows/Invoke-NekkWindowsCheck.ps1 confirms it on a real host. The password must be empty (VT_NULL) for a
+        /// service account.
+        /// </summary>
+        public static object?[] RegisterTaskArguments(string taskName, string xml) =>
+            new object?[] { taskName, xml, TaskCreateOrUpdate, TaskSchedulerXml.SystemSid, null, TaskLogonServiceAccount };
 
         /// <summary>Deletes the task; false when it did not exist.</summary>
         public static bool Unregister(string taskName)

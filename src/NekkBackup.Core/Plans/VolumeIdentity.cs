@@ -34,14 +34,11 @@ namespace NekkBackup.Core.Plans
             return new VolumeIdentity { Key = "root:" + (Path.GetPathRoot(path) ?? "/"), Description = Path.GetPathRoot(path) ?? "/" };
         }
 
-        /// <summary>\\server\share of a UNC path (either slash), or null.</summary>
-        public static string? UncRoot(string path)
-        {
-            var p = path.Replace('/', '\\');
-            if (!p.StartsWith(@"\\", StringComparison.Ordinal) || p.StartsWith(@"\\?\", StringComparison.Ordinal) || p.StartsWith(@"\\.\", StringComparison.Ordinal)) return null;
-            var parts = p.Substring(2).Split(new[] { '\\' }, StringSplitOptions.RemoveEmptyEntries);
-            return parts.Length >= 2 ? $@"\\{parts[0]}\{parts[1]}" : null;
-        }
+        /// <summary>
+        /// \\server\share of a UNC path (either slash, and the long form \\?\UNC\server\share: the same share, review W8),
+        /// or null.
+        /// </summary>
+        public static string? UncRoot(string path) => PathIdentity.UncShare(path);
 
         private static string NearestExisting(string path)
         {

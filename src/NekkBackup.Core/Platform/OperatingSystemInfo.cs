@@ -36,7 +36,8 @@ namespace NekkBackup.Core
 
         /// <summary>
         /// The platform's data folder for NekkBackup (logs, state). NEKKBACKUP_DATA overrides it.
-        /// Windows: %ProgramData%\NekkBackup when elevated (SYSTEM runs), else %LOCALAPPDATA%\NekkBackup.
+        /// Windows: %ProgramData%\NekkBackup when elevated (SYSTEM runs), else %LOCALAPPDATA%\NekkBackup; an elevated
+        /// process locks the folder down to SYSTEM and Administrators before its first use (<see cref="DataFolder"/>).
         /// Linux/macOS: /var/lib/nekkbackup as root, else $XDG_STATE_HOME/nekkbackup (~/.local/state/nekkbackup).
         /// </summary>
         public static string DataDirectory
@@ -44,14 +45,15 @@ namespace NekkBackup.Core
             get
             {
                 var overridden = Environment.GetEnvironmentVariable("NEKKBACKUP_DATA");
-                if (!string.IsNullOrEmpty(overridden)) return overridden!;
                 if (IsWindows)
                 {
-                    var root = IsElevated
-                        ? Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData)
-                        : Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
-                    return Path.Combine(root, "NekkBackup");
+                    bool elevated = IsElevated;
+                    var dir = !string.IsNullOrEmpty(overridden) ? overridden!
+                        : Path.Combine(Environment.GetFolderPath(elevated ? Environment.SpecialFolder.CommonApplicationData : Environment.SpecialFolder.LocalApplicationData), "NekkBackup");
+                    if (elevated) DataFolder.EnsureSecured(dir);
+                    return dir;
                 }
+                if (!string.IsNullOrEmpty(overridden)) return overridden!;
                 if (IsElevated) return "/var/lib/nekkbackup";
                 var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
                 if (string.IsNullOrEmpty(state))

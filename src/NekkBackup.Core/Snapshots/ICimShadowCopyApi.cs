@@ -52,7 +52,7 @@ namespace NekkBackup.Core.Snapshots
         bool Delete(string shadowId);
     }
 
-    /// <summary>Volume lookups (GetVolumePathNameW / GetVolumeNameForVolumeMountPointW) as a seam.</summary>
+    /// <summary>Volume lookups (GetVolumePathNameW / GetVolumeNameForVolumeMountPointW) and directory links, as a seam.</summary>
     public interface IWindowsVolumeApi
     {
         /// <summary>The mount point holding the path, with a trailing backslash ("C:\", "D:\Mount\X\").</summary>
@@ -60,5 +60,14 @@ namespace NekkBackup.Core.Snapshots
 
         /// <summary>"\\?\Volume{GUID}\" for a mount point, or null when it has none.</summary>
         string? GetVolumeGuidPath(string mountPoint);
+
+        /// <summary>
+        /// CreateSymbolicLinkW(<paramref name="link"/>, <paramref name="target"/>, SYMBOLIC_LINK_FLAG_DIRECTORY): how a
+        /// shadow copy's root is read (windows-notes.md §1.7); the target keeps its trailing backslash.
+        /// </summary>
+        void CreateDirectoryLink(string link, string target);
+
+        /// <summary>RemoveDirectoryW(<paramref name="link"/>): removes the link itself, never what it points to. No-op when absent.</summary>
+        void RemoveDirectoryLink(string link);
     }
 }

@@ -11,7 +11,9 @@ namespace NekkBackup.Core.Snapshots
     /// <summary>
     /// Windows: a ClientAccessible (read-only, persistent, writer-less: crash-consistent) shadow copy
     /// through CIM Win32_ShadowCopy.Create, read through its DeviceObject path, removed by deleting the
-    /// instance. Shadows are persistent, so the state file is what makes a crash recoverable.
+    /// instance. Shadows are persistent, so the state file is what makes a crash recoverable. A source that is a
+    /// volume's root maps to the shadow's root, which .NET cannot enumerate: it is read through a directory symlink
+    /// (in the data folder's shadow-links\), made after the shadow and removed before it.
     /// Block mode (Ghost images): a shadow of a volume named as a device (\\.\C:, C:, \\?\Volume{GUID});
     /// the shadow's DeviceObject is returned as-is (no trailing backslash: it opens the volume, not its root).
     /// </summary>
@@ -27,6 +29,13 @@ namespace NekkBackup.Core.Snapshots
         private readonly Func<bool> _isWindows;
         private readonly Func<VssHostCheck.Result> _host;
         private readonly NekkResilience.RetryPreset _retry;
+        private readonly string? _linkDirectory;
+
+        /// <summary>Where shadow-root links live (inside the locked-down data folder).</summary>
+        public string LinkDirectory => _linkDirectory ?? Path.Combine(OperatingSystemInfo.DataDirectory, "shadow-links");
+
+        /// <summary>Data key of the directory link a shadow root is read through.</summary>
+        public const string LinkKey = "Link";
 
         /// <summary>Back-off when another shadow copy is in progress (code 9).</summary>
         public static readonly NekkResilience.RetryPreset InProgressRetry = new(5, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30));
@@ -38,8 +47,9 @@ namespace NekkBackup.Core.Snapshots
         }
 
         public VssSnapshotProvider(Func<ICimShadowCopyApi> cim, IWindowsVolumeApi volumes, IRunObserver observer, Func<bool> isElevated, Func<bool> isWindows,
-            Func<VssHostCheck.Result> host, NekkResilience.RetryPreset retry)
+            Func<VssHostCheck.Result> host, NekkResilience.RetryPreset retry, string? linkDirectory = null)
         {
+            _linkDirectory = linkDirectory;
             _cim = cim;
             _volumes = volumes;
             _observer = observer;
@@ -116,7 +126,21 @@ namespace NekkBackup.Core.Snapshots
             record.Data["DeviceObject"] = info.DeviceObject;
             // Block mode reads the shadow volume itself: DeviceObject verbatim (windows-notes §2.1: no trailing
             // backslash, which would open the file-system root); file mode maps the path inside it.
-            record.SnapshotPath = record.IsBlock ? info.DeviceObject : VssPaths.MapToShadow(info.DeviceObject, record.Get("Relative") ?? "");
+            var relative = record.Get("Relative") ?? "";
+            if (record.IsBlock) record.SnapshotPath = info.DeviceObject;
+            else if (relative.Length > 0) record.SnapshotPath = VssPaths.MapToShadow(info.DeviceObject, relative);
+            else
+            {
+                // The source is a volume's root (a drive or a mount point of another volume): .NET cannot enumerate
+                // ...ShadowCopyN\ (dotnet/runtime#119009), so the root is read through a directory symlink to it
+                // (windows-notes.md §1.7). Recorded before it is made, so a crash leaves nothing unknown behind.
+                var link = Path.Combine(LinkDirectory, id.Trim('{', '}'));
+                record.Data[LinkKey] = link;
+                journal.Update(record.SnapshotId, record);
+                Directory.CreateDirectory(LinkDirectory);
+                _volumes.CreateDirectoryLink(link, VssPaths.MapToShadow(info.DeviceObject, ""));
+                record.SnapshotPath = link;
+            }
             journal.Update(record.SnapshotId, record);
         }
 
@@ -125,6 +149,9 @@ namespace NekkBackup.Core.Snapshots
             var id = record.Get("ShadowId");
             if (id == null) return Task.CompletedTask; // intent only: nothing identifiable was made
             if (!_isWindows()) throw SnapshotErrors.Unsupported($"The VSS shadow copy {id} can only be removed on Windows.", record.SnapshotId);
+            // The link first (RemoveDirectoryW: the link, never the shadow's content), then the shadow.
+            var link = record.Get(LinkKey);
+            if (link != null) _volumes.RemoveDirectoryLink(link);
             using var api = _cim();
             api.Delete(id);
             return Task.CompletedTask;

@@ -20,7 +20,7 @@ namespace NekkBackup.Core.Tests.Plans
             try
             {
                 var s = CredentialStore.Set(@"\\nas\backup", "backup", "clear-text-marker-123");
-                Assert.Equal("DPAPI", s.Protection);
+                Assert.Equal(CredentialStore.DpapiProtection, s.Protection);
                 var bytes = File.ReadAllBytes(s.Path);
                 Assert.DoesNotContain("clear-text-marker-123", Encoding.UTF8.GetString(bytes));
                 Assert.DoesNotContain("clear-text-marker-123", Encoding.Unicode.GetString(bytes));

@@ -86,6 +86,22 @@ namespace NekkBackup.Core.Tests.Snapshots
         public string? Guid { get; set; } = @"\\?\Volume{0b1c2d3e-0000-0000-0000-100000000000}\";
         public string GetVolumePathName(string path) => MountPoint;
         public string? GetVolumeGuidPath(string mountPoint) => Guid;
+
+        /// <summary>Shadow device root ("…ShadowCopyN\") → a real folder standing in for its content; links to it are made for real.</summary>
+        public Dictionary<string, string> ShadowContent { get; } = new(StringComparer.OrdinalIgnoreCase);
+        public List<string> Calls { get; } = new();
+
+        public void CreateDirectoryLink(string link, string target)
+        {
+            Calls.Add($"Link {link} -> {target}");
+            if (ShadowContent.TryGetValue(target, out var real)) System.IO.Directory.CreateSymbolicLink(link, real);
+        }
+
+        public void RemoveDirectoryLink(string link)
+        {
+            Calls.Add("Unlink " + link);
+            if (new System.IO.FileInfo(link).LinkTarget != null) System.IO.File.Delete(link);
+        }
     }
 
     /// <summary>Collects observer messages for assertions.</summary>

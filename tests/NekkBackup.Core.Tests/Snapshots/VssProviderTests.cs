@@ -63,8 +63,13 @@ namespace NekkBackup.Core.Tests.Snapshots
             var r = await Make(Provider(cim, new FakeVolumes()), @"D:\Sessions\Song A");
             Assert.Equal(@"\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy7\Sessions\Song A", r.SnapshotPath);
 
-            var root = await Make(Provider(cim, new FakeVolumes()), @"D:\");
-            Assert.Equal(@"\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy8\", root.SnapshotPath);
+            // A volume root is read through a directory link to the shadow's root (.NET cannot enumerate "…ShadowCopyN\").
+            using var links = new TempDir("vss-links");
+            var vols = new FakeVolumes();
+            var root = await Make(new VssSnapshotProvider(() => cim, vols, NullRunObserver.Instance, () => true, () => true, () => VssHostCheck.Result.Native, Fast, links.Path), @"D:\");
+            Assert.Equal(System.IO.Path.Combine(links.Path, root.Get("ShadowId")!.Trim('{', '}')), root.SnapshotPath);
+            Assert.Equal(root.SnapshotPath, root.Get(VssSnapshotProvider.LinkKey));
+            Assert.Equal($"Link {root.SnapshotPath} -> " + @"\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy8\", Assert.Single(vols.Calls));
         }
 
         [Theory]
