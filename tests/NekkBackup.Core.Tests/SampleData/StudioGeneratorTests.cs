@@ -40,6 +40,20 @@ namespace NekkBackup.Core.Tests.SampleData
             Assert.Throws<IOException>(() => StudioGenerator.Generate(a, 1, 1)); // never into a non-empty folder
         }
 
+        /// <summary>
+        /// Pinned output: the generator has no floating point and no platform-dependent random source, so this tree
+        /// (contents, paths, sizes and times) is the same on Windows, Linux and macOS and on every .NET version.
+        /// A deliberate change to the generator changes every test's data: update the value then, knowingly.
+        /// </summary>
+        [Fact]
+        public void TheTreeIsTheSameOnEveryMachine()
+        {
+            using var tmp = new TempDir("gen-pin");
+            var root = StudioData.Generate(Path.Combine(tmp.Path, "Studio"), 4, 1);
+            StudioData.Mutate(root, 20, 3);
+            Assert.Equal(("242122b1194496de456ccd33991645e7d618a9209be934ee5e946f00c7d91406", 31), StudioGenerator.Digest(root));
+        }
+
         [Fact]
         public void TheTreeHasTakesSessionsPresetsAndTheAwkwardFilesInTheStudioByteMix()
         {
