@@ -22,7 +22,7 @@ Describe 'The repository stands alone' {
         # Control: the check does find a mention in a scratch repository (so an empty answer below means something).
         $control = New-NekkTestDirectory 'grep-control'
         & git init -q $control
-        Set-Content (Join-Path $control 'gen.sh') ('bash ../' + 'shared/bench/gen-dataset.sh')
+        Set-Content (Join-Path $control 'gen.sh') ('bash ../' + 'shared/' + 'bench/gen-dataset.sh')
         Set-Content (Join-Path $control 'notes.md') ('see ../' + 'shared')
         & git -C $control add -A
         Find-ForbiddenMention $control | Should -Be @('gen.sh')
