@@ -11,7 +11,7 @@
       Test     Package, then xunit (tests/NekkBackup.Core.Tests) and Pester (tests/Module) against out/;
                ends with one line "N passed, N failed, N skipped". With CI=true a skip other than
                Windows-only or LVM fails the run.
-      Demo     Build, then the main job on generated studio data, printed as tables.
+      Demo     Build, then a guided tour on generated studio data, each command printed (build and tour timed apart).
       Bench    Build, then the benchmarks in bench/ (ratios against rsync, rclone, restic, partclone).
       Package  Build, then out/NekkBackup.<version>.nupkg (what Install-PSResource installs) and out/NekkBackup-<version>.zip.
     Writes only under out/.

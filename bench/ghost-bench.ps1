@@ -19,6 +19,7 @@ param(
     [string] $WorkDirectory = (Join-Path ([System.IO.Path]::GetTempPath()) 'nekk-bench')
 )
 $ErrorActionPreference = 'Stop'
+$ModuleManifest = (Resolve-Path $ModuleManifest).Path
 $StudioGen = (Resolve-Path $StudioGen).Path
 # Progress off, as in a scheduled job: in a redirected, non-interactive pwsh 7.6 host, rendering Write-Progress
 # cost 2-5 s of wall time per 1 GiB capture here (measured), which is the host's cost, not the engine's.
