@@ -8,12 +8,12 @@
         dotnet tool restore && dotnet pwsh ./build.ps1 Test
     Tasks:
       Build    ready-to-import module in out/NekkBackup/<version>/ (core/ for PowerShell 7, desktop/ for 5.1)
-      Test     Build, then xunit (tests/NekkBackup.Core.Tests) and Pester (tests/Module) against out/;
+      Test     Package, then xunit (tests/NekkBackup.Core.Tests) and Pester (tests/Module) against out/;
                ends with one line "N passed, N failed, N skipped". With CI=true a skip other than
                Windows-only or LVM fails the run.
-      Demo     Build, then the main job on generated studio data, printed as tables.
+      Demo     Build, then a guided tour on generated studio data, each command printed (build and tour timed apart).
       Bench    Build, then the benchmarks in bench/ (ratios against rsync, rclone, restic, partclone).
-      Package  Build, then out/NekkBackup-<version>.zip.
+      Package  Build, then out/NekkBackup.<version>.nupkg (what Install-PSResource installs) and out/NekkBackup-<version>.zip.
     Writes only under out/.
 #>
 [CmdletBinding()]
@@ -68,16 +68,14 @@ function Invoke-ChildPwsh {
     return $LASTEXITCODE
 }
 
-function Get-SharedBench {
-    $candidates = @()
-    if ($env:NEKKBACKUP_SHARED) { $candidates += Join-Path $env:NEKKBACKUP_SHARED 'bench' }
-    $dir = Get-Item $root
-    while ($dir) {
-        $candidates += Join-Path $dir.FullName 'shared/bench'
-        $dir = $dir.Parent
+# ReleaseNotes for the manifest: the newest section of CHANGELOG.md that has content (an empty "Unreleased" is skipped).
+function Get-ReleaseNotes {
+    $sections = [regex]::Split((Get-Content -Raw (Join-Path $root 'CHANGELOG.md')), '(?m)^## ') | Select-Object -Skip 1
+    foreach ($section in $sections) {
+        $heading, $body = $section -split '\r?\n', 2
+        if ($body -and $body.Trim()) { return "$($heading.Trim())`n`n$($body.Trim())" }
     }
-    foreach ($c in $candidates) { if (Test-Path (Join-Path $c 'gen-dataset.sh')) { return (Resolve-Path $c).Path } }
-    throw "The studio dataset generator (shared/bench/gen-dataset.sh) was not found beside the repository; set NEKKBACKUP_SHARED to the shared folder."
+    throw 'CHANGELOG.md has no section with content for the manifest ReleaseNotes.'
 }
 
 function Invoke-Build {
@@ -95,15 +93,16 @@ function Invoke-Build {
         New-Item -ItemType Directory -Force -Path $deps | Out-Null
         foreach ($f in Get-ChildItem $publish -File) {
             if ($f.Name -like 'System.Management.Automation*') { throw "System.Management.Automation must not ship in the module ($($f.FullName))." }
-            if ($f.Extension -notin '.dll', '.pdb') { continue }
+            if ($f.Extension -ne '.dll') { continue }   # no .pdb: the module folder is what the package ships
             $dest = if ($f.BaseName -eq 'NekkBackup.Commands') { $target } else { $deps }
             Copy-Item $f.FullName $dest
         }
     }
 
-    $manifest = Get-Content -Raw (Join-Path $root 'module/NekkBackup.psd1')
-    Set-Content -Path $manifestPath -Value ($manifest -replace '\{\{ModuleVersion\}\}', $version) -Encoding utf8
-    Copy-Item (Join-Path $root 'module/NekkBackup.psm1'), (Join-Path $root 'module/NekkBackup.Types.ps1xml') $moduleDir
+    $manifest = (Get-Content -Raw (Join-Path $root 'module/NekkBackup.psd1')) -replace '\{\{ModuleVersion\}\}', $version
+    $manifest = $manifest.Replace("'{{ReleaseNotes}}'", "'" + (Get-ReleaseNotes).Replace("'", "''") + "'")
+    Set-Content -Path $manifestPath -Value $manifest -Encoding utf8
+    Copy-Item (Join-Path $root 'module/NekkBackup.psm1'), (Join-Path $root 'module/NekkBackup.Types.ps1xml'), (Join-Path $root 'LICENSE') $moduleDir
     Copy-Item (Join-Path $root 'module/formats') $moduleDir -Recurse
     New-Item -ItemType Directory -Force -Path (Join-Path $moduleDir 'en-US') | Out-Null
     Copy-Item (Join-Path $root 'module/en-US/*') (Join-Path $moduleDir 'en-US')
@@ -147,7 +146,7 @@ function Read-XunitResults([string] $trx) {
 }
 
 function Invoke-Test {
-    Invoke-Build
+    Invoke-Package   # the Pester package test installs out/NekkBackup.<version>.nupkg
     $results = Join-Path $outRoot 'test-results'
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     New-Item -ItemType Directory -Force -Path $results | Out-Null
@@ -189,16 +188,15 @@ function Invoke-Test {
 }
 
 function Invoke-Demo {
-    Invoke-Build
-    $bench = Get-SharedBench
-    $code = Invoke-ChildPwsh (Join-Path $root 'examples/Demo.ps1') @('-ModuleManifest', $manifestPath, '-WorkDirectory', (Join-Path $outRoot 'demo'), '-SharedBench', $bench)
-    if ($code -ne 0) { throw "Demo failed ($code)." }
+    $build = Measure-Command { Invoke-Build | Out-Host }
+    $demo = Measure-Command { $script:code = Invoke-ChildPwsh (Join-Path $root 'examples/Demo.ps1') @('-ModuleManifest', $manifestPath, '-WorkDirectory', (Join-Path $outRoot 'demo')) }
+    Write-Host ('== Build {0:N0} s, demo {1:N0} s' -f $build.TotalSeconds, $demo.TotalSeconds)
+    if ($script:code -ne 0) { throw "Demo failed ($($script:code))." }
 }
 
 function Invoke-Bench {
     Invoke-Build
-    $bench = Get-SharedBench
-    $code = Invoke-ChildPwsh (Join-Path $root 'bench/Invoke-Bench.ps1') @('-ModuleManifest', $manifestPath, '-SharedBench', $bench, '-SizeMB', $BenchSizeMB, '-WorkDirectory', (Join-Path $outRoot 'bench'))
+    $code = Invoke-ChildPwsh (Join-Path $root 'bench/Invoke-Bench.ps1') @('-ModuleManifest', $manifestPath, '-SizeMB', $BenchSizeMB, '-WorkDirectory', (Join-Path $outRoot 'bench'))
     if ($code -ne 0) { throw "Bench failed ($code)." }
 }
 
@@ -207,7 +205,11 @@ function Invoke-Package {
     $zip = Join-Path $outRoot "NekkBackup-$version.zip"
     if (Test-Path $zip) { Remove-Item $zip }
     Compress-Archive -Path (Join-Path $outRoot 'NekkBackup') -DestinationPath $zip
-    Write-Host "== Package: $zip"
+    Get-ChildItem $outRoot -Filter 'NekkBackup.*.nupkg' | Remove-Item
+    $code = Invoke-ChildPwsh (Join-Path $root 'module/build/New-ModulePackage.ps1') @('-ModuleDirectory', $moduleDir, '-OutputDirectory', $outRoot, '-WorkDirectory', (Join-Path $outRoot 'package'))
+    $nupkg = Join-Path $outRoot "NekkBackup.$version.nupkg"
+    if ($code -ne 0 -or -not (Test-Path $nupkg)) { throw "Packaging failed ($code)." }
+    Write-Host ('== Package: {0} ({1:N1} MB), {2}' -f $nupkg, ((Get-Item $nupkg).Length / 1MB), $zip)
 }
 
 switch ($Task) {

@@ -5,22 +5,20 @@
 #>
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
-    [Parameter(Mandatory)] [string] $SharedBench,
     [int] $SizeMB = 2048,
     [string] $WorkDirectory = (Join-Path ([System.IO.Path]::GetTempPath()) 'nekk-bench')
 )
 $ErrorActionPreference = 'Stop'
 foreach ($tool in 'rsync') { if (-not (Get-Command $tool -ErrorAction Ignore)) { throw "$tool is needed for the benchmarks (apt-get install $tool)" } }
-& (Join-Path $PSScriptRoot 'folder-bench.ps1') -ModuleManifest $ModuleManifest -SharedBench $SharedBench -SizeMB $SizeMB -WorkDirectory $WorkDirectory
+& (Join-Path $PSScriptRoot 'folder-bench.ps1') -ModuleManifest $ModuleManifest -SizeMB $SizeMB -WorkDirectory $WorkDirectory
 # Ghost images: needs root (loop devices) and partclone, restic, ntfsclone on PATH.
 if ((& id -u) -eq '0') {
-    & (Join-Path $PSScriptRoot 'ghost-bench.ps1') -ModuleManifest $ModuleManifest -SharedBench $SharedBench -WorkDirectory $WorkDirectory
+    & (Join-Path $PSScriptRoot 'ghost-bench.ps1') -ModuleManifest $ModuleManifest -WorkDirectory $WorkDirectory
 } else {
     Write-Host 'Ghost benchmark skipped: it needs root for loop devices.'
 }
 # Cloud: our upload engine against `rclone copy` to the same local s3rver (needs node and rclone).
 if ((Get-Command rclone -ErrorAction Ignore) -and (Get-Command node -ErrorAction Ignore)) {
-    $env:NEKKBACKUP_SHARED = Split-Path $SharedBench
     & bash (Join-Path $PSScriptRoot 'cloud-bench.sh') ([math]::Min(1024, $SizeMB)) 4
 } else {
     Write-Host 'Cloud benchmark skipped: it needs rclone and node (s3rver).'

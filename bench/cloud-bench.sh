@@ -7,9 +7,7 @@
 # Usage: bench/cloud-bench.sh [DATASET_MB=1024] [BIG_GIB=4]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SHARED_BENCH=${NEKKBACKUP_SHARED:+$NEKKBACKUP_SHARED/bench}
-SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
-[ -f "$SHARED_BENCH/gen-dataset.sh" ] || SHARED_BENCH=/work/shared/bench
+GEN=$ROOT/out/studiogen/studiogen.dll   # the project's sample-data generator
 DATASET_MB=${1:-1024}
 BIG_GIB=${2:-4}
 WORK=${NEKK_BENCH_DIR:-/tmp/nekk-cloud-bench}
@@ -19,8 +17,9 @@ rm -rf "$WORK"; mkdir -p "$WORK"/{s3,src,big,journal}
 [ -f "$S3JS" ] || npm install --no-audit --no-fund --prefix "$HOME/.cache/nekkbackup-s3rver" s3rver@3.7.1 >/dev/null
 echo "Building the console host (Release)…"
 dotnet build "$ROOT/tests/NekkBackup.CloudHost" -c Release -o "$WORK/host" -v q -nologo >/dev/null
+[ -f "$GEN" ] || dotnet build "$ROOT/tests/NekkBackup.StudioGen" -c Release -v q -nologo >/dev/null
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 node --openssl-legacy-provider "$S3JS" -d "$WORK/s3" -p "$PORT" -a 127.0.0.1 -s \
   --configure-bucket ours >/dev/null 2>&1 &
 S3PID=$!
@@ -41,7 +40,7 @@ rcl mkdir s3:ours >/dev/null 2>&1 || true
 rcl mkdir s3:theirs >/dev/null 2>&1 || true
 
 echo "Generating a $DATASET_MB MB studio dataset and a $BIG_GIB GiB file…"
-bash "$SHARED_BENCH/gen-dataset.sh" "$WORK/src/Sessions" "$DATASET_MB" 1 >/dev/null
+dotnet "$GEN" gen "$WORK/src/Sessions" "$DATASET_MB" --seed 1 >/dev/null
 head -c "$((BIG_GIB * 1024))M" /dev/urandom > "$WORK/big/huge.bin"
 
 drop() { if [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/drop_caches ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi; }

@@ -3,7 +3,7 @@
 .SYNOPSIS
     Folder backup benchmark: Backup-NekkFolder against `rsync -a` on the same studio dataset, same run.
 .DESCRIPTION
-    Full copy, incremental after mutate-dataset.sh 5 %, and a no-change run. The cmdlet is timed inside
+    Full copy, incremental after a 5 % change (studiogen mutate), and a no-change run. The cmdlet is timed inside
     this already-started PowerShell session (module imported and warmed); PowerShell's start-up is
     measured apart. Page cache is dropped before every timed step when running as root, so both tools
     read cold. Prints seconds, throughput, the ratio rsync-time / our-time (>= 1: we are as fast or
@@ -11,7 +11,8 @@
 #>
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
-    [Parameter(Mandatory)] [string] $SharedBench,
+    # The project's sample-data generator (tests/NekkBackup.StudioGen), built with the solution.
+    [string] $StudioGen = (Join-Path $PSScriptRoot '../out/studiogen/studiogen.dll'),
     [int] $SizeMB = 2048,
     [string] $WorkDirectory = (Join-Path ([System.IO.Path]::GetTempPath()) 'nekk-bench')
 )
@@ -22,7 +23,8 @@ $src = Join-Path $work 'src/Sessions'
 if (Test-Path $work) { Remove-Item -Recurse -Force $work }
 New-Item -ItemType Directory -Force (Split-Path $src) | Out-Null
 Write-Host "Generating a $SizeMB MB studio dataset…"
-& bash (Join-Path $SharedBench 'gen-dataset.sh') $src $SizeMB 1 | Out-Null
+& dotnet $StudioGen gen $src $SizeMB --seed 1 | Out-Null
+if ($LASTEXITCODE) { throw 'studiogen gen failed' }
 $bytes = (Get-ChildItem $src -Recurse -File | Measure-Object Length -Sum).Sum
 $files = (Get-ChildItem $src -Recurse -File).Count
 
@@ -49,7 +51,8 @@ $rows = @()
 $r = $null
 $rs = Time-Rsync; $ns = Time-Nekk ([ref]$r)
 $rows += [pscustomobject]@{ Step = 'full'; RsyncSec = $rs; NekkSec = $ns; NekkCopied = $r.BytesCopied; Status = $r.Status }
-& bash (Join-Path $SharedBench 'mutate-dataset.sh') $src 5 2 | Out-Null
+& dotnet $StudioGen mutate $src 5 --seed 2 | Out-Null
+if ($LASTEXITCODE) { throw 'studiogen mutate failed' }
 $rs = Time-Rsync; $ns = Time-Nekk ([ref]$r)
 $rows += [pscustomobject]@{ Step = 'incremental 5%'; RsyncSec = $rs; NekkSec = $ns; NekkCopied = $r.BytesCopied; Status = $r.Status }
 $rs = Time-Rsync; $ns = Time-Nekk ([ref]$r)

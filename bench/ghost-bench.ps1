@@ -5,7 +5,7 @@
     ntfsclone and dd on the same volume images, same run. Linux, root.
 .DESCRIPTION
     A 1 GiB ext4 image holding DataMB of studio data (half full by default): first capture vs
-    `partclone.ext4 -c` and `restic backup --stdin`; mutate-dataset.sh 5 %; second capture vs restic's second
+    `partclone.ext4 -c` and `restic backup --stdin`; a 5 % change (studiogen mutate); second capture vs restic's second
     run; restore vs `dd bs=4M conv=fsync`; the restore drill; a 1 GiB NTFS image vs `ntfsclone --save-image`;
     Compression None vs Zstd. Cmdlets are timed inside this already-started, warmed PowerShell session;
     anchor tools as processes (with a final `sync`, since the engine syncs before it commits an image).
@@ -13,11 +13,14 @@
 #>
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
-    [Parameter(Mandatory)] [string] $SharedBench,
+    # The project's sample-data generator (tests/NekkBackup.StudioGen), built with the solution.
+    [string] $StudioGen = (Join-Path $PSScriptRoot '../out/studiogen/studiogen.dll'),
     [int] $DataMB = 500,
     [string] $WorkDirectory = (Join-Path ([System.IO.Path]::GetTempPath()) 'nekk-bench')
 )
 $ErrorActionPreference = 'Stop'
+$ModuleManifest = (Resolve-Path $ModuleManifest).Path
+$StudioGen = (Resolve-Path $StudioGen).Path
 # Progress off, as in a scheduled job: in a redirected, non-interactive pwsh 7.6 host, rendering Write-Progress
 # cost 2-5 s of wall time per 1 GiB capture here (measured), which is the host's cost, not the engine's.
 $ProgressPreference = 'SilentlyContinue'
@@ -70,7 +73,7 @@ try {
 
     Write-Host "Building a 1 GiB ext4 image with $DataMB MB of studio data…"
     & truncate -s 1G ext4.img; & mkfs.ext4 -q -F ext4.img
-    & mount -o loop ext4.img mnt; & bash "$SharedBench/gen-dataset.sh" mnt/studio $DataMB 1 | Out-Null; & umount mnt
+    & mount -o loop ext4.img mnt; & dotnet $StudioGen gen "$work/mnt/studio" $DataMB --seed 1 | Out-Null; & umount mnt
 
     $img1 = Step-Nekk 'capture ext4 (1st)' { New-NekkGhostImage -Source "$work/ext4.img" -Repository "$work/repo" -Snapshot None }
     Step-Tool 'partclone.ext4 -c' 'partclone.ext4 -c -s ext4.img -o ext4.pc -q >/dev/null 2>&1'
@@ -78,7 +81,7 @@ try {
     Step-Tool 'restic --stdin (1st)' 'restic -q -r restic backup --stdin --stdin-filename ext4.img < ext4.img >/dev/null'
     $restic1 = [long](& du -sb restic).Split("`t")[0]
 
-    & mount -o loop ext4.img mnt; & bash "$SharedBench/mutate-dataset.sh" mnt/studio 5 2 | Out-Null; & umount mnt
+    & mount -o loop ext4.img mnt; & dotnet $StudioGen mutate "$work/mnt/studio" 5 --seed 2 | Out-Null; & umount mnt
     $repoBefore = [long](& du -sb repo).Split("`t")[0]
     $img2 = Step-Nekk 'capture ext4 (after 5 %)' { New-NekkGhostImage -Source "$work/ext4.img" -Repository "$work/repo" -Snapshot None }
     $repoGrowth = [long](& du -sb repo).Split("`t")[0] - $repoBefore
@@ -93,7 +96,7 @@ try {
 
     Write-Host "Building a 1 GiB NTFS image with $DataMB MB…"
     & truncate -s 1G ntfs.img; & mkntfs -q -F -f ntfs.img 2>$null | Out-Null; & ntfs-3g ntfs.img mnt
-    & bash "$SharedBench/gen-dataset.sh" mnt/studio $DataMB 3 | Out-Null; & umount mnt
+    & dotnet $StudioGen gen "$work/mnt/studio" $DataMB --seed 3 | Out-Null; & umount mnt
     $null = Step-Nekk 'capture NTFS' { New-NekkGhostImage -Source "$work/ntfs.img" -Repository "$work/repo-ntfs" -Snapshot None }
     Step-Tool 'ntfsclone --save-image' 'ntfsclone --save-image -q -f -o ntfs.clone ntfs.img >/dev/null 2>&1'
 

@@ -3,9 +3,9 @@
     RootModule             = 'NekkBackup.psm1'
     ModuleVersion          = '{{ModuleVersion}}'
     GUID                   = '5b0f0b7e-4a1c-4c52-9a55-6e2f1c3d7a10'
-    Author                 = 'NekkBackup'
-    CompanyName            = 'NekkBackup'
-    Copyright              = '(c) NekkBackup. All rights reserved.'
+    Author                 = 'NekkBackup contributors'
+    CompanyName            = 'NekkBackup contributors'
+    Copyright              = '(c) 2026 NekkBackup contributors. MIT License (LICENSE in the module folder).'
     Description            = '3-2-1 backup for studios: versioned NAS folder backup from snapshots, Ghost block images, S3 off-site copies and a compliance check.'
     PowerShellVersion      = '5.1'
     DotNetFrameworkVersion = '4.7.2'
@@ -54,8 +54,12 @@
     VariablesToExport      = @()
     PrivateData            = @{
         PSData = @{
-            Tags       = @('Backup', 'Restore', 'NAS', 'S3', 'VSS', 'Snapshot', '321', 'Studio', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
-            ProjectUri = 'https://example.invalid/nekkbackup'
+            # Gallery search tags (no spaces). There is no project web site yet, so no ProjectUri, LicenseUri or HelpInfoUri:
+            # the licence ships as LICENSE in the module folder.
+            Tags         = @('Backup', 'Restore', '321', '3-2-1', 'NAS', 'S3', 'VSS', 'Snapshot', 'btrfs', 'LVM', 'DiskImage', 'Ghost',
+                'Intune', 'RMM', 'Compliance', 'Studio', 'Audio', 'Windows', 'Linux', 'PSEdition_Desktop', 'PSEdition_Core')
+            # Stamped by build.ps1 from the newest section of CHANGELOG.md that has content.
+            ReleaseNotes = '{{ReleaseNotes}}'
         }
     }
 }

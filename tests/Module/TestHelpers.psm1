@@ -40,15 +40,18 @@ function Get-NekkSkipReason {
     return $null
 }
 
-function Get-SharedBenchPath {
-    if ($env:NEKKBACKUP_SHARED) { return (Join-Path $env:NEKKBACKUP_SHARED 'bench') }
-    $dir = Get-Item $PSScriptRoot
-    while ($dir) {
-        $c = Join-Path $dir.FullName 'shared/bench'
-        if (Test-Path (Join-Path $c 'gen-dataset.sh')) { return $c }
-        $dir = $dir.Parent
-    }
-    throw 'shared/bench (the studio dataset generator) was not found beside the repository'
+# The project's sample-data generator (tests/NekkBackup.StudioGen), built with the solution into out/studiogen/.
+function Get-StudioGenPath {
+    $dll = Join-Path $PSScriptRoot '../../out/studiogen/studiogen.dll'
+    if (-not (Test-Path $dll)) { throw 'out/studiogen/studiogen.dll is missing: build first (dotnet pwsh ./build.ps1 Build)' }
+    (Resolve-Path $dll).Path
+}
+
+# Runs studiogen with the given arguments; returns its JSON summary as an object.
+function Invoke-StudioGen {
+    $out = & dotnet (Get-StudioGenPath) @args 2>&1
+    if ($LASTEXITCODE) { throw "studiogen $($args -join ' ') failed: $out" }
+    $out | ConvertFrom-Json
 }
 
 function New-NekkTestDirectory([string] $Name = 'nekk') {
@@ -57,17 +60,16 @@ function New-NekkTestDirectory([string] $Name = 'nekk') {
     New-Item -ItemType Directory -Path $p -Force | Select-Object -ExpandProperty FullName
 }
 
+# A deterministic studio tree of about SizeMB MiB (same size and seed: the same bytes and times).
 function New-StudioData([string] $Path, [int] $SizeMB = 10, [int] $Seed = 1) {
-    $gen = Join-Path (Get-SharedBenchPath) 'gen-dataset.sh'
-    $out = & bash $gen $Path $SizeMB $Seed 2>&1
-    if ($LASTEXITCODE) { throw "gen-dataset.sh failed: $out" }
+    $Path = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
+    $null = Invoke-StudioGen gen $Path $SizeMB --seed $Seed
     $Path
 }
 
+# Changes about Percent % of the files: punch-ins, appends, rewrites, deletes, new files (a new seed each time).
 function Update-StudioData([string] $Path, [int] $Percent = 5, [int] $Seed = 2) {
-    $mut = Join-Path (Get-SharedBenchPath) 'mutate-dataset.sh'
-    $out = & bash $mut $Path $Percent $Seed 2>&1
-    if ($LASTEXITCODE) { throw "mutate-dataset.sh failed: $out" }
+    $null = Invoke-StudioGen mutate $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path) $Percent --seed $Seed
 }
 
 # relative path -> SHA-256 of every regular file (Get-FileHash: an independent reference).

@@ -26,7 +26,9 @@ namespace NekkBackup.Commands.Infrastructure
         private static string DependencyDirectory { get; } =
             Path.Combine(Path.GetDirectoryName(typeof(DependencyResolver).Assembly.Location) ?? ".", "dependencies");
 
+#pragma warning disable CA2255 // deliberate: a library module initializer is how the resolver is in place before PowerShell reflects over the cmdlets
         [ModuleInitializer]
+#pragma warning restore CA2255
         public static void Register()
         {
             if (Interlocked.Exchange(ref s_registered, 1) == 1) return;

@@ -19,7 +19,6 @@ namespace NekkBackup.Core.Tests.Snapshots
         {
             public readonly ConcurrentDictionary<string, bool> Existing = new();
             public Func<SnapshotRecord, Exception?>? FailAfterCreate;
-            public Action? DuringCreate;
             public SnapshotProviderKind Kind => SnapshotProviderKind.Btrfs;
 
             public Task PrepareAsync(string fullPath, SnapshotRecord record, CancellationToken ct)
@@ -32,7 +31,6 @@ namespace NekkBackup.Core.Tests.Snapshots
 
             public Task CreateAsync(SnapshotRecord record, ISnapshotJournal journal, CancellationToken ct)
             {
-                DuringCreate?.Invoke();
                 Existing[record.SnapshotId] = true;
                 var ex = FailAfterCreate?.Invoke(record);
                 if (ex != null) throw ex;

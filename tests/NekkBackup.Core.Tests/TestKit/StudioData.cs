@@ -3,42 +3,25 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
+using NekkBackup.SampleData;
 
 namespace NekkBackup.Core.Tests.TestKit
 {
     /// <summary>
-    /// The shared studio dataset generator (../shared/bench) and independent digests of trees:
+    /// The project's studio dataset generator (tests/NekkBackup.SampleData) and independent digests of trees:
     /// tests compare the product's results against these, never against the product itself.
     /// </summary>
     public static class StudioData
     {
-        public static string BenchDirectory
-        {
-            get
-            {
-                var env = Environment.GetEnvironmentVariable("NEKKBACKUP_SHARED");
-                if (!string.IsNullOrEmpty(env)) return Path.Combine(env!, "bench");
-                for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-                {
-                    var candidate = Path.Combine(d.FullName, "shared", "bench", "gen-dataset.sh");
-                    if (File.Exists(candidate)) return Path.GetDirectoryName(candidate)!;
-                }
-                throw new InvalidOperationException("../shared/bench not found beside the repository; set NEKKBACKUP_SHARED");
-            }
-        }
-
         /// <summary>Generates a deterministic studio tree of about <paramref name="sizeMb"/> MiB.</summary>
         public static string Generate(string dir, int sizeMb, int seed = 1)
         {
-            ProcessHelper.Check("bash", $"\"{Path.Combine(BenchDirectory, "gen-dataset.sh")}\" \"{dir}\" {sizeMb} {seed}", 600);
+            StudioGenerator.Generate(dir, sizeMb, seed);
             return dir;
         }
 
         /// <summary>Mutates about <paramref name="percent"/> % of the files (new seed for each call).</summary>
-        public static void Mutate(string dir, int percent, int seed)
-        {
-            ProcessHelper.Check("bash", $"\"{Path.Combine(BenchDirectory, "mutate-dataset.sh")}\" \"{dir}\" {percent} {seed}", 600);
-        }
+        public static void Mutate(string dir, int percent, int seed) => StudioGenerator.Mutate(dir, percent, seed);
 
         /// <summary>relative path ('/' separated) → SHA-256 hex of every regular file under <paramref name="root"/>.</summary>
         public static Dictionary<string, string> Digest(string root)
