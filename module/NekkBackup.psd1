@@ -28,6 +28,8 @@
         'Send-NekkCloudArchive'
         'Get-NekkCloudBackup'
         'Restore-NekkCloudBackup'
+        'Get-NekkCloudArchive'
+        'Restore-NekkCloudArchive'
         'New-NekkGhostImage'
         'Get-NekkGhostImage'
         'Restore-NekkGhostImage'
