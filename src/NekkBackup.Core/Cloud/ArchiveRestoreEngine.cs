@@ -306,7 +306,7 @@ namespace NekkBackup.Core.Cloud
                 {
                     have = Math.Min(new FileInfo(part).Length, f.Size);
                     await HashFileAsync(part, have, sha, ct).ConfigureAwait(false);
-                    fs = new FileStream(part, FileMode.Open, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                    fs = new FileStream(part, FileMode.Open, FileAccess.Write, FileShare.None, 1 << 16);
                     fs.SetLength(have);
                     fs.Position = have;
                     run.BytesResumed += have;
@@ -314,7 +314,7 @@ namespace NekkBackup.Core.Cloud
                 else
                 {
                     if (File.Exists(part)) File.Delete(part);
-                    fs = new FileStream(part, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                    fs = new FileStream(part, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
                 }
                 try
                 {
@@ -322,7 +322,7 @@ namespace NekkBackup.Core.Cloud
                     {
                         run.Reader.Position = f.Offset + have;
                         await CopyAsync(run, fs, sha, f.Size - have, f.Path, ct).ConfigureAwait(false);
-                        await fs.FlushAsync(ct).ConfigureAwait(false);
+                        fs.Flush();
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException && ex is not NekkBackupException { ErrorId: "NekkBackup.CloudUnreachable" })
@@ -351,16 +351,19 @@ namespace NekkBackup.Core.Cloud
             {
                 long left = count;
                 run.InFlight = 0;
-                pending = left > 0 ? run.Reader.ReadAsync(a, 0, (int)Math.Min(Size, left), ct) : null;
+                pending = left > 0 ? ReadFullAsync(run.Reader, a, (int)Math.Min(Size, left), ct) : null;
                 while (pending != null)
                 {
                     int n = await pending.ConfigureAwait(false);
                     pending = null;
                     if (n <= 0) throw Fail.InvalidData("ArchiveCorrupt", $"The archive ends inside '{item}'.", item);
                     left -= n;
-                    pending = left > 0 ? run.Reader.ReadAsync(b, 0, (int)Math.Min(Size, left), ct) : null;
-                    sha.TransformBlock(a, 0, n, null, 0);
-                    await fs.WriteAsync(a, 0, n, ct).ConfigureAwait(false);
+                    pending = left > 0 ? ReadFullAsync(run.Reader, b, (int)Math.Min(Size, left), ct) : null;
+                    // Three things at once: the next block downloads, this one is hashed and written.
+                    var block = a;
+                    var hashing = Task.Run(() => sha.TransformBlock(block, 0, n, null, 0));
+                    try { fs.Write(a, 0, n); }
+                    finally { await hashing.ConfigureAwait(false); }
                     run.InFlight += n;
                     Report(run, item);
                     (a, b) = (b, a);
@@ -374,6 +377,19 @@ namespace NekkBackup.Core.Cloud
                 System.Buffers.ArrayPool<byte>.Shared.Return(a);
                 System.Buffers.ArrayPool<byte>.Shared.Return(b);
             }
+        }
+
+        /// <summary>Reads until <paramref name="count"/> bytes or the end: whole blocks, not the socket's small pieces.</summary>
+        private static async Task<int> ReadFullAsync(Stream s, byte[] buffer, int count, CancellationToken ct)
+        {
+            int got = 0;
+            while (got < count)
+            {
+                int n = await s.ReadAsync(buffer, got, count - got, ct).ConfigureAwait(false);
+                if (n <= 0) break;
+                got += n;
+            }
+            return got;
         }
 
         /// <summary>SHA-256 of the first <paramref name="length"/> bytes of a local file (into <paramref name="into"/>, or a fresh hash returned as hex).</summary>
