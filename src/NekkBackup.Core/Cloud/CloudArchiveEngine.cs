@@ -114,7 +114,16 @@ namespace NekkBackup.Core.Cloud
             var key = _target.ArchiveKey(archiveId);
             var manifestKey = _target.ArchiveManifestKey(archiveId);
             if (await CloudStore.TryHeadAsync(client, manifestKey, ct).ConfigureAwait(false) != null)
+            {
+                // Killed after the manifest was written but before the journal was forgotten: the archive is complete.
+                if (pending?.ArchiveId == archiveId && pending.Phase == ArchiveUploadJournal.Uploaded && pending.Manifest != null)
+                {
+                    pending.Delete(journalDir);
+                    observer.Message(RunMessageLevel.Verbose, $"Archive '{archiveId}' was completed by an earlier call.");
+                    return Result(pending.Manifest, manifestKey, sw, warnings, 0, 0);
+                }
                 throw new NekkBackupException("ArchiveExists", FailureKind.ResourceExists, $"Bucket '{_target.Bucket}' already holds archive '{archiveId}'; give another -ArchiveId.", archiveId);
+            }
             if (pending != null) observer.Message(RunMessageLevel.Verbose, $"Continuing the unfinished upload of archive '{archiveId}' (started {pending.CreatedUtc:u}).");
 
             var plan = TarPlan.Scan(src, name, observer);
@@ -209,7 +218,10 @@ namespace NekkBackup.Core.Cloud
             journal.ETag = outcome.ETag;
             journal.Manifest = manifest;
             journal.Save(journalDir);
-            return await CommitAsync(ctx, journal, manifest, manifestKey, journalDir, sw, warnings, ct).ConfigureAwait(false);
+            var result = await CommitAsync(ctx, journal, manifest, manifestKey, journalDir, sw, warnings, ct).ConfigureAwait(false);
+            log.Logger.Information("Archived {Source} as {Key} ({Files} files, {Bytes} bytes, class {Class}, {Sent} bytes sent, {Resumed} parts resumed)",
+                src, key, manifest.Files.Count, manifest.TarBytes, storageClass, result.BytesUploaded, result.PartsResumed);
+            return result;
         }
 
         private static string NewArchiveId(string projectName)
@@ -226,14 +238,15 @@ namespace NekkBackup.Core.Cloud
             await CloudStore.PutSmallAsync(ctx, manifestKey, JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions { WriteIndented = true }), "application/json", ct).ConfigureAwait(false);
             journal.Delete(journalDir);
             ctx.Observer.Progress(new RunProgress("Send-NekkCloudArchive", "done") { Completed = true });
-            return new CloudArchive
-            {
-                ArchiveId = manifest.ArchiveId, Bucket = _target.Bucket, Key = manifest.Key, ManifestKey = manifestKey, Files = manifest.Files.Count,
-                Bytes = manifest.TarBytes, StorageClass = manifest.StorageClass, Duration = sw.Elapsed,
-                BytesUploaded = tarSent, PartsResumed = ctx.PartsResumed,
-                Status = warnings.Count > 0 ? "SucceededWithWarnings" : "Succeeded", Warnings = warnings,
-            };
+            return Result(manifest, manifestKey, sw, warnings, tarSent, ctx.PartsResumed);
         }
+
+        private CloudArchive Result(ArchiveManifest manifest, string manifestKey, Stopwatch sw, List<string> warnings, long sent, long resumed) => new()
+        {
+            ArchiveId = manifest.ArchiveId, Bucket = _target.Bucket, Key = manifest.Key, ManifestKey = manifestKey, Files = manifest.Files.Count,
+            Bytes = manifest.TarBytes, StorageClass = manifest.StorageClass, Duration = sw.Elapsed, BytesUploaded = sent, PartsResumed = resumed,
+            Status = warnings.Count > 0 ? "SucceededWithWarnings" : "Succeeded", Warnings = warnings,
+        };
 
         /// <summary>
         /// The tar's layout fixed before anything is sent: the files (sorted walk), their folders' times, and the
@@ -242,22 +255,17 @@ namespace NekkBackup.Core.Cloud
         /// </summary>
         private sealed class TarPlan
         {
-            private readonly string _src;
             private readonly string _name;
             private readonly Dictionary<string, DateTime> _dirTimes = new(StringComparer.Ordinal);
 
-            private TarPlan(string src, string name)
-            {
-                _src = src;
-                _name = name;
-            }
+            private TarPlan(string name) => _name = name;
 
             public List<(FileInfo File, string Rel)> Files { get; private set; } = new();
             public long TarBytes { get; private set; }
 
             public static TarPlan Scan(string src, string name, IRunObserver observer)
             {
-                var plan = new TarPlan(src, name) { Files = CloudBackupEngine.Walk(src, observer, () => { }).ToList() };
+                var plan = new TarPlan(name) { Files = CloudBackupEngine.Walk(src, observer, () => { }).ToList() };
                 plan._dirTimes[""] = Directory.GetLastWriteTimeUtc(src);
                 foreach (var (_, rel) in plan.Files)
                 {

@@ -100,7 +100,7 @@ namespace NekkBackup.Core.Cloud
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException && ex is not NekkBackupException && CloudClient.IsTransient(ex))
                 {
-                    Close();
+                    CloseWindow();
                     if (++failures > Math.Max(0, _client.Target.MaxRetryAttempts))
                         throw new NekkBackupException("CloudUnreachable", FailureKind.ConnectionError,
                             $"Reading '{_key}' kept failing at byte {_pos} after {failures - 1} retries: {ex.Message}", _key, ex) { IsTransient = true };
@@ -116,7 +116,7 @@ namespace NekkBackup.Core.Cloud
             _bodyPos += n;
             _pos += n;
             BytesFetched += n;
-            if (_bodyPos >= _bodyEnd) Close();
+            if (_bodyPos >= _bodyEnd) CloseWindow();
         }
 
         /// <summary>Makes the open window start at the current position: read through a short gap, or reopen.</summary>
@@ -140,7 +140,7 @@ namespace NekkBackup.Core.Cloud
                     _pos = target;
                     if (_body != null && _bodyPos == _pos) return;
                 }
-                Close();
+                CloseWindow();
             }
             if (_body == null) await OpenAsync(ct).ConfigureAwait(false);
         }
@@ -185,7 +185,7 @@ namespace NekkBackup.Core.Cloud
             _bodyEnd = start + expected;
         }
 
-        private void Close()
+        private void CloseWindow()
         {
             try { _body?.Dispose(); } catch (Exception) { }
             try { _response?.Dispose(); } catch (Exception) { }
@@ -195,7 +195,7 @@ namespace NekkBackup.Core.Cloud
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) Close();
+            if (disposing) CloseWindow();
             base.Dispose(disposing);
         }
 
