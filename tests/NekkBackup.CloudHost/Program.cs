@@ -9,7 +9,8 @@ using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
 
 // Usage: NekkBackup.CloudHost send|archive --endpoint URL --bucket B --path SRC [--prefix P] [--host H]
-//        [--journal DIR] [--mbps X] [--throttle N] [--part-mib N] [--access-key K --secret-key S]
+//        [--journal DIR] [--mbps X] [--throttle N] [--part-mib N] [--archive-id ID] [--access-key K --secret-key S]
+//        NekkBackup.CloudHost restore-archive --endpoint URL --bucket B --archive-id ID --target DIR [--mbps X] [--window-mib N]
 // Prints the result as JSON on stdout, then "VmHWM_KB=<n>" (peak resident set, Linux) on stderr.
 var opts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 for (int i = 1; i + 1 < args.Length; i += 2) opts[args[i].TrimStart('-')] = args[i + 1];
@@ -32,6 +33,18 @@ try
         {
             Path = Opt("path"), ThrottleLimit = int.Parse(Opt("throttle", "4"), CultureInfo.InvariantCulture),
             MaxMBps = double.Parse(Opt("mbps", "0"), CultureInfo.InvariantCulture), StorageClass = Opt("class", "STANDARD"),
+            JournalDirectory = opts.TryGetValue("journal", out var aj) ? aj : null,
+            PartSize = int.Parse(Opt("part-mib", "16"), CultureInfo.InvariantCulture) * 1024 * 1024,
+            ArchiveId = opts.TryGetValue("archive-id", out var id) ? id : null,
+        }, cts.Token).GetAwaiter().GetResult();
+    }
+    else if (args[0] == "restore-archive")
+    {
+        result = new ArchiveRestoreEngine(target).RestoreAsync(new ArchiveRestoreOptions
+        {
+            ArchiveId = Opt("archive-id"), Target = Opt("target"),
+            MaxMBps = double.Parse(Opt("mbps", "0"), CultureInfo.InvariantCulture),
+            WindowBytes = long.Parse(Opt("window-mib", "64"), CultureInfo.InvariantCulture) << 20,
         }, cts.Token).GetAwaiter().GetResult();
     }
     else

@@ -11,6 +11,7 @@ using NekkBackup.Core.Imaging;
 // ghosthost test <repo> [--full] [imageId]
 // ghosthost list <repo>
 // ghosthost remove <repo> <imageId>...
+// ghosthost mount <repo> <imageId> <mountPoint> [--die-on TEXT]   (kills itself when a progress message contains TEXT)
 // Prints one JSON object on stdout (plus "engineSeconds": time inside the engine, start-up excluded).
 internal static class Program
 {
@@ -56,6 +57,10 @@ internal static class Program
                 case "list":
                     result = GhostRepository.List(pos[1]);
                     break;
+                case "mount":
+                    var dieOn = Opt("--die-on");
+                    result = GhostMountManager.CreateDefault(new DieOnMessage(dieOn)).MountAsync(pos[1], pos[2], pos[3], cts.Token).GetAwaiter().GetResult();
+                    break;
                 case "remove":
                     result = GhostRepository.RemoveAsync(pos[1], pos.Skip(2).ToArray(), null, cts.Token).GetAwaiter().GetResult();
                     break;
@@ -70,6 +75,20 @@ internal static class Program
         {
             Console.Error.WriteLine($"{e.ErrorId}: {e.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>A crash at an exact step: the process kills itself (SIGKILL) when a message names the step.</summary>
+    private sealed class DieOnMessage : NekkBackup.Core.Observability.IRunObserver
+    {
+        private readonly string? _text;
+        public DieOnMessage(string? text) => _text = text;
+        public void Progress(NekkBackup.Core.Observability.RunProgress progress) { }
+        public void ItemFailed(string item, NekkBackupException error) { }
+        public void Message(NekkBackup.Core.Observability.RunMessageLevel level, string text)
+        {
+            Console.Error.WriteLine(text);
+            if (_text != null && text.Contains(_text, StringComparison.Ordinal)) Process.GetCurrentProcess().Kill();
         }
     }
 

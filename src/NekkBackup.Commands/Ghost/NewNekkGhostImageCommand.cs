@@ -29,6 +29,16 @@ namespace NekkBackup.Commands.Ghost
         [Parameter]
         public string[]? Tag { get; set; }
 
+        /// <summary>Plugin folders to record instead of the platform's (also NEKKBACKUP_PLUGIN_PATHS).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? PluginPath { get; set; }
+
+        /// <summary>A folder laid out like a system drive to look for licence tools in (also NEKKBACKUP_TOOL_ROOT).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ToolRoot { get; set; }
+
         protected override void ProcessRecord()
         {
             var source = ResolveSource(Source);
@@ -40,6 +50,8 @@ namespace NekkBackup.Commands.Ghost
                 Repository = repository,
                 Compression = Compression,
                 Tags = Tag ?? Array.Empty<string>(),
+                PluginPaths = PluginPath == null ? null : Array.ConvertAll(PluginPath, ResolvePath),
+                ToolRoot = ToolRoot == null ? null : ResolvePath(ToolRoot),
                 Snapshot = GhostSnapshots.ForMode(Snapshot, observer),
             }, observer, ct), source);
             WriteObject(image);

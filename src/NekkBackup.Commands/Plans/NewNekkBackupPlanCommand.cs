@@ -34,6 +34,7 @@ namespace NekkBackup.Commands.Plans
         [Parameter] public string? Region { get; set; }
         [Parameter] public string? ProfileName { get; set; }
         [Parameter] public Hashtable? Retention { get; set; }
+        [Parameter] public Hashtable? ImageRetention { get; set; }
         [Parameter] public Hashtable? Schedules { get; set; }
         [Parameter] public string[]? DawProcess { get; set; }
 
@@ -68,6 +69,7 @@ namespace NekkBackup.Commands.Plans
                 data["Cloud"] = c;
             }
             if (Retention != null) data["Retention"] = PlanFile.Plain(Retention);
+            if (ImageRetention != null) data["ImageRetention"] = PlanFile.Plain(ImageRetention);
             if (Schedules != null) data["Schedules"] = PlanFile.Plain(Schedules);
             if (DawProcess != null || DawPolicy != null)
             {

@@ -77,29 +77,14 @@ namespace NekkBackup.Core.Cloud
             return path => regexes.Any(r => r.IsMatch(path));
         }
 
-        public static (TimeSpan Wait, string Text) ExpectedThaw(string storageClass, string tier)
-        {
-            bool deep = storageClass == "DEEP_ARCHIVE";
-            return tier switch
-            {
-                "Bulk" => deep ? (TimeSpan.FromHours(48), "up to 48 hours") : (TimeSpan.FromHours(12), "5 to 12 hours"),
-                "Expedited" => deep ? (TimeSpan.FromHours(12), "up to 12 hours (Expedited is not offered for DEEP_ARCHIVE; Standard applies)") : (TimeSpan.FromMinutes(5), "1 to 5 minutes"),
-                _ => deep ? (TimeSpan.FromHours(12), "up to 12 hours") : (TimeSpan.FromHours(5), "3 to 5 hours"),
-            };
-        }
+        public static (TimeSpan Wait, string Text) ExpectedThaw(string storageClass, string tier) => ColdStorage.ExpectedThaw(storageClass, tier);
 
         public async Task<CloudRestoreResult> RestoreAsync(CloudRestoreOptions options, CancellationToken ct = default)
         {
             var sw = Stopwatch.StartNew();
             if (string.IsNullOrWhiteSpace(options.Target))
                 throw Fail.Argument("InvalidTarget", "A -Target directory is required.");
-            var tier = options.ThawTier switch
-            {
-                var t when string.Equals(t, "Bulk", StringComparison.OrdinalIgnoreCase) => "Bulk",
-                var t when string.Equals(t, "Expedited", StringComparison.OrdinalIgnoreCase) => "Expedited",
-                var t when string.Equals(t, "Standard", StringComparison.OrdinalIgnoreCase) => "Standard",
-                _ => throw Fail.Argument("InvalidThawTier", $"Thaw tier '{options.ThawTier}' must be Standard, Bulk or Expedited.", options.ThawTier),
-            };
+            var tier = ColdStorage.NormalizeTier(options.ThawTier);
             var target = Path.GetFullPath(options.Target);
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !options.Overwrite)
                 throw Fail.InvalidOperation("TargetNotEmpty", $"The target '{target}' is not empty; use -Overwrite to restore into it.", target);
@@ -202,7 +187,7 @@ namespace NekkBackup.Core.Cloud
                 wait = worst.Wait;
                 var msg = $"{thawed} file(s) of run {manifest.RunId} are in cold storage ({string.Join(", ", coldClasses.Keys.OrderBy(k => k))}). " +
                           $"A thaw was requested (tier {tier}, readable for {options.ThawDays} days): expect {worst.Text} before they can be restored. " +
-                          "Retrieval and the temporary thawed copy are billed by the provider. Run the same restore again after the wait.";
+                          ColdStorage.BillingNote + " Run the same restore again after the wait.";
                 warnings.Enqueue(msg);
                 observer.Message(RunMessageLevel.Warning, msg);
             }
@@ -217,27 +202,8 @@ namespace NekkBackup.Core.Cloud
             };
         }
 
-        private static async Task RequestThawAsync(CloudClient client, ManifestEntry e, string cls, string tier, int days, bool alreadyInProgress, CancellationToken ct)
-        {
-            if (alreadyInProgress) return;
-            try
-            {
-                await client.RunAsync($"RestoreObject '{e.Key}'", t => client.S3.RestoreObjectAsync(new RestoreObjectRequest
-                {
-                    BucketName = client.Target.Bucket, Key = e.Key, Days = days,
-                    Tier = cls == "DEEP_ARCHIVE" && tier == "Expedited" ? GlacierJobTier.Standard : GlacierJobTier.FindValue(tier),
-                }, t), ct, e.Path).ConfigureAwait(false);
-            }
-            catch (NekkBackupException ex) when (ex.InnerException is AmazonS3Exception s3 && s3.ErrorCode == "RestoreAlreadyInProgress")
-            {
-                // Asked before: the wait is already running.
-            }
-            catch (NekkBackupException ex) when (ex.InnerException is AmazonS3Exception s3 && (s3.ErrorCode == "NotImplemented" || (int)s3.StatusCode is 501 or 405))
-            {
-                throw Fail.InvalidOperation("CloudThawNotSupported",
-                    $"'{e.Path}' is in {cls}, but the endpoint does not implement RestoreObject (thaw); thaw it with the provider's own tools.", e.Path, ex);
-            }
-        }
+        private static Task RequestThawAsync(CloudClient client, ManifestEntry e, string cls, string tier, int days, bool alreadyInProgress, CancellationToken ct) =>
+            alreadyInProgress ? Task.CompletedTask : ColdStorage.RequestThawAsync(client, e.Key, e.Path, cls, tier, days, ct);
 
         private static async Task DownloadAsync(CloudClient client, ManifestEntry e, string dest, ContentCipher? cipher, bool encrypted, CancellationToken ct)
         {

@@ -41,8 +41,9 @@ namespace NekkBackup.Core.Cloud
         public string ManifestKey(string runId) => HostRoot + "manifests/" + runId + ".json";
         public string ManifestPrefix => HostRoot + "manifests/";
         public string LatestPointerKey => HostRoot + "manifests/LATEST";
-        public string ArchiveKey(string archiveId) => HostRoot + "archives/" + archiveId + ".tar";
-        public string ArchiveManifestKey(string archiveId) => HostRoot + "archives/" + archiveId + ".manifest.json";
+        public string ArchivePrefix => HostRoot + "archives/";
+        public string ArchiveKey(string archiveId) => ArchivePrefix + archiveId + ".tar";
+        public string ArchiveManifestKey(string archiveId) => ArchivePrefix + archiveId + ".manifest.json";
 
         /// <summary>Identity of the endpoint+bucket for the local multipart journal.</summary>
         public string JournalScope => (Endpoint ?? "aws:" + (Region ?? "")) + "|" + Bucket;

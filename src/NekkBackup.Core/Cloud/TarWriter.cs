@@ -67,6 +67,9 @@ namespace NekkBackup.Core.Cloud
 
         public Task WriteDataAsync(byte[] b, int o, int n) => WriteAsync(b, o, n);
 
+        /// <summary>Counts <paramref name="n"/> data bytes without writing them (a sizing pass over a no-op sink).</summary>
+        public void Advance(long n) => Position += n;
+
         public Task PadAsync(long size)
         {
             int rem = (int)(size % Block);

@@ -31,6 +31,8 @@ namespace NekkBackup.Core.Imaging
         public int Parallelism { get; init; }
         /// <summary>Plugin folders to scan instead of the platform defaults (also NEKKBACKUP_PLUGIN_PATHS).</summary>
         public IReadOnlyList<string>? PluginPaths { get; init; }
+        /// <summary>A folder laid out like a system drive to look for licence tools in (also NEKKBACKUP_TOOL_ROOT).</summary>
+        public string? ToolRoot { get; init; }
         /// <summary>Skip the plugin/licence inventory.</summary>
         public bool SkipPluginInventory { get; init; }
         /// <summary>Chunk size for a NEW repository (existing ones keep theirs). Default 256 KiB.</summary>

@@ -7,6 +7,8 @@ namespace NekkBackup
     {
         public string Repository { get; init; } = "";
         public string[] RemovedImageIds { get; init; } = Array.Empty<string>();
+        /// <summary>With -Retention: the images the policy kept.</summary>
+        public string[] KeptImageIds { get; init; } = Array.Empty<string>();
         public long FreedBytes { get; init; }
         public long ChunksDeleted { get; init; }
         /// <summary>True when a capture was running, so unreferenced chunks were left for the next Remove.</summary>

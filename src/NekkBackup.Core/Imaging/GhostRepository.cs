@@ -93,7 +93,7 @@ namespace NekkBackup.Core.Imaging
             PluginInventory? inventory = null;
             if (!options.SkipPluginInventory)
             {
-                inventory = PluginScanner.Scan(options.PluginPaths);
+                inventory = PluginScanner.Scan(options.PluginPaths, options.ToolRoot);
                 observer.Message(RunMessageLevel.Verbose, $"Plugin inventory: {inventory.Plugins.Length} plugins, {inventory.AuthorizationTools.Length} licence tools.");
             }
 

@@ -45,6 +45,29 @@ namespace NekkBackup.Core.Imaging
             }
         }
 
+        /// <summary>Whether a file system is mounted exactly at <paramref name="dir"/> (Linux mountinfo; Windows: a volume mount folder is a reparse point).</summary>
+        public static bool FindMountAt(string dir)
+        {
+            try
+            {
+                if (OperatingSystemInfo.IsLinux)
+                {
+                    var d = dir.TrimEnd('/');
+                    foreach (var line in File.ReadAllLines("/proc/self/mountinfo"))
+                    {
+                        var f = line.Split(' ');
+                        if (f.Length > 4 && Unescape(f[4]) == d) return true;
+                    }
+                    return false;
+                }
+                return OperatingSystemInfo.IsWindows && Directory.Exists(dir) && (File.GetAttributes(dir) & FileAttributes.ReparsePoint) != 0;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
         /// <summary>Parses mountinfo lines: "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw".</summary>
         internal static string? FindInMountInfo(IEnumerable<string> lines, ICollection<string> majmins, ICollection<string> sources)
         {
@@ -72,10 +95,10 @@ namespace NekkBackup.Core.Imaging
         }
 
         // mountinfo escapes space, tab, newline and backslash as \040 \011 \012 \134.
-        private static string Unescape(string s) =>
+        internal static string Unescape(string s) =>
             s.IndexOf('\\') < 0 ? s : s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
 
-        private static IEnumerable<string> LoopDevicesBackedBy(string file)
+        internal static IEnumerable<string> LoopDevicesBackedBy(string file)
         {
             if (!Directory.Exists("/sys/class/block")) yield break;
             foreach (var dir in Directory.GetDirectories("/sys/class/block", "loop*"))

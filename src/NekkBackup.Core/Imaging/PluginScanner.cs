@@ -12,16 +12,22 @@ namespace NekkBackup.Core.Imaging
     /// Scans the platform's plugin folders (or an override list: options, or NEKKBACKUP_PLUGIN_PATHS separated
     /// by the path separator) for VST2/VST3/AAX/CLAP/AU plugins, reading name/version/vendor from VST3
     /// moduleinfo.json, bundle Info.plist or (Windows) the DLL's version resource; and looks for the licence
-    /// tools studios depend on. Never throws: an unreadable plugin is listed with what is known.
+    /// tools studios depend on where Windows and macOS install them — on this machine, or under a tool root
+    /// (NEKKBACKUP_TOOL_ROOT, or the caller's) standing for a system drive: &lt;root&gt;/Program Files/…,
+    /// &lt;root&gt;/Program Files (x86)/…, &lt;root&gt;/Applications/…. Never throws: an unreadable plugin is listed
+    /// with what is known.
     /// </summary>
     public static class PluginScanner
     {
         public const string PathsVariable = "NEKKBACKUP_PLUGIN_PATHS";
+        public const string ToolRootVariable = "NEKKBACKUP_TOOL_ROOT";
         private const int MaxDepth = 5;
         private const int MaxPlugins = 20000;
 
-        public static PluginInventory Scan(IReadOnlyList<string>? folders = null)
+        public static PluginInventory Scan(IReadOnlyList<string>? folders = null, string? toolRoot = null)
         {
+            toolRoot ??= Environment.GetEnvironmentVariable(ToolRootVariable);
+            if (string.IsNullOrWhiteSpace(toolRoot)) toolRoot = null;
             var list = folders?.Count > 0 ? folders.ToList() : FromEnvironment() ?? DefaultFolders();
             var plugins = new List<PluginInfo>();
             var seen = new HashSet<string>(OperatingSystemInfo.IsWindows ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
@@ -37,7 +43,7 @@ namespace NekkBackup.Core.Imaging
                 Scanned = DateTime.UtcNow,
                 Folders = list.ToArray(),
                 Plugins = plugins.ToArray(),
-                AuthorizationTools = DetectAuthorizationTools(File.Exists, Directory.Exists).ToArray(),
+                AuthorizationTools = (toolRoot != null ? DetectAuthorizationTools(toolRoot) : DetectAuthorizationTools(File.Exists, Directory.Exists)).ToArray(),
             };
         }
 
@@ -223,6 +229,44 @@ namespace NekkBackup.Core.Imaging
             ("Slate Digital Connect", new[] { @"%ProgramFiles%\Slate Digital\Slate Digital Connect\Slate Digital Connect.exe" }, new[] { "/Applications/Slate Digital Connect.app" }),
             ("Spitfire Audio", new[] { @"%ProgramFiles%\Spitfire Audio\Spitfire Audio.exe" }, new[] { "/Applications/Spitfire Audio.app" }),
         };
+
+        /// <summary>The licence tools found under <paramref name="root"/> laid out like a Windows or macOS system drive.</summary>
+        internal static IEnumerable<AuthorizationTool> DetectAuthorizationTools(string root)
+        {
+            string Map(string p) => p
+                .Replace("%ProgramFiles(x86)%", Path.Combine(root, "Program Files (x86)"))
+                .Replace("%ProgramFiles%", Path.Combine(root, "Program Files"))
+                .Replace('\\', Path.DirectorySeparatorChar);
+            foreach (var (name, win, mac) in KnownTools)
+            {
+                foreach (var c in win.Select(Map).Concat(mac.Select(m => Path.Combine(root, m.TrimStart('/').Replace('/', Path.DirectorySeparatorChar)))))
+                {
+                    if (!File.Exists(c) && !Directory.Exists(c)) continue;
+                    yield return new AuthorizationTool { Name = name, Path = c, Version = ToolVersion(c) };
+                    break;
+                }
+            }
+        }
+
+        /// <summary>A tool's version: the Windows version resource of an .exe, or an .app bundle's Info.plist.</summary>
+        private static string? ToolVersion(string path)
+        {
+            try
+            {
+                if (Directory.Exists(path))
+                {
+                    var plist = Path.Combine(path, "Contents", "Info.plist");
+                    if (!File.Exists(plist)) return null;
+                    string name = "";
+                    string? version = null, vendor = null;
+                    ReadPlist(plist, ref name, ref version, ref vendor);
+                    return version;
+                }
+                if (OperatingSystemInfo.IsWindows) return FileVersionInfo.GetVersionInfo(path).ProductVersion;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is XmlException) { }
+            return null;
+        }
 
         internal static IEnumerable<AuthorizationTool> DetectAuthorizationTools(Func<string, bool> fileExists, Func<string, bool> dirExists)
         {

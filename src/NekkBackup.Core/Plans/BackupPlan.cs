@@ -30,6 +30,8 @@ namespace NekkBackup
         // Image leg (optional).
         public string? ImageSource { get; init; }
         public string? ImageRepository { get; init; }
+        /// <summary>GFS retention applied to this host's images after each capture (Remove-NekkGhostImage -Retention).</summary>
+        public RetentionPolicy? ImageRetention { get; init; }
 
         // Cloud leg (optional; no secrets: credentials come from Set-NekkCredential or the AWS profile).
         public string? Bucket { get; init; }

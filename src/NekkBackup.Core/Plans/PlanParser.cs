@@ -18,7 +18,7 @@ namespace NekkBackup.Core.Plans
     {
         public static readonly string[] TopKeys =
         {
-            "SchemaVersion", "Name", "Host", "Sources", "NasDestination", "Folder", "Retention", "Image", "Cloud",
+            "SchemaVersion", "Name", "Host", "Sources", "NasDestination", "Folder", "Retention", "Image", "ImageRetention", "Cloud",
             "Schedules", "Daw", "FleetStatusPath", "Notify", "Report",
         };
 
@@ -71,22 +71,8 @@ namespace NekkBackup.Core.Plans
                 }
             }
 
-            RetentionPolicy? retention = null;
-            var ret = p.Table(data, "Retention");
-            if (ret != null)
-            {
-                p.CheckKeys(ret, RetentionKeys, "Retention.");
-                retention = new RetentionPolicy
-                {
-                    KeepLast = p.Int(ret, "KeepLast", false, "Retention.KeepLast"),
-                    Hourly = p.Int(ret, "Hourly", false, "Retention.Hourly"),
-                    Daily = p.Int(ret, "Daily", false, "Retention.Daily"),
-                    Weekly = p.Int(ret, "Weekly", false, "Retention.Weekly"),
-                    Monthly = p.Int(ret, "Monthly", false, "Retention.Monthly"),
-                };
-                try { Folder.Retention.Validate(retention); }
-                catch (NekkBackupException ex) { throw p.Error("Retention", ex.Message); }
-            }
+            var retention = ParseRetention(p, data, "Retention");
+            var imageRetention = ParseRetention(p, data, "ImageRetention");
 
             string? imageSource = null, imageRepo = null;
             var image = p.Table(data, "Image");
@@ -164,6 +150,7 @@ namespace NekkBackup.Core.Plans
                 MaxChangedPercent = maxChanged,
                 Retention = retention,
                 ImageSource = imageSource,
+                ImageRetention = imageRetention,
                 ImageRepository = imageRepo,
                 Bucket = bucket,
                 Endpoint = endpoint,
@@ -181,6 +168,25 @@ namespace NekkBackup.Core.Plans
                 ImageSchedule = schedules.TryGetValue(PlanLeg.Image, out var i) ? i : PlanSchedule.DefaultImage,
                 DrillSchedule = schedules.TryGetValue(PlanLeg.Drill, out var d) ? d : PlanSchedule.DefaultDrill,
             };
+        }
+
+        /// <summary>A GFS retention table (Retention, ImageRetention): @{ KeepLast; Hourly; Daily; Weekly; Monthly }.</summary>
+        private static RetentionPolicy? ParseRetention(Reader p, IDictionary data, string key)
+        {
+            var ret = p.Table(data, key);
+            if (ret == null) return null;
+            p.CheckKeys(ret, RetentionKeys, key + ".");
+            var policy = new RetentionPolicy
+            {
+                KeepLast = p.Int(ret, "KeepLast", false, key + ".KeepLast"),
+                Hourly = p.Int(ret, "Hourly", false, key + ".Hourly"),
+                Daily = p.Int(ret, "Daily", false, key + ".Daily"),
+                Weekly = p.Int(ret, "Weekly", false, key + ".Weekly"),
+                Monthly = p.Int(ret, "Monthly", false, key + ".Monthly"),
+            };
+            try { Folder.Retention.Validate(policy); }
+            catch (NekkBackupException ex) { throw p.Error(key, ex.Message); }
+            return policy;
         }
 
         /// <summary>Parses 'HH:mm'.</summary>

@@ -31,15 +31,8 @@ namespace NekkBackup.Core.Plans
             L("    }");
             if (p.Retention != null)
             {
-                var r = p.Retention;
-                var parts = new List<string>();
-                if (r.KeepLast != null) parts.Add($"KeepLast = {r.KeepLast}");
-                if (r.Hourly != null) parts.Add($"Hourly = {r.Hourly}");
-                if (r.Daily != null) parts.Add($"Daily = {r.Daily}");
-                if (r.Weekly != null) parts.Add($"Weekly = {r.Weekly}");
-                if (r.Monthly != null) parts.Add($"Monthly = {r.Monthly}");
                 L("    # Same shape as Backup-NekkFolder -Retention (GFS counts).");
-                L($"    Retention       = @{{ {string.Join("; ", parts)} }}");
+                L($"    Retention       = {Retention(p.Retention)}");
             }
             else
             {
@@ -51,6 +44,11 @@ namespace NekkBackup.Core.Plans
                 L($"    Image           = @{{ Source = {Q(p.ImageSource!)}; Repository = {Q(p.ImageRepository!)} }}");
             else
                 L("    # Image         = @{ Source = '\\\\.\\C:'; Repository = '\\\\nas2\\ghost\\studio-a' }");
+            L("    # Images this host keeps after each capture (Remove-NekkGhostImage -Retention); unused chunks are freed.");
+            if (p.ImageRetention != null)
+                L($"    ImageRetention  = {Retention(p.ImageRetention)}");
+            else
+                L("    # ImageRetention = @{ KeepLast = 4; Weekly = 8; Monthly = 12 }");
             L();
             L("    # Copy 3 (off-site): S3 or S3-compatible bucket. Keys come from Set-NekkCredential or the AWS profile.");
             if (p.HasCloud)
@@ -104,6 +102,17 @@ namespace NekkBackup.Core.Plans
             else L("    # Notify        = @{ When = 'Failure'; Webhook = @{ Name = 'studio-teams'; Format = 'Teams' } }");
             L("}");
             return sb.ToString();
+        }
+
+        private static string Retention(Folder.RetentionPolicy r)
+        {
+            var parts = new List<string>();
+            if (r.KeepLast != null) parts.Add($"KeepLast = {r.KeepLast}");
+            if (r.Hourly != null) parts.Add($"Hourly = {r.Hourly}");
+            if (r.Daily != null) parts.Add($"Daily = {r.Daily}");
+            if (r.Weekly != null) parts.Add($"Weekly = {r.Weekly}");
+            if (r.Monthly != null) parts.Add($"Monthly = {r.Monthly}");
+            return "@{ " + string.Join("; ", parts) + " }";
         }
 
         public static string Schedule(PlanSchedule s)

@@ -30,19 +30,22 @@ namespace NekkBackup.Core.Snapshots
         }
 
         /// <summary>True when the owning process still runs (same pid and same start time within 2 s).</summary>
-        public static bool IsAlive(SnapshotRecord record)
+        public static bool IsAlive(SnapshotRecord record) => IsAlive(record.OwnerHost, record.OwnerPid, record.OwnerStartTicksUtc);
+
+        /// <summary>True when the process (host, pid, start time) still runs; another host's processes are never judged.</summary>
+        public static bool IsAlive(string? ownerHost, int ownerPid, long ownerStartTicksUtc)
         {
-            if (!string.IsNullOrEmpty(record.OwnerHost) && !string.Equals(record.OwnerHost, OperatingSystemInfo.HostName, StringComparison.OrdinalIgnoreCase))
+            if (!string.IsNullOrEmpty(ownerHost) && !string.Equals(ownerHost, OperatingSystemInfo.HostName, StringComparison.OrdinalIgnoreCase))
                 return true; // a state file on a shared path: never judge another machine's processes
-            if (record.OwnerPid <= 0) return false;
-            if (record.OwnerPid == CurrentPid) return record.OwnerStartTicksUtc == 0 || Math.Abs(record.OwnerStartTicksUtc - CurrentStartTicks) < TimeSpan.TicksPerSecond * 2;
+            if (ownerPid <= 0) return false;
+            if (ownerPid == CurrentPid) return ownerStartTicksUtc == 0 || Math.Abs(ownerStartTicksUtc - CurrentStartTicks) < TimeSpan.TicksPerSecond * 2;
             try
             {
-                using var p = Process.GetProcessById(record.OwnerPid);
+                using var p = Process.GetProcessById(ownerPid);
                 if (p.HasExited) return false;
                 var ticks = StartTicks(p);
-                if (ticks == 0 || record.OwnerStartTicksUtc == 0) return true; // cannot tell: keep it
-                return Math.Abs(ticks - record.OwnerStartTicksUtc) < TimeSpan.TicksPerSecond * 2;
+                if (ticks == 0 || ownerStartTicksUtc == 0) return true; // cannot tell: keep it
+                return Math.Abs(ticks - ownerStartTicksUtc) < TimeSpan.TicksPerSecond * 2;
             }
             catch (ArgumentException)
             {

@@ -2,8 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
-using System.Threading;
 using NekkBackup.Core.Errors;
 
 namespace NekkBackup.Core.Snapshots
@@ -16,19 +14,18 @@ namespace NekkBackup.Core.Snapshots
     /// </summary>
     public sealed class SnapshotStateStore
     {
-        private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-        private static readonly object ProcessLock = new();
+        private readonly StateFile<StateDocument> _file;
 
         public SnapshotStateStore(string filePath)
         {
-            FilePath = Path.GetFullPath(filePath);
+            _file = new StateFile<StateDocument>(filePath, "SnapshotStateCorrupt", "SnapshotStateLocked", "snapshot state");
         }
 
         public static string DefaultPath => Path.Combine(OperatingSystemInfo.DataDirectory, "snapshots.json");
 
         public static SnapshotStateStore Default() => new(DefaultPath);
 
-        public string FilePath { get; }
+        public string FilePath => _file.FilePath;
 
         public IReadOnlyList<SnapshotRecord> Load() => Mutate(list => (list.Select(r => r.Clone()).ToList(), false));
 
@@ -54,60 +51,16 @@ namespace NekkBackup.Core.Snapshots
         public bool Remove(string snapshotId) =>
             Mutate(list => { int n = list.RemoveAll(r => r.SnapshotId == snapshotId); return (n > 0, n > 0); });
 
-        private T Mutate<T>(Func<List<SnapshotRecord>, (T Result, bool Changed)> change)
-        {
-            lock (ProcessLock)
+        private T Mutate<T>(Func<List<SnapshotRecord>, (T Result, bool Changed)> change) =>
+            _file.Mutate(doc =>
             {
-                var dir = Path.GetDirectoryName(FilePath)!;
-                Directory.CreateDirectory(dir);
-                using var fileLock = AcquireLock(FilePath + ".lock");
-                var list = Read();
-                var (result, changed) = change(list);
-                if (changed) Write(list);
-                return result;
-            }
-        }
+                doc.Version = 1;
+                doc.Snapshots ??= new List<SnapshotRecord>();
+                return change(doc.Snapshots);
+            });
 
-        private List<SnapshotRecord> Read()
-        {
-            if (!File.Exists(FilePath)) return new List<SnapshotRecord>();
-            try
-            {
-                var text = File.ReadAllText(FilePath);
-                if (text.Trim().Length == 0) return new List<SnapshotRecord>();
-                var doc = JsonSerializer.Deserialize<StateFile>(text, Json);
-                return doc?.Snapshots ?? new List<SnapshotRecord>();
-            }
-            catch (JsonException ex)
-            {
-                throw Fail.InvalidData("SnapshotStateCorrupt", $"The snapshot state file '{FilePath}' is not valid JSON ({ex.Message}). Move it aside; snapshots it listed must then be removed by hand.", FilePath, ex);
-            }
-        }
-
-        private void Write(List<SnapshotRecord> list) =>
-            AtomicFile.Write(FilePath, JsonSerializer.SerializeToUtf8Bytes(new StateFile { Version = 1, Snapshots = list }, Json));
-
-        private static FileStream AcquireLock(string path)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (true)
-            {
-                try
-                {
-                    return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-                }
-                catch (IOException) when (DateTime.UtcNow < deadline)
-                {
-                    Thread.Sleep(25);
-                }
-                catch (IOException ex)
-                {
-                    throw new NekkBackupException("SnapshotStateLocked", FailureKind.ResourceUnavailable, $"The snapshot state file is locked by another NekkBackup process ({path}).", path, ex) { IsTransient = true };
-                }
-            }
-        }
-
-        private sealed class StateFile
+        /// <summary>The file's shape: { "Version": 1, "Snapshots": [ … ] }.</summary>
+        private sealed class StateDocument
         {
             public int Version { get; set; } = 1;
             public List<SnapshotRecord> Snapshots { get; set; } = new();

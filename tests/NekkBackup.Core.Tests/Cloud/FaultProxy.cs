@@ -51,6 +51,13 @@ namespace NekkBackup.Core.Tests.Cloud
         /// <summary>Answer RestoreObject (POST ?restore) with 202 Accepted instead of forwarding it, as S3 does
         /// (s3rver does not implement it), so the thaw path can be tested end to end.</summary>
         public bool AcceptRestoreRequests { get; set; }
+
+        /// <summary>
+        /// Answers a request itself instead of forwarding it when this returns a whole HTTP response (for what
+        /// s3rver cannot do: a cold object's HEAD with x-amz-restore, a GET refused with InvalidObjectState).
+        /// The request is still recorded.
+        /// </summary>
+        public Func<RecordedRequest, byte[]?>? Responder { get; set; }
         public int Port { get; }
         public string Endpoint => $"http://127.0.0.1:{Port}";
         public int Connections => Volatile.Read(ref _connections);
@@ -103,20 +110,27 @@ namespace NekkBackup.Core.Tests.Cloud
                 {
                     int read = await from.ReadAsync(buf, 0, buf.Length, _cts.Token);
                     if (read == 0) { try { to.Socket.Shutdown(SocketShutdown.Send); } catch { } await Task.Delay(Timeout.Infinite, _cts.Token).ContinueWith(_ => { }); return; }
-                    if (parser != null && AcceptRestoreRequests && parser.AtBoundary && StartsRestore(buf, read))
+                    if (parser != null && parser.AtBoundary && (AcceptRestoreRequests || Responder != null) && TryParseHead(buf, read, out var head))
                     {
-                        parser.Feed(buf, read);
-                        long left = parser.BodyLeft;
-                        while (left > 0)
+                        byte[]? reply = null;
+                        if (AcceptRestoreRequests && head.Method == "POST" && (head.Query.StartsWith("restore", StringComparison.Ordinal) || head.Query.Contains("&restore")))
+                            reply = Encoding.ASCII.GetBytes("HTTP/1.1 202 Accepted\r\nx-amz-request-id: proxy\r\nContent-Length: 0\r\n\r\n");
+                        else if (Responder != null)
+                            reply = Responder(head);
+                        if (reply != null)
                         {
-                            int r = await from.ReadAsync(buf, 0, (int)Math.Min(buf.Length, left), _cts.Token);
-                            if (r == 0) return;
-                            parser.Feed(buf, r);
-                            left = parser.BodyLeft;
+                            parser.Feed(buf, read);
+                            long left = parser.BodyLeft;
+                            while (left > 0)
+                            {
+                                int r = await from.ReadAsync(buf, 0, (int)Math.Min(buf.Length, left), _cts.Token);
+                                if (r == 0) return;
+                                parser.Feed(buf, r);
+                                left = parser.BodyLeft;
+                            }
+                            await client.GetStream().WriteAsync(reply, 0, reply.Length, _cts.Token);
+                            continue;
                         }
-                        var reply = Encoding.ASCII.GetBytes("HTTP/1.1 202 Accepted\r\nx-amz-request-id: proxy\r\nContent-Length: 0\r\n\r\n");
-                        await client.GetStream().WriteAsync(reply, 0, reply.Length, _cts.Token);
-                        continue;
                     }
                     parser?.Feed(buf, read);
                     if (fault.Kind != FaultKind.None && total + read > fault.After)
@@ -139,12 +153,28 @@ namespace NekkBackup.Core.Tests.Cloud
             catch { }
         }
 
-        private static bool StartsRestore(byte[] buf, int n)
+        /// <summary>The request whose complete header block starts <paramref name="buf"/>, if it does.</summary>
+        private static bool TryParseHead(byte[] buf, int n, out RecordedRequest request)
         {
-            var head = Encoding.ASCII.GetString(buf, 0, Math.Min(n, 2048));
-            int eol = head.IndexOf("\r\n", StringComparison.Ordinal);
-            var line = eol > 0 ? head.Substring(0, eol) : head;
-            return line.StartsWith("POST ", StringComparison.Ordinal) && (line.Contains("?restore") || line.Contains("&restore")) && head.Contains("\r\n\r\n");
+            request = null!;
+            var text = Encoding.ASCII.GetString(buf, 0, Math.Min(n, 16384));
+            int end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (end < 0) return false;
+            request = ParseHead(0, text.Substring(0, end + 4));
+            return true;
+        }
+
+        internal static RecordedRequest ParseHead(int connection, string text)
+        {
+            var lines = text.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            var first = lines[0].Split(' ');
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var l in lines.Skip(1))
+            {
+                int c = l.IndexOf(':');
+                if (c > 0) headers[l.Substring(0, c).Trim().ToLowerInvariant()] = l.Substring(c + 1).Trim();
+            }
+            return new RecordedRequest(connection, first[0], first.Length > 1 ? first[1] : "", headers);
         }
 
         private static void Close(TcpClient c, bool reset)
@@ -200,15 +230,9 @@ namespace NekkBackup.Core.Tests.Cloud
                     {
                         var text = Encoding.ASCII.GetString(_head.ToArray());
                         _head.Clear();
-                        var lines = text.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-                        var first = lines[0].Split(' ');
-                        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-                        foreach (var l in lines.Skip(1))
-                        {
-                            int c = l.IndexOf(':');
-                            if (c > 0) headers[l.Substring(0, c).Trim().ToLowerInvariant()] = l.Substring(c + 1).Trim();
-                        }
-                        _sink.Enqueue(new RecordedRequest(_conn, first[0], first.Length > 1 ? first[1] : "", headers));
+                        var request = ParseHead(_conn, text);
+                        var headers = request.Headers;
+                        _sink.Enqueue(request);
                         if (headers.TryGetValue("transfer-encoding", out var te) && te.Contains("chunked")) _lost = true;
                         else if (headers.TryGetValue("content-length", out var cl) && long.TryParse(cl, out var len)) _bodyLeft = len;
                     }

@@ -109,6 +109,18 @@ namespace NekkBackup.Core.Tests.Cloud
 
         public IAmazonS3 Client() => CloudClient.CreateClient(Target(DefaultBucket));
 
+        /// <summary>
+        /// s3rver answers CompleteMultipartUpload before it has finished writing the object's file (field-notes.md):
+        /// waits until the object reports its full length, so a test reads what was uploaded, not s3rver's race.
+        /// </summary>
+        public void WaitSettled(string bucket, string key, long length)
+        {
+            using var s3 = Client();
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (s3.GetObjectMetadataAsync(bucket, key).GetAwaiter().GetResult().ContentLength != length && DateTime.UtcNow < deadline)
+                Thread.Sleep(20);
+        }
+
         public void Dispose()
         {
             try { if (!_process.HasExited) _process.Kill(true); _process.WaitForExit(5000); } catch { }

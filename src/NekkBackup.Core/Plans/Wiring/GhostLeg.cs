@@ -39,20 +39,40 @@ namespace NekkBackup.Core.Plans
                     Parallelism = ctx.Throttled ? 1 : 0,
                     Tags = new[] { "plan:" + plan.Name },
                 }, ctx.Observer, ct).ConfigureAwait(false);
-                return new[]
+                var capture = new PlanHistoryEntry
                 {
-                    new PlanHistoryEntry
-                    {
-                        Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Capture",
-                        StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = "Succeeded", LegRunId = img.ImageId,
-                        Files = img.Chunks, Bytes = img.NewBytes, Throttled = ctx.Throttled,
-                        Detail = $"{img.SizeBytes} bytes imaged, {img.NewBytes} new bytes stored, {img.Chunks} chunks",
-                    },
+                    Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Capture",
+                    StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = "Succeeded", LegRunId = img.ImageId,
+                    Files = img.Chunks, Bytes = img.NewBytes, Throttled = ctx.Throttled,
+                    Detail = $"{img.SizeBytes} bytes imaged, {img.NewBytes} new bytes stored, {img.Chunks} chunks",
                 };
+                return plan.ImageRetention == null ? new[] { capture } : new[] { capture, await RetainAsync(ctx, ct).ConfigureAwait(false) };
             }
             catch (NekkBackupException ex)
             {
                 return new[] { PlanRunner.Entry(ctx, Leg, "Capture", start, PlanRunner.StatusOf(ex), ex.Message) };
+            }
+        }
+
+        /// <summary>The plan's ImageRetention on this host's images, after a good capture (its own step: a failure here never undoes the capture).</summary>
+        private static async Task<PlanHistoryEntry> RetainAsync(PlanJobContext ctx, CancellationToken ct)
+        {
+            var plan = ctx.Plan;
+            var start = DateTime.UtcNow;
+            try
+            {
+                var r = await ImageRetention.ApplyAsync(plan.ImageRepository!, plan.ImageRetention!, plan.Host, ctx.Observer, ct).ConfigureAwait(false);
+                return new PlanHistoryEntry
+                {
+                    Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = PlanLeg.Image.ToString(), Step = "Retention",
+                    StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = "Succeeded", Files = r.RemovedImageIds.Length, Bytes = r.FreedBytes,
+                    Detail = $"kept {r.KeptImageIds.Length} image(s), removed {r.RemovedImageIds.Length}{(r.RemovedImageIds.Length > 0 ? " (" + string.Join(", ", r.RemovedImageIds) + ")" : "")}, freed {r.FreedBytes} bytes"
+                             + (r.GarbageCollectionDeferred ? "; chunks are freed by the next run (a capture was running)" : ""),
+                };
+            }
+            catch (NekkBackupException ex)
+            {
+                return PlanRunner.Entry(ctx, PlanLeg.Image, "Retention", start, PlanRunner.StatusOf(ex), ex.Message);
             }
         }
 
