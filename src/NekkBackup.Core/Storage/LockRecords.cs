@@ -67,16 +67,24 @@ namespace NekkBackup.Core.Storage
             return result;
         }
 
+        /// <summary>A lock object's bytes (null when it is gone). A read torn by its holder's refresh is read again.</summary>
         private static async Task<byte[]?> ReadCappedAsync(IBackupTarget target, string key, CancellationToken ct)
         {
-            try
+            for (int attempt = 1; ; attempt++)
             {
-                using var s = await target.OpenReadAsync(key, 0, MaxBytes + 1, ct).ConfigureAwait(false);
-                using var ms = new MemoryStream();
-                await s.CopyToAsync(ms, 81920, ct).ConfigureAwait(false);
-                return ms.ToArray();
+                try
+                {
+                    using var s = await target.OpenReadAsync(key, 0, MaxBytes + 1, ct).ConfigureAwait(false);
+                    using var ms = new MemoryStream();
+                    await s.CopyToAsync(ms, 81920, ct).ConfigureAwait(false);
+                    return ms.ToArray();
+                }
+                catch (TargetException ex) when (ex.ErrorKind == TargetErrorKind.NotFound) { return null; }
+                catch (TargetException ex) when (ex.IsTransient && attempt < 3)
+                {
+                    await Task.Delay(20 * attempt, ct).ConfigureAwait(false);
+                }
             }
-            catch (TargetException ex) when (ex.ErrorKind == TargetErrorKind.NotFound) { return null; }
         }
 
         internal static LockHolder Judge(TargetEntry entry, byte[] bytes, TimeSpan ownLease, TimeSpan skew)

@@ -152,44 +152,40 @@ namespace NekkBackup.Core.Storage
             cancellationToken.ThrowIfCancellationRequested();
             if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
             var full = Full(key);
-            if (length == 0)
+            var req = new GetObjectRequest { BucketName = _bucket, Key = full };
+            if (offset > 0 || length >= 0)
             {
-                var e = await StatAsync(key, cancellationToken).ConfigureAwait(false) ?? throw NotFound(key);
-                if (offset > e.Size) throw PastEnd(key, e.Size, offset);
-                return new MemoryStream(Array.Empty<byte>(), false);
+                // A ranged read asks for the size first and never sends an impossible range (S3-compatible stores
+                // disagree about empty objects and reads at the end); the ETag pins the GET to that version.
+                var head = await HeadAsync(key, full, cancellationToken).ConfigureAwait(false) ?? throw NotFound(key);
+                long size = head.ContentLength;
+                if (offset > size) throw PastEnd(key, size, offset);
+                long end = length < 0 ? size : Math.Min(size, offset + length);
+                if (end == offset) return new MemoryStream(Array.Empty<byte>(), false);
+                if (offset > 0 || end < size) req.ByteRange = new ByteRange(offset, end - 1);
+                req.EtagToMatch = head.ETag;
             }
-            try
+            return await Call(key, async () =>
             {
-                return await Call(key, async () =>
+                try { return (Stream)new S3ReadStream(await _s3.GetObjectAsync(req, cancellationToken).ConfigureAwait(false), key); }
+                catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
                 {
-                    var req = new GetObjectRequest { BucketName = _bucket, Key = full };
-                    if (length > 0) req.ByteRange = new ByteRange(offset, offset + length - 1);
-                    else if (offset > 0) req.ByteRange = new ByteRange($"bytes={offset}-");
-                    var resp = await _s3.GetObjectAsync(req, cancellationToken).ConfigureAwait(false);
-                    return (Stream)new BoundedReadStream(resp.ResponseStream, resp.ContentLength);
-                }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TargetException ex) when (ex.ErrorKind == TargetErrorKind.RangeNotSatisfiable)
-            {
-                // S3 answers 416 for a read that starts exactly at the end too: that one is an empty read.
-                var e = await StatAsync(key, cancellationToken).ConfigureAwait(false) ?? throw NotFound(key);
-                if (offset == e.Size) return new MemoryStream(Array.Empty<byte>(), false);
-                throw PastEnd(key, e.Size, offset);
-            }
+                    throw new TargetException(TargetErrorKind.Unavailable, $"'{key}' changed while it was being read; read it again.", key, ex);
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
 
-        public Task<TargetEntry?> StatAsync(string key, CancellationToken cancellationToken)
-        {
-            var full = Full(key);
-            return Call<TargetEntry?>(key, async () =>
+        private Task<GetObjectMetadataResponse?> HeadAsync(string key, string full, CancellationToken ct) =>
+            Call<GetObjectMetadataResponse?>(key, async () =>
             {
-                try
-                {
-                    var m = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = full }, cancellationToken).ConfigureAwait(false);
-                    return new TargetEntry(key, m.ContentLength, (m.LastModified ?? DateTime.UtcNow).ToUniversalTime());
-                }
+                try { return await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = full }, ct).ConfigureAwait(false); }
                 catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.ErrorCode != "NoSuchBucket") { return null; }
-            }, cancellationToken);
+            }, ct);
+
+        public async Task<TargetEntry?> StatAsync(string key, CancellationToken cancellationToken)
+        {
+            var m = await HeadAsync(key, Full(key), cancellationToken).ConfigureAwait(false);
+            return m == null ? null : new TargetEntry(key, m.ContentLength, (m.LastModified ?? DateTime.UtcNow).ToUniversalTime());
         }
 
         public async IAsyncEnumerable<TargetEntry> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -221,17 +217,17 @@ namespace NekkBackup.Core.Storage
             return Call(key, () => _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = full }, cancellationToken), cancellationToken);
         }
 
-        /// <summary>Server-side copy, then delete: not atomic (<see cref="TargetCapabilities.AtomicRename"/> is false).</summary>
+        /// <summary>
+        /// Copy through this client, then delete: not atomic (<see cref="TargetCapabilities.AtomicRename"/> is false).
+        /// Not CopyObject: s3rver 3.7.1 mis-reads the SDK's encoded x-amz-copy-source ("NoSuchBucket").
+        /// </summary>
         public async Task MoveAsync(string fromKey, string toKey, bool overwrite, CancellationToken cancellationToken)
         {
-            var from = Full(fromKey);
-            var to = Full(toKey);
-            if (await StatAsync(fromKey, cancellationToken).ConfigureAwait(false) == null) throw NotFound(fromKey);
+            Full(fromKey);
+            Full(toKey);
             if (!overwrite && await StatAsync(toKey, cancellationToken).ConfigureAwait(false) != null) throw Exists(toKey);
-            await Call(fromKey, () => _s3.CopyObjectAsync(new CopyObjectRequest
-            {
-                SourceBucket = _bucket, SourceKey = from, DestinationBucket = _bucket, DestinationKey = to,
-            }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            using (var body = await OpenReadAsync(fromKey, 0, -1, cancellationToken).ConfigureAwait(false))
+                await PutAsync(toKey, body, null, cancellationToken).ConfigureAwait(false);
             await DeleteAsync(fromKey, cancellationToken).ConfigureAwait(false);
         }
 
