@@ -133,8 +133,8 @@ namespace NekkBackup.Core.Storage
                 if (existing != LocalEntryKind.Missing && existing != LocalEntryKind.File) throw LocalPathGuard.Unsafe(key, full, existing);
                 if (existing == LocalEntryKind.File && options.Mode == PutMode.CreateNew) throw Exists(key);
                 var dir = Path.GetDirectoryName(full)!;
+                EnsureStillThere(key);
                 Directory.CreateDirectory(dir);
-                Directory.CreateDirectory(_tempDir);
                 tmp = Path.Combine(_tempDir, Guid.NewGuid().ToString("N") + ".tmp");
                 string? sha = null;
                 using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
@@ -334,6 +334,7 @@ namespace NekkBackup.Core.Storage
                 var existing = LocalPathGuard.Probe(to, out _, out _);
                 if (existing != LocalEntryKind.Missing && existing != LocalEntryKind.File) throw LocalPathGuard.Unsafe(toKey, to, existing);
                 if (existing == LocalEntryKind.File && !overwrite) throw Exists(toKey);
+                EnsureStillThere(toKey);
                 Directory.CreateDirectory(Path.GetDirectoryName(to)!);
                 if (overwrite) AtomicFile.MoveOverwrite(from, to);
                 else
@@ -348,6 +349,16 @@ namespace NekkBackup.Core.Storage
             {
                 throw Map(ex, fromKey, _root);
             }
+        }
+
+        /// <summary>
+        /// The temp folder made at open is the sentinel that this is still the same folder: when a share drops out
+        /// (or its mount point is left empty), nothing is created in its place on the local disk.
+        /// </summary>
+        private void EnsureStillThere(string key)
+        {
+            if (!Directory.Exists(_tempDir))
+                throw new TargetException(TargetErrorKind.Unavailable, $"The target folder '{_root}' is no longer there (the share dropped out or was unmounted); nothing was written.", key);
         }
 
         public bool IsPermanent(Exception error) => TargetErrors.IsPermanent(error);
@@ -374,7 +385,7 @@ namespace NekkBackup.Core.Storage
                     return new TargetException(TargetErrorKind.AccessDenied, $"Access to {where} is denied: {ex.Message}", key, ex);
                 case FileNotFoundException:
                 case DirectoryNotFoundException:
-                    return Directory.Exists(root)
+                    return Directory.Exists(Path.Combine(root, StorageKeys.TempSegment))
                         ? new TargetException(TargetErrorKind.NotFound, $"{where} is not there: {ex.Message}", key, ex)
                         : new TargetException(TargetErrorKind.Unavailable, $"The target folder '{root}' is unreachable (a share that dropped out?): {ex.Message}", key, ex);
                 case PathTooLongException:
