@@ -273,6 +273,9 @@ namespace NekkBackup.Core.Storage
             }
             if (CloudClient.IsTransient(ex))
                 return new TargetException(TargetErrorKind.Unavailable, $"Cannot reach {Location} for {what}: {ex.Message}", key, ex);
+            // The SDK failing to parse an answer (a garbled ETag from a store caught mid-write): a bounded retry may help.
+            if (ex is ArgumentException || ex is FormatException || ex is System.Xml.XmlException || ex is InvalidDataException)
+                return new TargetException(TargetErrorKind.Io, $"{Location} sent a malformed answer for {what}: {ex.Message}", key, ex, transient: true);
             return new TargetException(TargetErrorKind.Io, $"{what}: {ex.Message}", key, ex, transient: false);
         }
 
