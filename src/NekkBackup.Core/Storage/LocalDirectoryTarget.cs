@@ -89,7 +89,7 @@ namespace NekkBackup.Core.Storage
                 File.Delete(p);
                 return KeyNameRules.Posix;
             }
-            catch (IOException) { return KeyNameRules.Windows; }
+            catch (IOException ex) when (Fail.IsInvalidName(ex)) { return KeyNameRules.Windows; }
         }
 
         private static bool ProbeCaseSensitive(string temp)

@@ -10,7 +10,8 @@ namespace NekkBackup.Core.Storage
     {
         public static readonly string[] Keys = { "RootPrefix", "PartSize", "ConditionalCreate", "ObjectLock" };
         public const long MinPartSize = 5L << 20;
-        public const long MaxPartSize = 5L << 30;
+        /// <summary>S3 allows 5 GiB parts; each part is buffered in memory, so NekkBackup stops at 512 MiB (5 TiB objects at 10,000 parts).</summary>
+        public const long MaxPartSize = 512L << 20;
 
         /// <summary>Key prefix inside the bucket that is this target's root ("" or ending in '/', e.g. "studio/host/ghost/").</summary>
         public string RootPrefix { get; init; } = "";
@@ -41,7 +42,7 @@ namespace NekkBackup.Core.Storage
         public void Validate()
         {
             if (PartSize < MinPartSize || PartSize > MaxPartSize)
-                throw Error("PartSize", $"must be between {MinPartSize} and {MaxPartSize} bytes (S3's part limits), was {PartSize}");
+                throw Error("PartSize", $"must be between {MinPartSize} and {MaxPartSize} bytes, was {PartSize}");
             if (RootPrefix.Length == 0) return;
             if (RootPrefix[RootPrefix.Length - 1] != '/')
                 throw Error("RootPrefix", $"'{RootPrefix}' must end with '/'");

@@ -33,7 +33,7 @@ namespace NekkBackup.Core.Storage
             _s3 = s3;
             _bucket = bucket;
             _key = fullKey;
-            _partSize = (int)Math.Min(partSize, 1L << 30);
+            _partSize = checked((int)partSize); // S3TargetOptions caps it at 512 MiB
             _options = options;
             _conditional = conditionalCreate && options.Mode == PutMode.CreateNew;
         }
