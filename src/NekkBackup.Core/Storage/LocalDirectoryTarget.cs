@@ -24,9 +24,12 @@ namespace NekkBackup.Core.Storage
         private readonly string _root;
         private readonly string _tempDir;
 
-        private LocalDirectoryTarget(string root, TargetCapabilities capabilities)
+        private readonly LocalPathGuard.NoReplace _noReplace;
+
+        private LocalDirectoryTarget(string root, TargetCapabilities capabilities, LocalPathGuard.NoReplace noReplace)
         {
             _root = root;
+            _noReplace = noReplace;
             _tempDir = Path.Combine(root, StorageKeys.TempSegment);
             Capabilities = capabilities;
         }
@@ -55,13 +58,14 @@ namespace NekkBackup.Core.Storage
                 }
                 var temp = Directory.CreateDirectory(Path.Combine(full, StorageKeys.TempSegment)).FullName;
                 SweepTemp(temp, options.TempMaxAge);
+                var noReplace = LocalPathGuard.ProbeNoReplace(temp);
                 var caps = new TargetCapabilities
                 {
                     Kind = "local",
                     AtomicPut = true,
                     AtomicRename = true,
-                    // rename without replace is link(2)+unlink on Unix and MoveFileEx without REPLACE_EXISTING on Windows.
-                    ConditionalCreate = true,
+                    // link(2) or renameat2(RENAME_NOREPLACE) on Linux, MoveFileEx without REPLACE_EXISTING on Windows.
+                    ConditionalCreate = noReplace != LocalPathGuard.NoReplace.CheckThenRename,
                     ServerSideHash = false,
                     ObjectLock = false,
                     MaxKeyLength = 1024,
@@ -70,7 +74,7 @@ namespace NekkBackup.Core.Storage
                     CaseSensitive = options.CaseSensitive ?? ProbeCaseSensitive(temp),
                     LocalRoot = full,
                 };
-                return new LocalDirectoryTarget(full, caps);
+                return new LocalDirectoryTarget(full, caps, noReplace);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -147,8 +151,7 @@ namespace NekkBackup.Core.Storage
                 cancellationToken.ThrowIfCancellationRequested();
                 if (options.Mode == PutMode.CreateNew)
                 {
-                    try { File.Move(tmp, full); }
-                    catch (IOException) when (LocalPathGuard.Probe(full, out _, out _) != LocalEntryKind.Missing) { throw Exists(key); }
+                    if (!LocalPathGuard.MoveNoReplace(tmp, full, _noReplace)) throw Exists(key);
                 }
                 else AtomicFile.MoveOverwrite(tmp, full);
                 tmp = null;
@@ -337,11 +340,7 @@ namespace NekkBackup.Core.Storage
                 EnsureStillThere(toKey);
                 Directory.CreateDirectory(Path.GetDirectoryName(to)!);
                 if (overwrite) AtomicFile.MoveOverwrite(from, to);
-                else
-                {
-                    try { File.Move(from, to); }
-                    catch (IOException) when (LocalPathGuard.Probe(to, out _, out _) != LocalEntryKind.Missing) { throw Exists(toKey); }
-                }
+                else if (!LocalPathGuard.MoveNoReplace(from, to, _noReplace)) throw Exists(toKey);
                 LocalPathGuard.SyncDirectory(Path.GetDirectoryName(to)!);
                 return Task.CompletedTask;
             }

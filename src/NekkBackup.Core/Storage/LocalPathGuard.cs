@@ -135,6 +135,86 @@ namespace NekkBackup.Core.Storage
             catch (DllNotFoundException) { }
         }
 
+        /// <summary>How this folder can make "rename unless the name exists" one atomic step.</summary>
+        internal enum NoReplace
+        {
+            /// <summary>Windows: MoveFileEx without MOVEFILE_REPLACE_EXISTING is atomic.</summary>
+            Platform,
+            /// <summary>link(2) fails with EEXIST, then the temp name is unlinked (ext4, btrfs, xfs, ntfs-3g).</summary>
+            Link,
+            /// <summary>renameat2(RENAME_NOREPLACE), for file systems without hard links that support it.</summary>
+            RenameNoReplace,
+            /// <summary>Neither: a check then a rename (racy; the target then declares no ConditionalCreate).</summary>
+            CheckThenRename,
+        }
+
+        /// <summary>
+        /// Finds the atomic no-replace rename this folder supports. .NET's File.Move(overwrite: false) on Unix
+        /// checks and then renames, so two racing creators can both "win" (seen on ntfs-3g by the conformance suite).
+        /// </summary>
+        public static NoReplace ProbeNoReplace(string tempDir)
+        {
+            if (!OperatingSystemInfo.IsLinux) return NoReplace.Platform;
+            var a = Path.Combine(tempDir, "probe-" + Guid.NewGuid().ToString("N").Substring(0, 12));
+            var b = a + "-l";
+            File.WriteAllBytes(a, Array.Empty<byte>());
+            try
+            {
+                try
+                {
+                    if (link(a, b) == 0) return NoReplace.Link;
+                    if (renameat2(AtFdCwd, a, AtFdCwd, b, RenameNoReplaceFlag) == 0) return NoReplace.RenameNoReplace;
+                }
+                catch (EntryPointNotFoundException) { }
+                return NoReplace.CheckThenRename;
+            }
+            finally
+            {
+                try { File.Delete(a); } catch (IOException) { }
+                try { File.Delete(b); } catch (IOException) { }
+            }
+        }
+
+        /// <summary>Renames <paramref name="from"/> to <paramref name="to"/> unless <paramref name="to"/> exists (then false, nothing changed).</summary>
+        public static bool MoveNoReplace(string from, string to, NoReplace method)
+        {
+            switch (method)
+            {
+                case NoReplace.Link:
+                    if (link(from, to) != 0)
+                    {
+                        int errno = Marshal.GetLastWin32Error();
+                        if (errno == 17) return false; // EEXIST
+                        throw new IOException($"Cannot link '{from}' to '{to}' (errno {errno}).", errno);
+                    }
+                    try { File.Delete(from); } catch (IOException) { } // a leftover temp name is swept later
+                    return true;
+                case NoReplace.RenameNoReplace:
+                    if (renameat2(AtFdCwd, from, AtFdCwd, to, RenameNoReplaceFlag) != 0)
+                    {
+                        int errno = Marshal.GetLastWin32Error();
+                        if (errno == 17) return false;
+                        throw new IOException($"Cannot rename '{from}' to '{to}' (errno {errno}).", errno);
+                    }
+                    return true;
+                default:
+                    try
+                    {
+                        File.Move(from, to);
+                        return true;
+                    }
+                    catch (IOException) when (Probe(to, out _, out _) != LocalEntryKind.Missing) { return false; }
+            }
+        }
+
+        private const uint RenameNoReplaceFlag = 1;
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int link(string oldpath, string newpath);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int renameat2(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
+
         [DllImport("libc", SetLastError = true)]
         private static extern unsafe int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 

@@ -33,7 +33,7 @@ namespace NekkBackup.Core.Storage
             _preset = preset ?? (inner.Capabilities.LocalRoot != null ? NekkResilience.RetryPreset.FileShare : NekkResilience.RetryPreset.ObjectStore);
             _log = log ?? Serilog.Core.Logger.None;
             _observer = observer ?? NullRunObserver.Instance;
-            _pipeline = NekkResilience.Build(_preset, ex => !_inner.IsPermanent(ex), OnRetry);
+            _pipeline = NekkResilience.Build(_preset, ex => !s_final.TryGetValue(ex, out _) && !_inner.IsPermanent(ex), OnRetry);
         }
 
         public IBackupTarget Inner => _inner;
@@ -67,13 +67,25 @@ namespace NekkBackup.Core.Storage
             }, ct).ConfigureAwait(false);
         }
 
+        /// <summary>Faults that must not be retried although transient: a put that already consumed part of a stream it cannot rewind.</summary>
+        private static readonly ConditionalWeakTable<Exception, object> s_final = new();
+
         public Task<TargetEntry> PutAsync(string key, Stream content, PutOptions? options, CancellationToken cancellationToken)
         {
             if (content == null) throw new ArgumentNullException(nameof(content));
             if (!content.CanSeek)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                return _inner.PutAsync(key, content, options, cancellationToken); // cannot replay what was read
+                // Retried only while nothing has been read from it: what was read cannot be replayed.
+                var counting = new ReadCountingStream(content);
+                return Run("put " + key, async t =>
+                {
+                    try { return await _inner.PutAsync(key, counting, options, t).ConfigureAwait(false); }
+                    catch (Exception ex) when (counting.BytesRead > 0)
+                    {
+                        s_final.GetValue(ex, e => e);
+                        throw;
+                    }
+                }, cancellationToken);
             }
             long start = content.Position;
             return Run("put " + key, t =>
@@ -122,5 +134,37 @@ namespace NekkBackup.Core.Storage
             Run("move " + fromKey, async t => { await _inner.MoveAsync(fromKey, toKey, overwrite, t).ConfigureAwait(false); return true; }, cancellationToken);
 
         public bool IsPermanent(Exception error) => _inner.IsPermanent(error);
+    }
+
+    /// <summary>Passes reads through and counts the bytes.</summary>
+    internal sealed class ReadCountingStream : Stream
+    {
+        private readonly Stream _inner;
+        public ReadCountingStream(Stream inner) => _inner = inner;
+        public long BytesRead { get; private set; }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = _inner.Read(buffer, offset, count);
+            BytesRead += n;
+            return n;
+        }
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            int n = await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+            BytesRead += n;
+            return n;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

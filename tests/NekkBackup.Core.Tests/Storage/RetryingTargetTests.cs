@@ -112,12 +112,19 @@ namespace NekkBackup.Core.Tests.Storage
         }
 
         [Fact]
-        public async Task A_put_whose_stream_cannot_be_rewound_is_tried_once()
+        public async Task A_put_whose_stream_cannot_be_rewound_is_retried_only_while_nothing_was_read()
         {
+            // A fault before the first byte: retried, and the object lands whole.
             _faulty.FailNext("put", 1, permanent: false);
-            var ex = await Assert.ThrowsAsync<TargetException>(() => _target.PutAsync("a", new NonSeekable(new byte[] { 1, 2 }), null, CancellationToken.None));
+            await _target.PutAsync("a", new NonSeekable(new byte[] { 1, 2 }), null, CancellationToken.None);
+            Assert.Equal(2, _faulty.Calls("put"));
+            Assert.Equal(2, (await _target.StatAsync("a", CancellationToken.None))!.Size);
+            // A fault after part of the stream was read: surfaced, never replayed from the middle.
+            _faulty.TearNextPuts(1, 10);
+            var ex = await Assert.ThrowsAsync<TargetException>(() => _target.PutAsync("b", new NonSeekable(new byte[1000]), null, CancellationToken.None));
             Assert.True(ex.IsTransient);
-            Assert.Equal(1, _faulty.Calls("put"));
+            Assert.Equal(3, _faulty.Calls("put"));
+            Assert.Null(await _target.StatAsync("b", CancellationToken.None));
         }
 
         [Fact]
