@@ -94,7 +94,7 @@ namespace NekkBackup.Core.Resilience
                     return default;
                 },
             };
-            // Polly refuses a zero delay; a preset of zero means "retry at once" (tests).
+            // A preset delay of zero means "retry at once" (tests); Polly is given one tick.
             if (preset.FirstDelay > TimeSpan.Zero) options.Delay = preset.FirstDelay;
             else options.Delay = TimeSpan.FromTicks(1);
             var builder = new ResiliencePipelineBuilder();
