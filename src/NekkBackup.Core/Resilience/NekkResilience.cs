@@ -23,9 +23,12 @@ namespace NekkBackup.Core.Resilience
             public static readonly RetryPreset Fast = new(2, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(100));
             /// <summary>Alerts (Core/Notify): a short budget, so an unreachable webhook never holds a scheduled run for long.</summary>
             public static readonly RetryPreset Notify = new(2, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2));
+            /// <summary>S3 and other object stores: 5xx and throttling clear within seconds (Cloud.CloudTarget's defaults).</summary>
+            public static readonly RetryPreset ObjectStore = new(5, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(15));
 
             public RetryPreset(int attempts, TimeSpan first, TimeSpan max)
             {
+                if (attempts < 0 || first < TimeSpan.Zero || max < first) throw new ArgumentOutOfRangeException(nameof(attempts), "A retry preset needs attempts >= 0 and 0 <= first delay <= max delay.");
                 MaxRetryAttempts = attempts;
                 FirstDelay = first;
                 MaxDelay = max;
@@ -69,25 +72,43 @@ namespace NekkBackup.Core.Resilience
         public static ResiliencePipeline ForFileShare(RunLog? log, IRunObserver observer, RetryPreset? preset = null, Func<Exception, bool>? isTransient = null)
         {
             preset ??= RetryPreset.FileShare;
-            var predicate = isTransient ?? IsTransientIo;
-            return new ResiliencePipelineBuilder()
-                .AddRetry(new RetryStrategyOptions
+            var p = preset;
+            return Build(p, isTransient ?? IsTransientIo, (attempt, delay, ex) =>
+            {
+                var msg = $"Transient fault, retry {attempt} of {p.MaxRetryAttempts} in {delay.TotalMilliseconds:0} ms: {ex?.Message}";
+                log?.Logger.Warning(ex, "Retry {Attempt} after {Delay}", attempt, delay);
+                observer.Message(RunMessageLevel.Verbose, msg);
+            });
+        }
+
+        /// <summary>
+        /// The one retry pipeline every layer builds on: exponential backoff with jitter, capped, retrying only what
+        /// <paramref name="shouldRetry"/> accepts (cancellation never), calling <paramref name="onRetry"/> once per
+        /// retry with the 1-based attempt about to start, its delay and the fault.
+        /// </summary>
+        public static ResiliencePipeline Build(RetryPreset preset, Func<Exception, bool> shouldRetry, Action<int, TimeSpan, Exception?> onRetry)
+        {
+            if (preset == null) throw new ArgumentNullException(nameof(preset));
+            if (shouldRetry == null) throw new ArgumentNullException(nameof(shouldRetry));
+            var options = new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => !(ex is OperationCanceledException oce && oce.CancellationToken.IsCancellationRequested) && shouldRetry(ex)),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                MaxRetryAttempts = preset.MaxRetryAttempts,
+                MaxDelay = preset.MaxDelay,
+                OnRetry = args =>
                 {
-                    ShouldHandle = new PredicateBuilder().Handle<Exception>(predicate),
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    MaxRetryAttempts = preset.MaxRetryAttempts,
-                    Delay = preset.FirstDelay,
-                    MaxDelay = preset.MaxDelay,
-                    OnRetry = args =>
-                    {
-                        var msg = $"Transient fault, retry {args.AttemptNumber + 1} of {preset.MaxRetryAttempts} in {args.RetryDelay.TotalMilliseconds:0} ms: {args.Outcome.Exception?.Message}";
-                        log?.Logger.Warning(args.Outcome.Exception, "Retry {Attempt} after {Delay}", args.AttemptNumber + 1, args.RetryDelay);
-                        observer.Message(RunMessageLevel.Verbose, msg);
-                        return default;
-                    },
-                })
-                .Build();
+                    onRetry(args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
+                    return default;
+                },
+            };
+            // A preset delay of zero means "retry at once" (tests); Polly is given one tick.
+            if (preset.FirstDelay > TimeSpan.Zero) options.Delay = preset.FirstDelay;
+            else options.Delay = TimeSpan.FromTicks(1);
+            var builder = new ResiliencePipelineBuilder();
+            if (preset.MaxRetryAttempts > 0) builder.AddRetry(options);
+            return builder.Build();
         }
     }
 }
