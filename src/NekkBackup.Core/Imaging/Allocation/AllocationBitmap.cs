@@ -93,6 +93,15 @@ namespace NekkBackup.Core.Imaging.Allocation
             _used = -1;
         }
 
+        /// <summary>Are all file-system units [first, first + count) marked (their map units, when coarsened)?</summary>
+        internal bool AllMarked(long first, long count)
+        {
+            if (count <= 0) return true;
+            if (first < 0 || first >= _fsUnits || count > _fsUnits - first) return false;
+            long u0 = first >> _shift, u1 = (first + count - 1) >> _shift;
+            return NextClear(u0, u1 + 1) > u1;
+        }
+
         /// <summary>Is this file-system unit marked (its map unit, when coarsened)?</summary>
         internal bool IsMarked(long fsUnit) => fsUnit >= 0 && fsUnit < _fsUnits && Get(fsUnit >> _shift);
 

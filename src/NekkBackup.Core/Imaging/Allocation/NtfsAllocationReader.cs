@@ -21,6 +21,7 @@ namespace NekkBackup.Core.Imaging.Allocation
             public long ClusterSize;
             public long Clusters;
             public long MftLcn;
+            public long MirrorLcn;
             public int RecordSize;
         }
 
@@ -57,10 +58,12 @@ namespace NekkBackup.Core.Imaging.Allocation
                 var runs = NtfsRecord.Runs(rec, data, g.Clusters, g.ClusterSize, out long size, out long initialized);
                 if (initialized < needBytes) throw Bad($"$Bitmap holds {initialized} bytes for {g.Clusters} clusters");
                 StreamBitmap(vol, g, runs, needBytes, map);
-                foreach (var r in runs)
-                    if (!map.IsMarked(r.Lcn) || !map.IsMarked(r.Lcn + r.Length - 1)) throw Bad("$Bitmap does not mark its own clusters used (damaged bitmap; run chkdsk)");
+                if (!runs.TrueForAll(r => map.AllMarked(r.Lcn, r.Length))) throw Bad("$Bitmap does not mark its own clusters used (damaged bitmap or run list; run chkdsk)");
             }
-            if (!map.IsMarked(0) || !map.IsMarked(g.MftLcn)) throw Bad("$Bitmap does not mark the boot sector or the MFT used (damaged bitmap; run chkdsk)");
+            // NTFS keeps no checksum or free count to check the bitmap against; what it must say is known, though:
+            // the boot sector, every cluster of the MFT and the MFT mirror are in use.
+            if (!map.IsMarked(0) || !map.IsMarked(g.MirrorLcn) || !mftData.TrueForAll(r => map.AllMarked(r.Lcn, r.Length)))
+                throw Bad("$Bitmap does not mark the boot sector, the MFT or its mirror used (damaged bitmap; run chkdsk)");
             return map;
         }
 
@@ -88,7 +91,7 @@ namespace NekkBackup.Core.Imaging.Allocation
             int rsRaw = unchecked((sbyte)b[0x40]);
             long rs = rsRaw > 0 ? rsRaw * cs : rsRaw < 0 && rsRaw >= -31 ? 1L << -rsRaw : 0;
             if (rs < 512 || rs > 65536 || (rs & (rs - 1)) != 0) throw Bad($"MFT record size {rs} is out of range");
-            return new Geometry { BytesPerSector = bps, ClusterSize = cs, Clusters = clusters, MftLcn = mftLcn, RecordSize = (int)rs };
+            return new Geometry { BytesPerSector = bps, ClusterSize = cs, Clusters = clusters, MftLcn = mftLcn, MirrorLcn = mirrLcn, RecordSize = (int)rs };
         }
 
         private static List<NtfsRun> UnnamedData(byte[] rec, long number, Geometry g, out long dataSize, out long initialized)

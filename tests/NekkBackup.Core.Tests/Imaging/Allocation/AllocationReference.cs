@@ -19,6 +19,38 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
         public sealed record ExtMap(int BlockSize, int ClusterSize, long Blocks, long SuperblockFreeBlocks, bool[] Used)
         {
             public long UsedClusters => Used.LongCount(u => u);
+            public long FileSystemBytes => Blocks * BlockSize;
+
+            /// <summary>The used clusters as merged byte ranges inside the file system.</summary>
+            public List<AllocationRun> UsedRuns()
+            {
+                var runs = new List<AllocationRun>();
+                for (long c = 0; c < Used.Length; c++)
+                {
+                    if (!Used[c]) continue;
+                    long a = c * ClusterSize, b = Math.Min(a + ClusterSize, FileSystemBytes);
+                    if (runs.Count > 0 && runs[^1].End == a) runs[^1] = new AllocationRun(runs[^1].Offset, b - runs[^1].Offset);
+                    else runs.Add(new AllocationRun(a, b - a));
+                }
+                return runs;
+            }
+        }
+
+        /// <summary>
+        /// Copies <paramref name="image"/> to <paramref name="copy"/> with every byte of [0, fileSystemEnd) outside
+        /// <paramref name="used"/> zeroed (bytes past the file system kept): what a used-block image must restore to.
+        /// </summary>
+        public static void ZeroedCopy(string image, string copy, List<AllocationRun> used, long fileSystemEnd)
+        {
+            File.Copy(image, copy);
+            using var fs = new FileStream(copy, FileMode.Open, FileAccess.ReadWrite);
+            var zeros = new byte[1 << 20];
+            long pos = 0;
+            foreach (var r in used.Append(new AllocationRun(fileSystemEnd, 0)))
+            {
+                for (fs.Position = pos; fs.Position < r.Offset;) fs.Write(zeros, 0, (int)Math.Min(zeros.Length, r.Offset - fs.Position));
+                pos = r.End;
+            }
         }
 
         public static ExtMap Dumpe2fs(string image)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using NekkBackup.Core.Imaging;
@@ -71,7 +72,7 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
                 Assert.True(mine.SequenceEqual(pc), AllocationReference.Describe(mine, pc));
             }
 
-            UsedBlocksAloneAreAWholeFileSystem(dir, img, "ext", map, reference);
+            UsedBlocksAloneAreAWholeFileSystem(dir, img, "ext", map, reference.UsedRuns(), reference.FileSystemBytes);
         }
 
         [RootFact("mkfs.ext4", "dumpe2fs", "e2fsck")]
@@ -96,8 +97,7 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
         /// Copies the image through <see cref="UsedBlockSource"/> (what a used-block capture stores), then checks
         /// the copy against a copy zeroed from the reference map alone, with e2fsck/ntfsfix, and file by file.
         /// </summary>
-        internal static void UsedBlocksAloneAreAWholeFileSystem(TempDir dir, string img, string kind, IAllocationMap map, AllocationReference.ExtMap? extReference = null,
-            System.Collections.Generic.List<AllocationRun>? ntfsReference = null)
+        internal static void UsedBlocksAloneAreAWholeFileSystem(TempDir dir, string img, string kind, IAllocationMap map, List<AllocationRun> referenceUsed, long fileSystemEnd)
         {
             var copy = Path.Combine(dir.Path, "used-only.img");
             using (var src = BlockSources.Open(img))
@@ -113,30 +113,7 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
             }
             // The same copy made from the reference's map alone.
             var expected = Path.Combine(dir.Path, "reference-zeroed.img");
-            File.Copy(img, expected);
-            using (var fs = new FileStream(expected, FileMode.Open, FileAccess.ReadWrite))
-            {
-                if (extReference != null)
-                {
-                    var zeros = new byte[extReference.ClusterSize];
-                    for (long c = 0; c < extReference.Used.Length; c++)
-                        if (!extReference.Used[c])
-                        {
-                            fs.Position = c * extReference.ClusterSize;
-                            fs.Write(zeros, 0, (int)Math.Min(zeros.Length, extReference.Blocks * extReference.BlockSize - fs.Position));
-                        }
-                }
-                else
-                {
-                    long pos = 0, end = ((AllocationBitmap)map).FileSystemBytes;
-                    var zeros = new byte[1 << 20];
-                    foreach (var r in ntfsReference!.Append(new AllocationRun(end, 0)))
-                    {
-                        for (fs.Position = pos; fs.Position < r.Offset;) fs.Write(zeros, 0, (int)Math.Min(zeros.Length, r.Offset - fs.Position));
-                        pos = r.End;
-                    }
-                }
-            }
+            AllocationReference.ZeroedCopy(img, expected, referenceUsed, fileSystemEnd);
             var copySha = GhostTestSupport.Sha256(copy);
             Assert.Equal(GhostTestSupport.Sha256(expected), copySha);
             Assert.NotEqual(GhostTestSupport.Sha256(img), copySha); // free space held data: the copy really dropped it
