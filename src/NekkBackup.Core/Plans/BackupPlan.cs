@@ -30,6 +30,8 @@ namespace NekkBackup
         // Image leg (optional).
         public string? ImageSource { get; init; }
         public string? ImageRepository { get; init; }
+        /// <summary>UsedBlocks (the plan default: allocated blocks only, free space as zeros) or AllBlocks (bit for bit); see docs/plan-schema.md.</summary>
+        public string ImageMode { get; init; } = "UsedBlocks";
 
         // Cloud leg (optional; no secrets: credentials come from Set-NekkCredential or the AWS profile).
         public string? Bucket { get; init; }
