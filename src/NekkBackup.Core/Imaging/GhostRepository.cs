@@ -97,7 +97,7 @@ namespace NekkBackup.Core.Imaging
                 observer.Message(RunMessageLevel.Verbose, $"Plugin inventory: {inventory.Plugins.Length} plugins, {inventory.AuthorizationTools.Length} licence tools.");
             }
 
-            (source, var allocation) = UsedBlocks.Prepare(source, sourceName, options.Mode, observer);
+            (source, var allocation) = UsedBlocks.Prepare(source, sourceName, options.Mode, observer, ct);
             var imageId = NewImageId();
             int chunkSize = repo.Config.ChunkSize;
             long size = source.Length;

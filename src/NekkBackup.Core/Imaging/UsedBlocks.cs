@@ -20,11 +20,12 @@ namespace NekkBackup.Core.Imaging
         /// For UsedBlocks: reads the allocation map and returns a source that zeroes free space, or — for a
         /// live mounted volume or a file system without a trusted map — the source itself, with a Verbose note.
         /// </summary>
-        public static (IBlockSource source, ImageAllocation? allocation) Prepare(IBlockSource source, string sourceName, GhostCaptureMode mode, IRunObserver observer)
+        public static (IBlockSource source, ImageAllocation? allocation) Prepare(IBlockSource source, string sourceName, GhostCaptureMode mode, IRunObserver observer,
+            CancellationToken ct)
         {
             if (mode != GhostCaptureMode.UsedBlocks) return (source, null);
             var live = LiveReason(source.Path, OperatingSystemInfo.IsWindows, MountCheck.FindMount);
-            var probe = live == null ? AllocationMaps.Read(source) : null;
+            var probe = live == null ? AllocationMaps.Read(source, ct) : null;
             if (probe?.Map == null)
             {
                 observer.Message(RunMessageLevel.Verbose, $"UsedBlocks: every block of '{sourceName}' is read instead ({live ?? probe!.Reason}).");
@@ -91,7 +92,7 @@ namespace NekkBackup.Core.Imaging
             var recorded = m.Allocation;
             if (recorded == null) return Problem(m, -1, "AllocationMismatch", "the manifest records UsedBlocks but no allocation map");
             using var image = new ImageBlockSource(repo, m);
-            var probe = AllocationMaps.Read(image);
+            var probe = AllocationMaps.Read(image, ct);
             if (probe.Map == null) return Problem(m, -1, "AllocationUnreadable", $"the image's own {probe.FileSystem} allocation bitmap cannot be read back: {probe.Reason}");
             var map = probe.Map;
             var actual = Describe(map);

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Text;
+using System.Threading;
 
 namespace NekkBackup.Core.Imaging.Allocation
 {
@@ -13,10 +14,11 @@ namespace NekkBackup.Core.Imaging.Allocation
     /// </summary>
     public static class AllocationMaps
     {
-        public static AllocationProbe Read(IBlockSource source)
+        /// <summary>Reads the map; only <paramref name="cancellationToken"/> (OperationCanceledException) ends it with an exception.</summary>
+        public static AllocationProbe Read(IBlockSource source, CancellationToken cancellationToken = default)
         {
             if (source == null) throw new ArgumentNullException(nameof(source));
-            var vol = new VolumeReader(source);
+            var vol = new VolumeReader(source, cancellationToken);
             string fs = "unknown";
             try
             {

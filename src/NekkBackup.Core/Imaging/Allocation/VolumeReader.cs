@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Threading;
 
 namespace NekkBackup.Core.Imaging.Allocation
 {
@@ -10,14 +11,19 @@ namespace NekkBackup.Core.Imaging.Allocation
     /// </summary>
     internal sealed class VolumeReader
     {
-        /// <summary>Largest single metadata read (an NTFS $Bitmap of a 256 TiB volume of 4 KiB clusters is 8 GiB; reads are chunked below this).</summary>
+        /// <summary>Largest single metadata read; larger structures (an NTFS $Bitmap) are streamed in pieces.</summary>
         public const int MaxRead = 16 << 20;
 
+        private const long Align = 4096;
+        private const int PieceSize = 256 << 10;
         private readonly IBlockSource _source;
+        private readonly CancellationToken _ct;
+        private byte[]? _piece;
 
-        public VolumeReader(IBlockSource source)
+        public VolumeReader(IBlockSource source, CancellationToken ct = default)
         {
             _source = source;
+            _ct = ct;
             Length = source.Length;
         }
 
@@ -34,9 +40,23 @@ namespace NekkBackup.Core.Imaging.Allocation
         {
             CheckRange(offset, count, what);
             if (count > buffer.Length) throw new ArgumentOutOfRangeException(nameof(count));
-            int got = _source.Read(offset, buffer, count);
-            if (got != count)
-                throw new AllocationUnsupportedException($"{what} could not be read whole ({got} of {count} bytes at {offset})");
+            _ct.ThrowIfCancellationRequested(); // every metadata read is a stop point (a 16 TiB NTFS volume has a 512 MiB $Bitmap)
+            // Whole 4 KiB-aligned pieces: a Windows volume opened unbuffered reads only whole sectors (512 or 4096 bytes),
+            // and at most its transfer buffer at a time. A volume's length is a multiple of its sector size, so clipping
+            // the last piece to it stays aligned.
+            long start = offset & ~(Align - 1);
+            long end = Math.Min(Length, (offset + count + Align - 1) & ~(Align - 1));
+            var piece = _piece ??= new byte[PieceSize];
+            for (long at = start; at < end;)
+            {
+                int n = (int)Math.Min(PieceSize, end - at);
+                int got = _source.Read(at, piece, n);
+                if (got != n)
+                    throw new AllocationUnsupportedException($"{what} could not be read whole ({got} of {n} bytes at {at})");
+                long a = Math.Max(at, offset), b = Math.Min(at + n, offset + count);
+                if (b > a) Buffer.BlockCopy(piece, (int)(a - at), buffer, (int)(a - offset), (int)(b - a));
+                at += n;
+            }
         }
 
         private int CheckRange(long offset, int count, string what)
