@@ -17,7 +17,8 @@ namespace NekkBackup.Core.Imaging.Allocation
         private const ushort BlockUninit = 0x2;
         private const int MaxCoalescedRead = 1 << 20;
 
-        private sealed class Group
+        /// <summary>One group's descriptor, as a value (a list of them costs 48 bytes a group; at most <see cref="Ext4Superblock.MaxGroups"/>).</summary>
+        private struct Group
         {
             public long Index;
             public long BlockBitmap, InodeBitmap, InodeTable, FreeClusters;

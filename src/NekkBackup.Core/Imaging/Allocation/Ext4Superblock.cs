@@ -13,6 +13,8 @@ namespace NekkBackup.Core.Imaging.Allocation
         public const int Offset = 1024;
         public const int Size = 1024;
         public const ushort Magic = 0xEF53;
+        /// <summary>Most block groups read (2^20: 128 TiB in 128 MiB groups); more is refused rather than held in memory.</summary>
+        public const long MaxGroups = 1 << 20;
 
         // s_feature_compat
         private const uint CompatHasJournal = 0x4, CompatSparseSuper2 = 0x200;
@@ -112,6 +114,7 @@ namespace NekkBackup.Core.Imaging.Allocation
                 || s.BlocksPerGroup != s.ClustersPerGroup << s.ClusterBits)
                 throw Bad($"{s.BlocksPerGroup} blocks / {s.ClustersPerGroup} clusters per group is inconsistent with {s.BlockSize}-byte blocks");
             s.GroupCount = (s.BlocksCount - s.FirstDataBlock + s.BlocksPerGroup - 1) / s.BlocksPerGroup;
+            if (s.GroupCount > MaxGroups) throw Bad($"{s.GroupCount} block groups is more than this reader holds ({MaxGroups})");
 
             long inodesPerGroup = U32(sb, 0x28);
             int inodeSize = rev >= 1 ? U16(sb, 0x58) : 128;

@@ -19,18 +19,18 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
         public static TheoryData<string, string, string, int, int> Configs => new()
         {
             // name, mkfs.X, options, image MiB, data MiB written (a third deleted again)
-            { "4k-default", "ext4", "-b 4096", 160, 70 },
+            { "4k-default", "ext4", "-b 4096", 96, 40 },
             { "1k-default", "ext4", "-b 1024", 64, 26 },
-            { "4k-no-flex_bg", "ext4", "-b 4096 -g 8192 -O ^flex_bg", 160, 60 },
+            { "4k-no-flex_bg", "ext4", "-b 4096 -g 8192 -O ^flex_bg", 128, 40 },
             { "1k-64bit-small-groups", "ext4", "-b 1024 -g 2048 -O 64bit", 48, 18 },
-            { "4k-32bit-uninit_bg", "ext4", "-b 4096 -g 4096 -O ^64bit,^metadata_csum,uninit_bg", 160, 60 },
+            { "4k-32bit-uninit_bg", "ext4", "-b 4096 -g 4096 -O ^64bit,^metadata_csum,uninit_bg", 96, 32 },
             { "1k-meta_bg", "ext4", "-b 1024 -g 1024 -O meta_bg,^resize_inode", 64, 24 },
             { "1k-sparse_super2", "ext4", "-b 1024 -g 2048 -O sparse_super2", 48, 18 },
             { "1k-no-sparse_super-no-flex", "ext4", "-b 1024 -g 2048 -O ^sparse_super,^flex_bg,^resize_inode", 48, 18 },
             { "1k-bigalloc-16k", "ext4", "-b 1024 -O bigalloc -C 16384", 64, 24 },
-            { "4k-bigalloc-64k", "ext4", "-b 4096 -O bigalloc -C 65536", 128, 50 },
+            { "4k-bigalloc-64k", "ext4", "-b 4096 -O bigalloc -C 65536", 96, 32 },
             { "ext3-1k", "ext3", "-b 1024", 48, 18 },
-            { "ext2-4k", "ext2", "-b 4096 -g 8192", 96, 40 },
+            { "ext2-4k", "ext2", "-b 4096 -g 8192", 96, 32 },
         };
 
         [RootTheory("mkfs.ext4", "dumpe2fs", "partclone.ext4", "e2fsck", "mount")]

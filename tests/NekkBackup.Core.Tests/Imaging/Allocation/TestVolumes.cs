@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using NekkBackup.Core.Tests.TestKit;
 
 namespace NekkBackup.Core.Tests.Imaging.Allocation
@@ -88,23 +87,12 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
             for (int i = 0; i < written.Count; i += 3) File.Delete(written[i]);
         }
 
-        /// <summary>relative path → SHA-256 of every file under the mounted image's root (lost+found excluded).</summary>
+        /// <summary>relative path → SHA-256 of every file on the image, mounted read-only.</summary>
         public static Dictionary<string, string> Digests(string img, string kind, TempDir dir)
         {
             var mnt = dir.Sub("digest-" + Guid.NewGuid().ToString("N").Substring(0, 6));
             Mount(img, kind, mnt, readOnly: true);
-            try
-            {
-                var d = new Dictionary<string, string>(StringComparer.Ordinal);
-                foreach (var f in Directory.EnumerateFiles(mnt, "*", SearchOption.AllDirectories))
-                {
-                    var rel = Path.GetRelativePath(mnt, f);
-                    if (rel.StartsWith("lost+found", StringComparison.Ordinal)) continue;
-                    using var s = File.OpenRead(f);
-                    d[rel] = Convert.ToHexString(SHA256.HashData(s));
-                }
-                return d;
-            }
+            try { return StudioData.Digest(mnt); }
             finally { GhostTestSupport.Unmount(mnt); }
         }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -6,6 +7,7 @@ using System.Text.Json.Nodes;
 using System.Threading;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Imaging;
+using NekkBackup.Core.Imaging.Allocation;
 using NekkBackup.Core.Tests.TestKit;
 using Xunit;
 using static NekkBackup.Core.Tests.Imaging.GhostTestSupport;
@@ -141,6 +143,48 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
             var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir.Path, "repo", "images", img.ImageId + ".json")))!;
             Assert.Equal("AllBlocks", (string?)manifest["mode"]);
             Assert.Null(manifest["allocation"]);
+        }
+
+        /// <summary>
+        /// What an LVM snapshot of a mounted ext4 holds: the kernel freezes the file system first, which flushes the
+        /// journal and clears needs_recovery. A copy taken while frozen is read by its bitmap and restores whole; the
+        /// mounted volume itself falls back to every block.
+        /// </summary>
+        [RootFact("mkfs.ext4", "mount", "fsfreeze", "e2fsck")]
+        public void AFrozenMountedExt4IsReadByItsBitmapLikeAnLvmSnapshot()
+        {
+            using var dir = new TempDir("ub-frozen");
+            var img = TestVolumes.Ext(dir, "ext4", "-b 4096", 64, 4, seed: 71);
+            var mnt = dir.Sub("live");
+            var snapshot = Path.Combine(dir.Path, "snapshot.img");
+            TestVolumes.Mount(img, "ext", mnt, readOnly: false);
+            try
+            {
+                TestVolumes.Populate(Path.Combine(mnt, "session"), 12 << 20, seed: 72);
+                var repo = Path.Combine(dir.Path, "repo");
+                var spy = new SpyObserver();
+                Assert.Equal(GhostCaptureMode.AllBlocks, Capture(img, repo, mode: GhostCaptureMode.UsedBlocks, observer: spy, volumeDigest: false).Mode);
+                Assert.Contains(spy.Messages, m => m.Contains("is mounted at"));
+                using (var src = BlockSources.Open(img))
+                    Assert.Contains("journal needs recovery", AllocationMaps.Read(src).Reason); // even without the mount check
+
+                ProcessHelper.Check("fsfreeze", $"-f \"{mnt}\"");
+                Dictionary<string, string> digests;
+                try
+                {
+                    File.Copy(img, snapshot);
+                    digests = StudioData.Digest(mnt);
+                }
+                finally { ProcessHelper.Check("fsfreeze", $"-u \"{mnt}\""); }
+                var used = Capture(snapshot, repo, mode: GhostCaptureMode.UsedBlocks, volumeDigest: false);
+                Assert.Equal(GhostCaptureMode.UsedBlocks, used.Mode);
+                var restored = Path.Combine(dir.Path, "restored.img");
+                Restore(repo, used.ImageId, restored);
+                var fsck = ProcessHelper.Run("e2fsck", $"-fn \"{restored}\"");
+                Assert.True(fsck.ExitCode == 0, fsck.StdOut + fsck.StdErr);
+                Assert.True(TestVolumes.SameDigests(digests, TestVolumes.Digests(restored, "ext", dir)));
+            }
+            finally { Unmount(mnt); }
         }
 
         /// <summary>
