@@ -33,7 +33,7 @@ namespace NekkBackup.Core.Imaging.Allocation
                 Array.Copy(head, Ext4Superblock.Offset, sb, 0, sb.Length);
                 if (VolumeReader.U16(sb, 0x38) == Ext4Superblock.Magic)
                 {
-                    fs = "ext";
+                    fs = "ext2/3/4";
                     return AllocationProbe.Supported(Ext4AllocationReader.Read(vol, sb));
                 }
                 fs = Recognise(vol, head);

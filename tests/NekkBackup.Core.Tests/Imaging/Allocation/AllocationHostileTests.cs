@@ -51,15 +51,15 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
             Assert.True(Probe(Ext(dir)).IsSupported);
 
             var img = Ext(dir); Debugfs(img, "feature needs_recovery");
-            Refused(img, "ext", "journal needs recovery");
+            Refused(img, "ext2/3/4", "journal needs recovery");
             img = Ext(dir); Debugfs(img, "ssv state 3");
-            Refused(img, "ext", "having errors");
+            Refused(img, "ext2/3/4", "having errors");
             img = Ext(dir); Debugfs(img, "ssv state 0");
-            Refused(img, "ext", "not marked clean");
+            Refused(img, "ext2/3/4", "not marked clean");
             img = Ext(dir); Debugfs(img, "ssv feature_incompat 0x800002c2");
-            Refused(img, "ext", "unknown incompatible features 0x80000000");
+            Refused(img, "ext2/3/4", "unknown incompatible features 0x80000000");
             img = Ext(dir); Debugfs(img, "ssv feature_ro_compat 0x80");
-            Refused(img, "ext", "unknown read-only-compatible features 0x80");
+            Refused(img, "ext2/3/4", "unknown read-only-compatible features 0x80");
         }
 
         [ToolFact("mkfs.ext4", "debugfs", "dumpe2fs")]
@@ -67,23 +67,23 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
         {
             using var dir = new TempDir("alloc-hostile");
             var img = Ext(dir); Debugfs(img, "set_bg 1 block_bitmap 999999", "set_bg 1 checksum calc");
-            Refused(img, "ext", "group 1's bitmaps or inode table lie outside the file system");
+            Refused(img, "ext2/3/4", "group 1's bitmaps or inode table lie outside the file system");
             img = Ext(dir); Debugfs(img, "set_bg 0 free_blocks_count 7", "set_bg 0 checksum calc");
-            Refused(img, "ext", "group 0's bitmap shows");
+            Refused(img, "ext2/3/4", "group 0's bitmap shows");
             img = Ext(dir); Debugfs(img, "set_bg 0 free_blocks_count 7");
-            Refused(img, "ext", "group 0's descriptor checksum does not match");
+            Refused(img, "ext2/3/4", "group 0's descriptor checksum does not match");
             img = Ext(dir, "-O ^metadata_csum,uninit_bg"); Debugfs(img, "set_bg 0 free_blocks_count 7");
-            Refused(img, "ext", "group 0's descriptor checksum does not match"); // the CRC-16 of uninit_bg
+            Refused(img, "ext2/3/4", "group 0's descriptor checksum does not match"); // the CRC-16 of uninit_bg
             img = Ext(dir); Debugfs(img, "set_bg 0 block_bitmap_csum 0x12345678", "set_bg 0 checksum calc");
-            Refused(img, "ext", "group 0's block bitmap checksum does not match");
+            Refused(img, "ext2/3/4", "group 0's block bitmap checksum does not match");
 
             // A superblock byte changed behind its checksum; a file system larger than the volume.
             img = Ext(dir);
             using (var fs = new FileStream(img, FileMode.Open)) { fs.Position = 1024 + 0x20; fs.WriteByte(0x7F); }
-            Refused(img, "ext", "superblock checksum mismatch");
+            Refused(img, "ext2/3/4", "superblock checksum mismatch");
             img = Ext(dir);
             using (var fs = new FileStream(img, FileMode.Open)) fs.SetLength(15L << 20);
-            Refused(img, "ext", "more than the 15728640-byte volume holds");
+            Refused(img, "ext2/3/4", "more than the 15728640-byte volume holds");
         }
 
         [ToolFact("mkfs.ext2", "debugfs", "dumpe2fs")]
@@ -97,7 +97,7 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
             long bitmap = long.Parse(System.Text.RegularExpressions.Regex.Match(groups, @"Group 0:[\s\S]*?Block bitmap at (\d+)").Groups[1].Value);
             long free = long.Parse(System.Text.RegularExpressions.Regex.Match(groups, @"Group 0:[\s\S]*?(\d+) free blocks").Groups[1].Value);
             Debugfs(img, $"freeb {bitmap}");
-            Refused(img, "ext", $"group 0's bitmap shows {free + 1} free clusters, its descriptor {free}");
+            Refused(img, "ext2/3/4", $"group 0's bitmap shows {free + 1} free clusters, its descriptor {free}");
             Debugfs(img, $"set_bg 0 free_blocks_count {free + 1}");
             var p = Probe(img);
             Assert.False(p.IsSupported);
