@@ -141,6 +141,64 @@ Describe 'Ghost image errors and -WhatIf' {
         (Get-Command Restore-NekkGhostImage).Parameters['Format'].ParameterType.Name | Should -Be 'GhostRestoreFormat'
         (Get-Command Remove-NekkGhostImage).Parameters['ImageId'].Attributes.ValueFromPipelineByPropertyName | Should -Contain $true
         (Get-Command Test-NekkGhostImage).Parameters.Keys | Should -Contain 'Full'
+        (Get-Command New-NekkGhostImage).Parameters['Mode'].ParameterType.Name | Should -Be 'GhostCaptureMode'
+    }
+
+    It 'falls back to every block, with a Verbose note, where there is no file system bitmap' {
+        $src = Join-Path $work 'fb.img'; New-VolumeFile $src -SizeMB 2 -Seed 5
+        $out = New-NekkGhostImage -Source $src -Repository (Join-Path $work 'fb-repo') -Mode UsedBlocks -Verbose 4>&1
+        $img = $out | Where-Object { $_.PSObject.TypeNames[0] -eq 'NekkBackup.GhostImage' }
+        $img.Mode | Should -Be 'AllBlocks'
+        $img.UsedBytes | Should -Be 2MB
+        ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message |
+            Should -Contain "UsedBlocks: every block of '$src' is read instead (no ext2/3/4 or NTFS file system was found)."
+    }
+}
+
+Describe 'New-NekkGhostImage -Mode UsedBlocks on an ext4 block device' {
+    # Free space full of old data (the image file is random before mkfs; a file is written and deleted): a used-block
+    # image stores none of it, and restores to a file system e2fsck accepts with the take intact.
+    BeforeAll {
+        $script:uskip = if ($IsWindows) { 'Linux loop devices' } else { Get-NekkSkipReason -Root -Tool 'losetup', 'mkfs.ext4', 'e2fsck', 'mount' }
+        if (-not $uskip) {
+            $script:udir = Join-Path $work 'used'
+            New-Item -ItemType Directory -Force "$udir/mnt" | Out-Null
+            $script:uimg = Join-Path $udir 'ext4.img'
+            New-VolumeFile $uimg -SizeMB 64 -Seed 7
+            & mkfs.ext4 -q -F -E nodiscard $uimg | Out-Null
+            & mount -o loop $uimg "$udir/mnt"
+            New-VolumeFile "$udir/mnt/take1.wav" -SizeMB 12 -Seed 8
+            New-VolumeFile "$udir/mnt/deleted.wav" -SizeMB 8 -Seed 9
+            Remove-Item "$udir/mnt/deleted.wav"
+            $script:takeHash = (Get-FileHash "$udir/mnt/take1.wav").Hash
+            & umount "$udir/mnt"
+            $script:uloop = (& losetup --find --show $uimg).Trim()
+        }
+    }
+    AfterAll { if ($script:uloop) { & losetup -d $script:uloop } }
+
+    It 'reads only the used blocks, stores far less than AllBlocks and restores a clean file system' {
+        if ($uskip) { Set-ItResult -Skipped -Because $uskip; return }
+        $out = New-NekkGhostImage -Source $uloop -Repository "$udir/repo" -Snapshot None -Mode UsedBlocks -Verbose 4>&1 3>$null
+        $used = $out | Where-Object { $_.PSObject.TypeNames[0] -eq 'NekkBackup.GhostImage' }
+        $verbose = ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+        @($verbose -match '^UsedBlocks: ext4 on .*free space is stored as zeros').Count | Should -Be 1 -Because ($verbose -join "`n")
+        $used.Mode | Should -Be 'UsedBlocks'
+        $used.UsedBytes | Should -BeLessThan 24MB
+        $used.UsedBytes | Should -BeGreaterThan 12MB
+        $all = New-NekkGhostImage -Source $uloop -Repository "$udir/repo-all" -Snapshot None -WarningAction SilentlyContinue
+        $all.Mode | Should -Be 'AllBlocks'
+        $all.StoredBytes | Should -BeGreaterThan ($used.StoredBytes + 30MB)
+        (Get-NekkGhostImage "$udir/repo" | Format-Table | Out-String -Width 120) | Should -Match 'UsedBlocks'
+
+        $restored = Join-Path $udir 'restored.img'
+        Restore-NekkGhostImage -Repository "$udir/repo" -ImageId $used.ImageId -Target $restored -Confirm:$false | Out-Null
+        & e2fsck -fn $restored 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        & mount -o loop,ro $restored "$udir/mnt"
+        try { (Get-FileHash "$udir/mnt/take1.wav").Hash | Should -Be $takeHash }
+        finally { & umount "$udir/mnt" }
+        (Test-NekkGhostImage -Repository "$udir/repo" -ImageId $used.ImageId -Full).Status | Should -Be 'Passed'
     }
 }
 

@@ -37,6 +37,12 @@ Describe 'New-NekkBackupPlan' {
         $data.Cloud.Bucket | Should -Be 'offsite'
         $data.Retention.Daily | Should -Be 7
         $data.Daw.Policy | Should -Be 'Throttle'
+        $data.Image.Mode | Should -Be 'UsedBlocks'
+        $plan.ImageMode | Should -Be 'UsedBlocks'
+        $all = New-NekkBackupPlan -Path (Join-Path $work 'np/all.psd1') -Source $src.FullName -NasDestination (Join-Path $work 'np/nas') `
+            -ImageSource '/dev/sdz9' -ImageRepository (Join-Path $work 'np/ghost') -ImageMode AllBlocks
+        $all.ImageMode | Should -Be 'AllBlocks'
+        (Import-PowerShellDataFile (Join-Path $work 'np/all.psd1')).Image.Mode | Should -Be 'AllBlocks'
     }
 
     It 'refuses to overwrite without -Force and writes nothing with -WhatIf' {
@@ -428,6 +434,9 @@ if ($hasImageLeg) {
                 Should -Be (@('Folder/Backup=Succeeded', 'Folder/Verify=Passed', 'Image/Capture=Succeeded') + @(if ($hasCloud) { 'Cloud/Upload=Succeeded' }) + @('Drill/FullVerify=Passed', 'Drill/ImageDrill=Passed'))
             # The image is in the repository and its drill record is there for compliance to read.
             (Get-NekkGhostImage -Repository $repo3).ImageId | Should -Be ($run3.Jobs | Where-Object Step -eq Capture).LegRunId
+            # The plan's weekly image reads the used blocks only (docs/plan-schema.md): the volume is an unmounted ext4 image.
+            (Get-NekkGhostImage -Repository $repo3).Mode | Should -Be 'UsedBlocks'
+
             @(Get-ChildItem (Join-Path $repo3 'drills') -Filter *.json).Count | Should -Be 1
         }
 

@@ -26,6 +26,10 @@ namespace NekkBackup.Commands.Ghost
         [Parameter]
         public GhostCompression Compression { get; set; } = GhostCompression.Zstd;
 
+        /// <summary>AllBlocks (default: every byte, bit for bit) or UsedBlocks (only what the ext2/3/4 or NTFS bitmap marks used).</summary>
+        [Parameter]
+        public GhostCaptureMode Mode { get; set; } = GhostCaptureMode.AllBlocks;
+
         [Parameter]
         public string[]? Tag { get; set; }
 
@@ -43,12 +47,13 @@ namespace NekkBackup.Commands.Ghost
         {
             var source = ResolveSource(Source);
             var repository = ResolvePath(Repository);
-            if (!ShouldProcess(repository, $"Capture a Ghost image of {source}")) return;
+            if (!ShouldProcess(repository, $"Capture a Ghost image of {source} ({Mode})")) return;
             var image = Run((observer, ct) => GhostRepository.CaptureAsync(new GhostCaptureOptions
             {
                 Source = source,
                 Repository = repository,
                 Compression = Compression,
+                Mode = Mode,
                 Tags = Tag ?? Array.Empty<string>(),
                 PluginPaths = PluginPath == null ? null : Array.ConvertAll(PluginPath, ResolvePath),
                 ToolRoot = ToolRoot == null ? null : ResolvePath(ToolRoot),

@@ -28,6 +28,11 @@ namespace NekkBackup.Commands.Plans
         [Parameter] public string? Name { get; set; }
         [Parameter] public string? ImageSource { get; set; }
         [Parameter] public string? ImageRepository { get; set; }
+
+        /// <summary>Image.Mode: UsedBlocks (default for plans) or AllBlocks.</summary>
+        [Parameter]
+        [ValidateSet("UsedBlocks", "AllBlocks")]
+        public string? ImageMode { get; set; }
         [Parameter] public string? Bucket { get; set; }
         [Parameter] public string? Endpoint { get; set; }
         [Parameter] public string? Prefix { get; set; }
@@ -57,8 +62,11 @@ namespace NekkBackup.Commands.Plans
                 ["NasDestination"] = ResolveNas(NasDestination),
             };
             if (Name != null) data["Name"] = Name;
-            if (ImageSource != null || ImageRepository != null)
+            if (ImageSource != null || ImageRepository != null || ImageMode != null)
+            {
                 data["Image"] = new Hashtable { ["Source"] = ImageSource, ["Repository"] = ImageRepository != null ? ResolveNas(ImageRepository) : null };
+                if (ImageMode != null) ((Hashtable)data["Image"]!)["Mode"] = ImageMode;
+            }
             if (Bucket != null || Endpoint != null || Prefix != null || Region != null || ProfileName != null)
             {
                 var c = new Hashtable { ["Bucket"] = Bucket };

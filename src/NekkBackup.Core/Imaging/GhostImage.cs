@@ -24,6 +24,10 @@ namespace NekkBackup
         public string VolumeSha256 { get; init; } = "";
         /// <summary>Plugins recorded in the image's inventory (PRODUCT.md §3.7).</summary>
         public int PluginCount { get; init; }
+        /// <summary>AllBlocks (every byte, bit for bit) or UsedBlocks (allocated blocks only, free space as zeros): what the capture did.</summary>
+        public NekkBackup.Core.Imaging.GhostCaptureMode Mode { get; init; }
+        /// <summary>Bytes the capture read as data: the allocated bytes of a UsedBlocks image, the whole volume otherwise.</summary>
+        public long UsedBytes { get; init; }
         /// <summary>The repository the image lives in.</summary>
         public string Repository { get; init; } = "";
 

@@ -8,7 +8,7 @@ namespace NekkBackup
         public long ChunkIndex { get; init; }
         /// <summary>SHA-256 (hex) naming the chunk, or empty.</summary>
         public string Chunk { get; init; } = "";
-        /// <summary>Missing, Corrupt, Unreadable, IndexCorrupt, VolumeDigestMismatch.</summary>
+        /// <summary>Missing, Corrupt, Unreadable, IndexCorrupt, VolumeDigestMismatch; for UsedBlocks images AllocationUnreadable, AllocationMismatch, FreeSpaceNotZero.</summary>
         public string Problem { get; init; } = "";
         public string Message { get; init; } = "";
 

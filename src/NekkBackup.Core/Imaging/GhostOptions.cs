@@ -11,6 +11,17 @@ namespace NekkBackup.Core.Imaging
         None,
     }
 
+    /// <summary>
+    /// What a capture reads (docs/ghost-repository.md "Capture modes"). AllBlocks: every byte, bit for bit.
+    /// UsedBlocks: only what the ext2/3/4 or NTFS allocation bitmap marks used; free space is stored as zeros
+    /// (falls back to AllBlocks, with a Verbose note, where no bitmap can be trusted).
+    /// </summary>
+    public enum GhostCaptureMode
+    {
+        AllBlocks,
+        UsedBlocks,
+    }
+
     public enum GhostRestoreFormat
     {
         Raw,
@@ -24,6 +35,8 @@ namespace NekkBackup.Core.Imaging
         /// <summary>Repository directory (NAS path). Created (initialised) when absent or empty.</summary>
         public string Repository { get; init; } = "";
         public GhostCompression Compression { get; init; } = GhostCompression.Zstd;
+        /// <summary>AllBlocks (default, bit for bit) or UsedBlocks (allocated blocks only; free space as zeros).</summary>
+        public GhostCaptureMode Mode { get; init; } = GhostCaptureMode.AllBlocks;
         public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
         /// <summary>Optional snapshot hook (LVM/VSS): given Source, returns a device to read instead and a release.</summary>
         public Func<string, CancellationToken, Task<(string devicePath, IDisposable release)>>? Snapshot { get; init; }

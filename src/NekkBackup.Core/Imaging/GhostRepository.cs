@@ -97,6 +97,7 @@ namespace NekkBackup.Core.Imaging
                 observer.Message(RunMessageLevel.Verbose, $"Plugin inventory: {inventory.Plugins.Length} plugins, {inventory.AuthorizationTools.Length} licence tools.");
             }
 
+            (source, var allocation) = UsedBlocks.Prepare(source, sourceName, options.Mode, observer, ct);
             var imageId = NewImageId();
             int chunkSize = repo.Config.ChunkSize;
             long size = source.Length;
@@ -192,6 +193,8 @@ namespace NekkBackup.Core.Imaging
                 IndexFile = Path.GetFileName(repo.IndexPath(imageId)),
                 IndexSha256 = indexSha,
                 Plugins = inventory,
+                Mode = allocation != null ? UsedBlocks.UsedBlocksName : UsedBlocks.AllBlocksName,
+                Allocation = allocation,
             };
             RepositoryLayout.WriteJsonAtomic(repo.ManifestPath(imageId), manifest, overwrite: false);
             meter.Completed("Done");
@@ -248,6 +251,8 @@ namespace NekkBackup.Core.Imaging
             VolumeSha256 = m.VolumeSha256,
             PluginCount = m.Plugins?.Plugins?.Length ?? 0,
             Repository = repo.Root,
+            Mode = UsedBlocks.ModeOf(m),
+            UsedBytes = m.Allocation?.UsedBytes ?? m.SizeBytes,
         };
 
         // ------------------------------------------------------------------ list
@@ -519,6 +524,7 @@ namespace NekkBackup.Core.Imaging
                                 ImageId = m.ImageId, ChunkIndex = -1, Problem = "VolumeDigestMismatch",
                                 Message = $"reconstructed volume SHA-256 {actual} differs from {m.VolumeSha256} recorded at capture",
                             });
+                        if (imageProblems.Count == 0 && UsedBlocks.Drill(repo, m, ct) is { } unallocated) imageProblems.Add(unallocated);
                     }
                     else
                     {
@@ -549,6 +555,7 @@ namespace NekkBackup.Core.Imaging
                         Started = imageStart,
                         Finished = DateTime.UtcNow,
                         Status = imageProblems.Count == 0 ? "Passed" : "Failed",
+                        Method = m.Allocation != null ? "stream-verify+allocation" : "stream-verify",
                         ChunksChecked = imageChunks,
                         BytesVerified = imageBytes,
                         ExpectedVolumeSha256 = m.VolumeSha256,
@@ -683,11 +690,18 @@ namespace NekkBackup.Core.Imaging
             // Mark: every chunk any remaining image references (compact 64-bit prefixes: a collision only keeps a chunk).
             var referenced = new HashSet<ulong>();
             var hash = new byte[32];
-            foreach (var m in repo.ReadManifests())
+            var unreadable = new List<string>();
+            foreach (var m in repo.ReadManifests((f, e) => unreadable.Add($"{Path.GetFileName(f)}: {e.Message}")))
             {
                 ct.ThrowIfCancellationRequested();
                 using var index = ImageIndexReader.Open(repo, m);
                 while (index.Next(hash, out _, out var zero)) if (!zero) referenced.Add(Hex.Prefix(hash));
+            }
+            if (unreadable.Count > 0)
+            {
+                // An image this version cannot read (damaged, or written by a newer NekkBackup) may reference any chunk.
+                observer.Message(RunMessageLevel.Warning, $"{unreadable.Count} image manifest(s) cannot be read ({unreadable[0]}); unreferenced chunks are kept.");
+                return new GhostRemoveResult { Repository = repo.Root, RemovedImageIds = ids.ToArray(), FreedBytes = freed, GarbageCollectionDeferred = true };
             }
             // Sweep.
             long deleted = 0;

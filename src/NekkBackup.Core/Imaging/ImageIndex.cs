@@ -131,6 +131,16 @@ namespace NekkBackup.Core.Imaging
             return true;
         }
 
+        /// <summary>Entry <paramref name="index"/> into <paramref name="hash"/> (random access; moves the sequential position). True for an all-zero chunk.</summary>
+        public bool HashAt(long index, byte[] hash)
+        {
+            if (index < 0 || index >= Count) throw new ArgumentOutOfRangeException(nameof(index));
+            _fs.Position = ImageIndexWriter.HeaderSize + index * 32;
+            _next = index;
+            Next(hash, out _, out bool zero);
+            return zero;
+        }
+
         public int LengthOf(long index) => (int)Math.Min(ChunkSize, SizeBytes - index * ChunkSize);
 
         public void Dispose() => _fs.Dispose();

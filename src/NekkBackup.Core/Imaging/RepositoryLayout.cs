@@ -107,12 +107,28 @@ namespace NekkBackup.Core.Imaging
         {
             if (string.IsNullOrWhiteSpace(imageId) || imageId.IndexOfAny(new[] { '/', '\\', '.' }) >= 0 || !File.Exists(ManifestPath(imageId)))
                 throw Fail.NotFound("ImageNotFound", $"No image '{imageId}' in the repository '{Root}'.", imageId);
+            ImageManifest m;
             try
             {
-                return JsonSerializer.Deserialize<ImageManifest>(File.ReadAllText(ManifestPath(imageId)), Json)
+                m = JsonSerializer.Deserialize<ImageManifest>(File.ReadAllText(ManifestPath(imageId)), Json)
                     ?? throw new JsonException("empty manifest");
             }
             catch (JsonException e) { throw Fail.InvalidData("ManifestCorrupt", $"The manifest of image '{imageId}' is unreadable: {e.Message}", imageId, e); }
+            return Checked(m, imageId);
+        }
+
+        /// <summary>
+        /// Refuses a manifest a newer NekkBackup wrote in a format this one cannot read, or with a capture mode it
+        /// does not know. (Used-block images keep format 1: a reader that ignores "mode" restores them correctly.)
+        /// </summary>
+        private static ImageManifest Checked(ImageManifest m, string name)
+        {
+            if (m.FormatVersion > FormatVersion)
+                throw new NekkBackupException("UnsupportedImageVersion", FailureKind.NotSupported,
+                    $"Image '{name}' has format version {m.FormatVersion}; this NekkBackup reads up to {FormatVersion}. Update NekkBackup.", name);
+            if (m.Mode != null && m.Mode != UsedBlocks.AllBlocksName && m.Mode != UsedBlocks.UsedBlocksName)
+                throw Fail.InvalidData("ManifestCorrupt", $"Image '{name}' records an unknown capture mode '{m.Mode}'.", name);
+            return m;
         }
 
         /// <summary>All committed images (manifests), oldest first. Unreadable manifests are reported, not thrown.</summary>
@@ -125,9 +141,9 @@ namespace NekkBackup.Core.Imaging
                 try
                 {
                     var m = JsonSerializer.Deserialize<ImageManifest>(File.ReadAllText(f), Json);
-                    if (m != null) list.Add(m);
+                    if (m != null) list.Add(Checked(m, Path.GetFileNameWithoutExtension(f)));
                 }
-                catch (Exception e) when (e is JsonException || e is IOException) { onError?.Invoke(f, e); }
+                catch (Exception e) when (e is JsonException || e is IOException || e is NekkBackupException) { onError?.Invoke(f, e); }
             }
             list.Sort((a, b) => a.Created != b.Created ? a.Created.CompareTo(b.Created) : string.CompareOrdinal(a.ImageId, b.ImageId));
             return list;

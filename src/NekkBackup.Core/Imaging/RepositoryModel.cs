@@ -40,6 +40,22 @@ namespace NekkBackup.Core.Imaging
         public string IndexFile { get; set; } = "";
         public string IndexSha256 { get; set; } = "";
         public PluginInventory? Plugins { get; set; }
+        /// <summary>"AllBlocks" or "UsedBlocks" (absent in images written before used-block mode: AllBlocks).</summary>
+        public string? Mode { get; set; }
+        /// <summary>UsedBlocks images: the allocation map the capture read (the drill compares the image's own).</summary>
+        public ImageAllocation? Allocation { get; set; }
+    }
+
+    /// <summary>The allocation map a used-block capture followed (docs/ghost-repository.md "Capture modes").</summary>
+    internal sealed class ImageAllocation
+    {
+        public string FileSystem { get; set; } = "";
+        public int BlockSize { get; set; }
+        public long UsedBytes { get; set; }
+        /// <summary>Number of used byte ranges.</summary>
+        public long Runs { get; set; }
+        /// <summary>SHA-256 of the used ranges, each as offset and length (int64 little-endian), in order.</summary>
+        public string RunsSha256 { get; set; } = "";
     }
 
     /// <summary>drills/&lt;time&gt;-&lt;id&gt;.json — evidence of a restore drill, read by compliance.</summary>
@@ -51,7 +67,8 @@ namespace NekkBackup.Core.Imaging
         public DateTime Finished { get; set; }
         /// <summary>Passed or Failed.</summary>
         public string Status { get; set; } = "";
-        /// <summary>How the bytes were verified: "stream-verify" (every chunk decompressed, hashed and the whole volume re-hashed).</summary>
+        /// <summary>How the bytes were verified: "stream-verify" (every chunk decompressed, hashed and the whole volume re-hashed);
+        /// "stream-verify+allocation" for UsedBlocks images (plus the image's own allocation bitmap read back and compared).</summary>
         public string Method { get; set; } = "stream-verify";
         public long ChunksChecked { get; set; }
         public long BytesVerified { get; set; }

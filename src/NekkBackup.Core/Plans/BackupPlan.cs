@@ -32,6 +32,8 @@ namespace NekkBackup
         public string? ImageRepository { get; init; }
         /// <summary>GFS retention applied to this host's images after each capture (Remove-NekkGhostImage -Retention).</summary>
         public RetentionPolicy? ImageRetention { get; init; }
+        /// <summary>UsedBlocks (the plan default: allocated blocks only, free space as zeros) or AllBlocks (bit for bit); see docs/plan-schema.md.</summary>
+        public string ImageMode { get; init; } = "UsedBlocks";
 
         // Cloud leg (optional; no secrets: credentials come from Set-NekkCredential or the AWS profile).
         public string? Bucket { get; init; }

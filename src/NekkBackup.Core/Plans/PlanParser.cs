@@ -23,7 +23,7 @@ namespace NekkBackup.Core.Plans
         };
 
         private static readonly string[] FolderKeys = { "Snapshot", "Exclude", "Include", "MaxChangedPercent" };
-        private static readonly string[] ImageKeys = { "Source", "Repository" };
+        private static readonly string[] ImageKeys = { "Source", "Repository", "Mode" };
         private static readonly string[] CloudKeys = { "Bucket", "Endpoint", "Prefix", "Region", "ProfileName", "ModifiedWithinDays" };
         private static readonly string[] DawKeys = { "Processes", "Policy" };
         private static readonly string[] RetentionKeys = { "KeepLast", "Hourly", "Daily", "Weekly", "Monthly" };
@@ -75,6 +75,7 @@ namespace NekkBackup.Core.Plans
             var imageRetention = ParseRetention(p, data, "ImageRetention");
 
             string? imageSource = null, imageRepo = null;
+            string imageMode = "UsedBlocks";
             var image = p.Table(data, "Image");
             if (image != null)
             {
@@ -82,6 +83,7 @@ namespace NekkBackup.Core.Plans
                 imageSource = p.String(image, "Source", true, "Image.Source");
                 imageRepo = p.String(image, "Repository", true, "Image.Repository");
                 p.Absolute("Image.Repository", imageRepo!);
+                imageMode = p.Choice(image, "Image.Mode", "Mode", new[] { "UsedBlocks", "AllBlocks" }) ?? imageMode;
             }
 
             string? bucket = null, endpoint = null, region = null, profile = null;
@@ -152,6 +154,7 @@ namespace NekkBackup.Core.Plans
                 ImageSource = imageSource,
                 ImageRetention = imageRetention,
                 ImageRepository = imageRepo,
+                ImageMode = imageMode,
                 Bucket = bucket,
                 Endpoint = endpoint,
                 Prefix = prefix,

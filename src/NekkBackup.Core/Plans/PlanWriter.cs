@@ -41,9 +41,12 @@ namespace NekkBackup.Core.Plans
             L();
             L("    # System layer: Ghost image of the system volume, on a share SEPARATE from the folder backups.");
             if (p.HasImage)
-                L($"    Image           = @{{ Source = {Q(p.ImageSource!)}; Repository = {Q(p.ImageRepository!)} }}");
+            {
+                L("    # Mode: UsedBlocks reads only what the NTFS/ext4 bitmap marks used (free space as zeros); AllBlocks is bit for bit.");
+                L($"    Image           = @{{ Source = {Q(p.ImageSource!)}; Repository = {Q(p.ImageRepository!)}; Mode = {Q(p.ImageMode)} }}");
+            }
             else
-                L("    # Image         = @{ Source = '\\\\.\\C:'; Repository = '\\\\nas2\\ghost\\studio-a' }");
+                L("    # Image         = @{ Source = '\\\\.\\C:'; Repository = '\\\\nas2\\ghost\\studio-a'; Mode = 'UsedBlocks' }");
             L("    # Images this host keeps after each capture (Remove-NekkGhostImage -Retention); unused chunks are freed.");
             if (p.ImageRetention != null)
                 L($"    ImageRetention  = {Retention(p.ImageRetention)}");

@@ -68,9 +68,10 @@ namespace NekkBackup.Core.Tests.Imaging
             Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 
         /// <summary>Captures with the repository default chunk size (chunkSize 0) or a given one for a new repository.</summary>
-        public static GhostImage Capture(string source, string repo, GhostCompression compression = GhostCompression.Zstd, int chunkSize = 0, bool volumeDigest = true) =>
-            GhostRepository.CaptureAsync(new GhostCaptureOptions { Source = source, Repository = repo, Compression = compression, ChunkSize = chunkSize, VolumeDigest = volumeDigest },
-                new SpyObserver(), CancellationToken.None).GetAwaiter().GetResult();
+        public static GhostImage Capture(string source, string repo, GhostCompression compression = GhostCompression.Zstd, int chunkSize = 0, bool volumeDigest = true,
+            GhostCaptureMode mode = GhostCaptureMode.AllBlocks, SpyObserver? observer = null) =>
+            GhostRepository.CaptureAsync(new GhostCaptureOptions { Source = source, Repository = repo, Compression = compression, ChunkSize = chunkSize, VolumeDigest = volumeDigest, Mode = mode },
+                observer ?? new SpyObserver(), CancellationToken.None).GetAwaiter().GetResult();
 
         public static GhostRestoreResult Restore(string repo, string id, string target, GhostRestoreFormat format = GhostRestoreFormat.Raw, bool force = false) =>
             GhostRepository.RestoreAsync(repo, id, target, format, force, new SpyObserver(), CancellationToken.None).GetAwaiter().GetResult();

@@ -19,6 +19,7 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Equal(40, p.MaxChangedPercent);
             Assert.Equal(12, p.Retention!.KeepLast);
             Assert.True(p.HasImage);
+            Assert.Equal("UsedBlocks", p.ImageMode); // the plan default (docs/plan-schema.md)
             Assert.True(p.HasCloud);
             Assert.Equal("nekk", p.Prefix);
             Assert.Equal("Throttle", p.DawPolicy);
@@ -61,6 +62,7 @@ namespace NekkBackup.Core.Tests.Plans
             { "retention keeps nothing", h => h["Retention"] = new Hashtable { ["Daily"] = 0 }, "'Retention' The retention policy keeps nothing" },
             { "unknown retention key", h => h["Retention"] = new Hashtable { ["Yearly"] = 2 }, "'Retention.Yearly' is not a known key" },
             { "image without repository", h => h["Image"] = new Hashtable { ["Source"] = "/dev/sda2" }, "'Image.Repository' is missing" },
+            { "bad image mode", h => h["Image"] = new Hashtable { ["Source"] = "/dev/sda2", ["Repository"] = "/mnt/g", ["Mode"] = "Sparse" }, "'Image.Mode' is 'Sparse'; use one of UsedBlocks, AllBlocks" },
             { "cloud without bucket", h => h["Cloud"] = new Hashtable { ["Prefix"] = "x" }, "'Cloud.Bucket' is missing" },
             { "secret in cloud", h => h["Cloud"] = new Hashtable { ["Bucket"] = "b", ["SecretKey"] = "abc" }, "'Cloud.SecretKey' looks like a secret" },
             { "bad DAW policy", h => h["Daw"] = new Hashtable { ["Policy"] = "Pause" }, "'Daw.Policy' is 'Pause'" },
@@ -110,6 +112,12 @@ namespace NekkBackup.Core.Tests.Plans
                 Assert.Contains(key, text);
             Assert.Contains("Frequency = 'Interval'; At = '08:00'; Until = '20:00'; EveryHours = 4", text);
             Assert.DoesNotContain("SecretKey =", text);
+            Assert.Contains("Mode = 'UsedBlocks' }", text);
+            var h = PlanTestData.Full();
+            ((Hashtable)h["Image"]!)["Mode"] = "allblocks";
+            var all = PlanParser.Parse(h, "/etc/nekk/studio-a.psd1");
+            Assert.Equal("AllBlocks", all.ImageMode);
+            Assert.Contains("Mode = 'AllBlocks' }", PlanWriter.ToPsd1(all));
             Assert.Equal("'it''s'", PlanWriter.Q("it's"));
         }
     }

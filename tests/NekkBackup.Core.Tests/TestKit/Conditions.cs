@@ -54,6 +54,16 @@ namespace NekkBackup.Core.Tests.TestKit
         }
     }
 
+    /// <summary>[Theory] that needs root and the given tools (skips outside CI when absent).</summary>
+    public sealed class RootTheoryAttribute : TheoryAttribute
+    {
+        public RootTheoryAttribute(params string[] tools)
+        {
+            var why = Conditions.MissingFor(true, tools);
+            if (why != null && !Conditions.IsCi) Skip = why;
+        }
+    }
+
     /// <summary>[Fact] that needs the given tools on PATH, no root.</summary>
     public sealed class ToolFactAttribute : FactAttribute
     {

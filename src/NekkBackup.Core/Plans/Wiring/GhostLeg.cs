@@ -35,6 +35,7 @@ namespace NekkBackup.Core.Plans
                 {
                     Source = plan.ImageSource!,
                     Repository = plan.ImageRepository!,
+                    Mode = plan.ImageMode == "AllBlocks" ? GhostCaptureMode.AllBlocks : GhostCaptureMode.UsedBlocks,
                     // Throttled (a DAW is recording): one worker keeps CPU and disk for the session.
                     Parallelism = ctx.Throttled ? 1 : 0,
                     Tags = new[] { "plan:" + plan.Name },
@@ -44,7 +45,7 @@ namespace NekkBackup.Core.Plans
                     Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Capture",
                     StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = "Succeeded", LegRunId = img.ImageId,
                     Files = img.Chunks, Bytes = img.NewBytes, Throttled = ctx.Throttled,
-                    Detail = $"{img.SizeBytes} bytes imaged, {img.NewBytes} new bytes stored, {img.Chunks} chunks",
+                    Detail = $"{img.SizeBytes} bytes imaged ({img.Mode}: {img.UsedBytes} bytes read), {img.NewBytes} new bytes stored, {img.Chunks} chunks",
                 };
                 return plan.ImageRetention == null ? new[] { capture } : new[] { capture, await RetainAsync(ctx, ct).ConfigureAwait(false) };
             }

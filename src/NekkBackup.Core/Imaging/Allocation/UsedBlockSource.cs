@@ -1,0 +1,51 @@
+using System;
+
+namespace NekkBackup.Core.Imaging.Allocation
+{
+    /// <summary>
+    /// A used-block view of a volume: a read of a range the allocation map marks wholly free touches no disk
+    /// and returns zeros; any other read reads the range and zeroes the parts the map marks free. So a chunk
+    /// of free space becomes an all-zero chunk (stored as nothing), and a partly used chunk's content depends
+    /// only on its used blocks — stable across captures, whatever deleted data or TRIM leaves in the free blocks.
+    /// Does not own the source it wraps.
+    /// </summary>
+    internal sealed class UsedBlockSource : IBlockSource
+    {
+        private readonly IBlockSource _inner;
+        private readonly IAllocationMap _map;
+
+        public UsedBlockSource(IBlockSource inner, IAllocationMap map)
+        {
+            _inner = inner;
+            _map = map;
+        }
+
+        public string Path => _inner.Path;
+        public long Length => _inner.Length;
+
+        /// <summary>Bytes actually read from the volume so far.</summary>
+        public long BytesRead { get; private set; }
+
+        public int Read(long offset, byte[] buffer, int count)
+        {
+            if (!_map.IsUsed(offset, count))
+            {
+                int n = (int)Math.Max(0, Math.Min(count, Length - offset));
+                Array.Clear(buffer, 0, n);
+                return n;
+            }
+            int got = _inner.Read(offset, buffer, count);
+            BytesRead += got;
+            long pos = offset;
+            foreach (var run in _map.UsedRuns(offset, got))
+            {
+                if (run.Offset > pos) Array.Clear(buffer, (int)(pos - offset), (int)(run.Offset - pos));
+                pos = run.End;
+            }
+            if (offset + got > pos) Array.Clear(buffer, (int)(pos - offset), (int)(offset + got - pos));
+            return got;
+        }
+
+        public void Dispose() { }
+    }
+}
