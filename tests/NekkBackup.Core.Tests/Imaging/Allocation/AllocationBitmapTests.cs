@@ -131,7 +131,7 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
         [Fact]
         public void LiveSourcesAreNotReadByTheirBitmap()
         {
-            Assert.Null(UsedBlocks.LiveReason("/work/vol.img", windows: false, _ => null));
+            Assert.Null(UsedBlocks.LiveReason("/srv/vol.img", windows: false, _ => null));
             Assert.Contains("mounted at /mnt/x", UsedBlocks.LiveReason("/dev/sdb1", windows: false, _ => "/mnt/x"));
             Assert.Contains("live volume", UsedBlocks.LiveReason(@"\\.\C:", windows: true, _ => null));
             Assert.Contains("live volume", UsedBlocks.LiveReason(@"\\?\Volume{6d0a8a3b-0000-0000-0000-100000000000}", windows: true, _ => null));
