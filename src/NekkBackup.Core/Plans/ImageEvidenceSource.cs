@@ -5,6 +5,8 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Plans
 {
@@ -22,11 +24,13 @@ namespace NekkBackup.Core.Plans
             var repo = plan.ImageRepository!;
             if (!Directory.Exists(repo))
                 return Task.FromResult(new LegEvidence { Leg = Leg, Location = repo, Problem = $"the image repository '{repo}' is not reachable (or does not exist yet)" });
+            // Read as documented files, inside the repository: no link followed, no FIFO opened, sizes bounded.
+            var store = new StoreRoot(repo, "the image repository");
             var images = new List<EvidenceRecord>();
             var ids = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var f in Files(Path.Combine(repo, "images"), "*.json"))
+            foreach (var f in Files(store, Path.Combine(store.Path, "images")))
             {
-                var o = Read(f);
+                var o = Read(store, f);
                 if (o == null) continue;
                 var host = Str(o.Value, "host");
                 if (!string.Equals(host, plan.Host, StringComparison.OrdinalIgnoreCase)) continue;
@@ -44,9 +48,9 @@ namespace NekkBackup.Core.Plans
                 });
             }
             var drills = new List<EvidenceRecord>();
-            foreach (var f in Files(Path.Combine(repo, "drills"), "*.json"))
+            foreach (var f in Files(store, Path.Combine(store.Path, "drills")))
             {
-                var o = Read(f);
+                var o = Read(store, f);
                 if (o == null) continue;
                 var id = Str(o.Value, "imageId") ?? "";
                 var host = Str(o.Value, "host");
@@ -73,20 +77,22 @@ namespace NekkBackup.Core.Plans
             });
         }
 
-        private static IEnumerable<string> Files(string dir, string pattern)
+        private static IEnumerable<string> Files(StoreRoot store, string dir)
         {
-            try { return Directory.Exists(dir) ? Directory.GetFiles(dir, pattern) : Array.Empty<string>(); }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return Array.Empty<string>(); }
+            try { return store.List(dir, Reasons.RepositoryCorrupt, ".json").Where(e => e.Kind == StoredKind.File).Select(e => e.Path).ToList(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { return Array.Empty<string>(); }
         }
 
-        private static JsonElement? Read(string file)
+        private static JsonElement? Read(StoreRoot store, string file)
         {
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+                var bytes = store.ReadAllBytes(file, GhostRules.MaxManifestBytes, Reasons.ManifestCorrupt, "the repository file");
+                if (bytes == null) return null;
+                using var doc = JsonDocument.Parse(bytes);
                 return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
             }
-            catch (Exception ex) when (ex is IOException || ex is JsonException || ex is UnauthorizedAccessException) { return null; }
+            catch (Exception ex) when (ex is IOException || ex is JsonException || ex is UnauthorizedAccessException || ex is NekkBackupException) { return null; }
         }
 
         private static bool TryProp(JsonElement o, string name, out JsonElement v)

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Snapshots
 {
@@ -70,17 +71,18 @@ namespace NekkBackup.Core.Snapshots
 
         private List<SnapshotRecord> Read()
         {
-            if (!File.Exists(FilePath)) return new List<SnapshotRecord>();
+            // A regular file in the data folder, never followed or blocked on; every record checked (SnapshotRules).
+            var c = new StoredCheck(FilePath, Reasons.SnapshotStateCorrupt, "the snapshot state file");
+            var bytes = new StoreRoot(Path.GetDirectoryName(FilePath)!, "the data folder").ReadAllBytes(FilePath, SnapshotRules.MaxStateBytes, c.Reason, c.What);
+            if (bytes == null || System.Text.Encoding.UTF8.GetString(bytes).Trim().Length == 0) return new List<SnapshotRecord>();
             try
             {
-                var text = File.ReadAllText(FilePath);
-                if (text.Trim().Length == 0) return new List<SnapshotRecord>();
-                var doc = JsonSerializer.Deserialize<StateFile>(text, Json);
-                return doc?.Snapshots ?? new List<SnapshotRecord>();
+                var doc = StoredJson.Parse<StateFile>(bytes, Json, c);
+                return SnapshotRules.Check(doc.Snapshots, c);
             }
-            catch (JsonException ex)
+            catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup." + Reasons.SnapshotStateCorrupt)
             {
-                throw Fail.InvalidData("SnapshotStateCorrupt", $"The snapshot state file '{FilePath}' is not valid JSON ({ex.Message}). Move it aside; snapshots it listed must then be removed by hand.", FilePath, ex);
+                throw Fail.InvalidData(Reasons.SnapshotStateCorrupt, ex.Message + " Move it aside; snapshots it listed must then be removed by hand.", FilePath, ex);
             }
         }
 

@@ -91,12 +91,12 @@ namespace NekkBackup.Core.Tests.Fuzz
             using var cts = new CancellationTokenSource();
             var task = Task.Run(() => body(cts.Token));
             var o = new Outcome<T>();
-            if (!task.Wait(timeout, CancellationToken.None) && !task.IsCompleted)
+            if (Task.WaitAny(new Task[] { task }, timeout) < 0 && !task.IsCompleted)
             {
                 o.Hung = true;
                 cts.Cancel();
                 HostileFs.ReleaseFifos(sandbox);
-                task.Wait(TimeSpan.FromSeconds(5));
+                Task.WaitAny(new Task[] { task }, TimeSpan.FromSeconds(5));
                 return o;
             }
             if (task.IsFaulted) o.Error = task.Exception!.InnerExceptions.Count == 1 ? task.Exception.InnerException : task.Exception;

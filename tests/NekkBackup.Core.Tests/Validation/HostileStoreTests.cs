@@ -210,7 +210,7 @@ namespace NekkBackup.Core.Tests.Validation
             var obs = new RecordingObserver();
             var target = Path.Combine(tmp.Path, "t");
             var r = Call(tmp, () => FolderKit.Restore(dest, target, obs: obs));
-            Assert.Contains(obs.Failed, f => f.Item == "S/c.bin" && f.Error.ErrorId == "NekkBackup.CorruptCatalog" && f.Error.Message.Contains("'h'"));
+            Assert.Contains(obs.Failed, f => f.Item == "S/c.bin" && f.Error.ErrorId == "NekkBackup.CorruptCatalog" && f.Error.Message.Contains(".h'"));
             Assert.Equal("alpha", File.ReadAllText(Path.Combine(target, "S", "a.txt")));
             Assert.Equal(2, r.FilesRestored);
             Assert.Contains(Call(tmp, () => FolderKit.Test(dest, true)).Problems, p => p.Contains("S/c.bin"));
@@ -298,7 +298,7 @@ namespace NekkBackup.Core.Tests.Validation
             var obs = new RecordingObserver();
             var r = Call(tmp, () => FolderKit.Restore(dest, Path.Combine(tmp.Path, "t"), obs: obs));
             Assert.Equal(2, r.FilesRestored);
-            Assert.Contains(obs.Failed, f => f.Item == "S/a.txt" && f.Error.ErrorId == "NekkBackup.CorruptCatalog" && f.Error.Message.Contains("'h'"));
+            Assert.Contains(obs.Failed, f => f.Item == "S/a.txt" && f.Error.ErrorId == "NekkBackup.CorruptCatalog" && f.Error.Message.Contains(".h'"));
         }
 
         [Fact]
