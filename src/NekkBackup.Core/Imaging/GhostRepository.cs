@@ -560,8 +560,19 @@ namespace NekkBackup.Core.Imaging
                         Problems = imageProblems.Select(p => p.ToString()).ToArray(),
                     };
                     var path = Path.Combine(repo.DrillsDir, $"{rec.Finished:yyyyMMdd'T'HHmmss'Z'}-{m.ImageId}.json");
-                    RepositoryLayout.WriteJsonAtomic(path, rec, overwrite: true);
-                    drills.Add(path);
+                    try
+                    {
+                        // Inside drills/ (checked before the drill), never through a link; a folder in the record's place fails the drill.
+                        repo.Store.EnsureDirectory(repo.DrillsDir, Reasons.RepositoryCorrupt);
+                        RepositoryLayout.WriteJsonAtomic(path, rec, overwrite: true);
+                        drills.Add(path);
+                    }
+                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NekkBackupException)
+                    {
+                        var p = new GhostImageProblem { ImageId = m.ImageId, ChunkIndex = -1, Problem = "DrillNotRecorded", Message = $"the drill record '{path}' could not be written: {e.Message}" };
+                        problems.Add(p);
+                        observer.ItemFailed(m.ImageId, Fail.InvalidData("DrillNotRecorded", p.ToString(), m.ImageId, e));
+                    }
                     log.Logger.Information("Drill of {ImageId}: {Status}, {Bytes} bytes verified", m.ImageId, rec.Status, imageBytes);
                 }
             }

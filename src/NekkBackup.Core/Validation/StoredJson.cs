@@ -53,7 +53,8 @@ namespace NekkBackup.Core.Validation
         {
             if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
             if (v.ValueKind != JsonValueKind.String) throw check.Error(name, $"is a JSON {v.ValueKind}, not a string");
-            return v.GetString();
+            try { return v.GetString(); }
+            catch (InvalidOperationException e) { throw check.Error(name, "is not valid UTF-8 text", e); }
         }
 
         /// <summary>An integer property (null when absent); another type or a value outside int is the check's error.</summary>

@@ -47,6 +47,15 @@ namespace NekkBackup.Core.Tests.Fuzz
             Fifos[path] = 0;
         }
 
+        [DllImport("libc", SetLastError = true)]
+        private static extern int mknod(string path, uint mode, ulong dev);
+
+        /// <summary>A character device like /dev/zero (1:5) in the store (needs root; a FIFO where mknod is refused).</summary>
+        public static void MakeZeroDevice(string path)
+        {
+            if (mknod(path, 0x2000 | 0x1A4, (1UL << 8) | 5) != 0) MakeFifo(path);
+        }
+
         public static void MakeFileLink(string path, string target) => File.CreateSymbolicLink(path, target);
 
         public static void MakeDirLink(string path, string target) => Directory.CreateSymbolicLink(path, target);
@@ -72,6 +81,31 @@ namespace NekkBackup.Core.Tests.Fuzz
         public static void Forget(string root)
         {
             foreach (var f in Fifos.Keys) if (f.StartsWith(root, StringComparison.Ordinal)) Fifos.TryRemove(f, out _);
+        }
+    }
+
+    /// <summary>Copies a tree as it is: links stay links (never followed), files keep their times, folders too.</summary>
+    internal static class FsCopy
+    {
+        public static void Tree(string from, string to)
+        {
+            Directory.CreateDirectory(to);
+            var dirs = new List<(string, DateTime)>();
+            foreach (var p in Directory.EnumerateFileSystemEntries(from))
+            {
+                var dst = Path.Combine(to, Path.GetFileName(p));
+                var fi = new FileInfo(p);
+                if (fi.LinkTarget != null) { File.CreateSymbolicLink(dst, fi.LinkTarget); continue; }
+                if ((fi.Attributes & FileAttributes.Directory) != 0)
+                {
+                    Tree(p, dst);
+                    dirs.Add((dst, Directory.GetLastWriteTimeUtc(p)));
+                    continue;
+                }
+                File.Copy(p, dst);
+                File.SetLastWriteTimeUtc(dst, fi.LastWriteTimeUtc);
+            }
+            foreach (var (d, t) in dirs) Directory.SetLastWriteTimeUtc(d, t);
         }
     }
 
