@@ -34,7 +34,9 @@ namespace NekkBackup.Core.Plans
                 if (o == null) continue;
                 var host = Str(o.Value, "host");
                 if (!string.Equals(host, plan.Host, StringComparison.OrdinalIgnoreCase)) continue;
+                // Evidence only from a manifest whose id is its file's name and a safe name (anything else is damage).
                 var id = Str(o.Value, "imageId") ?? Path.GetFileNameWithoutExtension(f);
+                if (!SafeName.IsSafe(id) || id != Path.GetFileNameWithoutExtension(f)) continue;
                 var created = Time(o.Value, "created");
                 if (created == null) continue;
                 ids.Add(id);
@@ -54,6 +56,8 @@ namespace NekkBackup.Core.Plans
                 if (o == null) continue;
                 var id = Str(o.Value, "imageId") ?? "";
                 var host = Str(o.Value, "host");
+                var status = Str(o.Value, "status");
+                if (!SafeName.IsSafe(id) || (status != "Passed" && status != "Failed")) continue; // not a drill record
                 if (!ids.Contains(id) && !string.Equals(host, plan.Host, StringComparison.OrdinalIgnoreCase)) continue;
                 var started = Time(o.Value, "started") ?? Time(o.Value, "finished");
                 if (started == null) continue;
@@ -61,7 +65,7 @@ namespace NekkBackup.Core.Plans
                 {
                     StartedUtc = started.Value,
                     FinishedUtc = Time(o.Value, "finished") ?? started.Value,
-                    Status = Str(o.Value, "status") ?? "Unknown",
+                    Status = status,
                     Id = id,
                     From = f,
                     Detail = Str(o.Value, "method"),
