@@ -94,7 +94,7 @@ namespace NekkBackup.Core.Validation
             var good = new List<T>(items.Count);
             var paths = new List<string>(items.Count);
             var bad = new List<(string, NekkBackupException)>();
-            var count = new Dictionary<string, int>(StringComparer.Ordinal);
+            var count = new Dictionary<string, int>(RecordedPath.Comparer);
             for (int i = 0; i < items.Count; i++)
             {
                 var f = $"files[{i}]";
@@ -110,7 +110,7 @@ namespace NekkBackup.Core.Validation
             }
             if (count.Count == good.Count) return (good, bad);
             var unique = new List<T>(count.Count);
-            var reported = new HashSet<string>(StringComparer.Ordinal);
+            var reported = new HashSet<string>(RecordedPath.Comparer);
             for (int i = 0; i < good.Count; i++)
             {
                 int n = count[paths[i]];

@@ -85,7 +85,7 @@ namespace NekkBackup.Core.Validation
         {
             var good = new List<ManifestEntry>(entries.Count);
             var bad = new List<(string, NekkBackupException)>();
-            var count = new Dictionary<string, int>(StringComparer.Ordinal);
+            var count = new Dictionary<string, int>(RecordedPath.Comparer);
             for (int i = 0; i < entries.Count; i++)
             {
                 var e = entries[i];
@@ -95,7 +95,7 @@ namespace NekkBackup.Core.Validation
                 good.Add(e);
             }
             if (count.Count == good.Count) return (good, bad);
-            var reported = new HashSet<string>(StringComparer.Ordinal);
+            var reported = new HashSet<string>(RecordedPath.Comparer);
             var unique = new List<ManifestEntry>(count.Count);
             foreach (var e in good)
             {

@@ -11,6 +11,9 @@ namespace NekkBackup.Core.Validation
     {
         public const int MaxLength = 32767;
 
+        /// <summary>How recorded paths compare here: case-insensitively on Windows (one file there), ordinally elsewhere.</summary>
+        public static StringComparer Comparer { get; } = OperatingSystemInfo.IsWindows ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+
         public static bool IsSafe(string? path) => Problem(path) == null;
 
         public static string? Problem(string? path)
