@@ -684,8 +684,8 @@ namespace NekkBackup.Core.Imaging
             foreach (var id in ids)
             {
                 // Manifest first: once it is gone the image no longer exists; its chunk list follows.
-                freed += DeleteFile(repo.ManifestPath(id));
-                freed += DeleteFile(repo.IndexPath(id));
+                freed += DeleteFile(repo, repo.ManifestPath(id));
+                freed += DeleteFile(repo, repo.IndexPath(id));
                 log.Logger.Information("Removed image {ImageId}", id);
             }
             if (captures.Count > 0)
@@ -729,14 +729,14 @@ namespace NekkBackup.Core.Imaging
                     var name = Path.GetFileName(f);
                     bool orphanTemp = name.StartsWith(".tmp-", StringComparison.Ordinal);
                     if (!orphanTemp && (name.Length != 64 || !Hex.TryDecode(name, out var h) || referenced.Contains(Hex.Prefix(h)))) continue;
-                    freed += DeleteFile(f);
+                    freed += DeleteFile(repo, f);
                     if (!orphanTemp) deleted++;
                 }
                 meter.Report($"Sweeping chunks/{d:x2} ({deleted:N0} deleted)", 0, 0, d + 1, 256);
             }
             // Chunk lists of captures that were killed (no live capture can own them: we hold the exclusive lock).
             foreach (var (f, kind) in repo.Store.List(repo.ImagesDir, Validation.Reasons.RepositoryCorrupt, ".partial"))
-                if (kind != StoredKind.Directory) freed += DeleteFile(f);
+                if (kind != StoredKind.Directory) freed += DeleteFile(repo, f);
             meter.Completed("Done");
             log.Logger.Information("Garbage collection deleted {Chunks} chunks, freed {Bytes} bytes", deleted, freed);
             return new GhostRemoveResult { Repository = repo.Root, RemovedImageIds = ids.ToArray(), FreedBytes = freed, ChunksDeleted = deleted };
@@ -745,10 +745,12 @@ namespace NekkBackup.Core.Imaging
         private static string ReasonOf(Exception e, string fallback) =>
             e is NekkBackupException n && n.ErrorId.StartsWith("NekkBackup.", StringComparison.Ordinal) ? n.ErrorId.Substring(11) : fallback;
 
-        private static long DeleteFile(string path)
+        /// <summary>Deletes one file of the repository (never through a linked folder; a final link is removed, not followed).</summary>
+        private static long DeleteFile(RepositoryLayout repo, string path)
         {
             try
             {
+                if (!repo.Store.CheckParents(path, Reasons.RepositoryCorrupt)) return 0;
                 var fi = new FileInfo(path);
                 if (!fi.Exists) return 0;
                 long len = fi.Length;
@@ -756,6 +758,7 @@ namespace NekkBackup.Core.Imaging
                 return len;
             }
             catch (IOException) { return 0; }
+            catch (UnauthorizedAccessException) { return 0; }
         }
     }
 }

@@ -127,8 +127,12 @@ namespace NekkBackup.Core.Imaging
             return GhostRules.CheckManifest(StoredJson.Parse<ImageManifest>(bytes, Json, c), imageId, Config, c);
         }
 
-        /// <summary>True when a manifest file (sound or not) is there for <paramref name="imageId"/>.</summary>
-        public bool HasManifest(string imageId) => Store.Kind(ManifestPath(imageId)) != StoredKind.Missing;
+        /// <summary>True when a manifest file (sound or not) is there for <paramref name="imageId"/>; UnsafePath when images/ is a link.</summary>
+        public bool HasManifest(string imageId)
+        {
+            var path = ManifestPath(imageId);
+            return Store.CheckParents(path, Reasons.RepositoryCorrupt) && Store.Kind(path) != StoredKind.Missing;
+        }
 
         /// <summary>All committed images (manifests), oldest first. Unreadable or damaged manifests are reported, not thrown.</summary>
         public List<ImageManifest> ReadManifests(Action<string, Exception>? onError = null)

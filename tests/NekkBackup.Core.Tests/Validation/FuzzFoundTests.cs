@@ -4,6 +4,7 @@ using System.Linq;
 using System.Text;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Folder;
+using NekkBackup.Core.Imaging;
 using NekkBackup.Core.Tests.Folder;
 using NekkBackup.Core.Tests.Imaging;
 using NekkBackup.Core.Tests.TestKit;
@@ -49,6 +50,25 @@ namespace NekkBackup.Core.Tests.Validation
             Assert.Equal("Failed", r.Status);
             Assert.Contains(r.Problems, p => p.Problem == "DrillNotRecorded");
             Assert.Empty(r.DrillRecords);
+        }
+
+        // Seed 5, ghost.manifest trial 72: images/ replaced by a link to a copy of it elsewhere, and
+        // Remove-NekkGhostImage deleted the image's manifest and chunk list there, through the link.
+        [Fact]
+        public void ImagesFolderLinkedElsewhere_RemoveDeletesNothingThroughIt()
+        {
+            using var tmp = new TempDir("ff-remove");
+            var vol = Path.Combine(tmp.Path, "vol.img");
+            GhostTestSupport.WriteVolumeFile(vol, 64 * 1024, 4);
+            var repo = Path.Combine(tmp.Path, "repo");
+            var img = GhostTestSupport.Capture(vol, repo, chunkSize: 8192);
+            var copy = Path.Combine(tmp.Path, "outside", "copy-images");
+            Fuzz.FsCopy.Tree(Path.Combine(repo, "images"), copy);
+            Fuzz.HostileFs.Replace(Path.Combine(repo, "images"), p => Fuzz.HostileFs.MakeDirLink(p, copy));
+            var before = Directory.GetFiles(copy).Length;
+            var e = Assert.ThrowsAny<NekkBackupException>(() => GhostRepository.RemoveAsync(repo, new[] { img.ImageId }, null, System.Threading.CancellationToken.None).GetAwaiter().GetResult());
+            Assert.Equal("NekkBackup.UnsafePath", e.ErrorId);
+            Assert.Equal(before, Directory.GetFiles(copy).Length);
         }
     }
 }
