@@ -97,7 +97,7 @@ namespace NekkBackup.Core.Cloud
                 var bytes = new Validation.StoreRoot(Directory, "the upload journal folder").ReadAllBytes(path, 16 << 20, "UploadJournalCorrupt", "the upload journal");
                 return bytes == null ? null : Validation.CloudRules.CheckJournal(JsonSerializer.Deserialize<JournalEntry>(bytes, Json), path);
             }
-            catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException or Errors.NekkBackupException)
+            catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException or InvalidOperationException or Errors.NekkBackupException)
             {
                 return null;
             }

@@ -214,22 +214,33 @@ namespace NekkBackup.Core.Imaging
             {
                 // Already counted in this image. Same 64-bit prefix almost surely means same chunk; the
                 // existence check makes a prefix collision (or a racing writer) safe: write if absent.
-                if (repo.Store.Kind(path) != StoredKind.File)
+                var present = repo.Store.Kind(path);
+                if (present != StoredKind.File)
                 {
-                    var (made, len) = ChunkStore.Write(path, it.Buffer, it.Count, compress, level);
+                    var (made, len) = WriteChunk(repo, path, present, it, compress, level);
                     if (made) it.NewBytes = len;
                 }
                 return;
             }
             // Only a regular file counts as the stored chunk (a FIFO or link in its place is replaced).
-            if (repo.Store.Kind(path) == StoredKind.File)
+            var kind = repo.Store.Kind(path);
+            if (kind == StoredKind.File)
             {
                 it.StoredBytes = new FileInfo(path).Length;
                 return;
             }
-            var (created, length) = ChunkStore.Write(path, it.Buffer, it.Count, compress, level);
+            var (created, length) = WriteChunk(repo, path, kind, it, compress, level);
             it.StoredBytes = length;
             if (created) it.NewBytes = length;
+        }
+
+        /// <summary>Stores a chunk; a folder where it belongs is RepositoryCorrupt, an I/O failure a named one (disk full…).</summary>
+        private static (bool, long) WriteChunk(RepositoryLayout repo, string path, StoredKind kind, CaptureItem it, bool compress, int level)
+        {
+            if (kind == StoredKind.Directory)
+                throw Fail.InvalidData(Reasons.RepositoryCorrupt, $"A folder sits where the chunk '{path}' belongs in the repository '{repo.Root}'; remove it.", path);
+            try { return ChunkStore.Write(path, it.Buffer, it.Count, compress, level); }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { throw Fail.FromIo(e, path); }
         }
 
         private static string NewImageId() =>

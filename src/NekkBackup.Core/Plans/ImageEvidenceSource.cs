@@ -101,14 +101,22 @@ namespace NekkBackup.Core.Plans
 
         private static bool TryProp(JsonElement o, string name, out JsonElement v)
         {
-            foreach (var p in o.EnumerateObject())
-                if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) { v = p.Value; return true; }
             v = default;
+            try
+            {
+                foreach (var p in o.EnumerateObject())
+                    if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) { v = p.Value; return true; }
+            }
+            catch (InvalidOperationException) { } // a name that is not valid UTF-8: not the property
             return false;
         }
 
-        private static string? Str(JsonElement o, string name) =>
-            TryProp(o, name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        private static string? Str(JsonElement o, string name)
+        {
+            if (!TryProp(o, name, out var v) || v.ValueKind != JsonValueKind.String) return null;
+            try { return v.GetString(); }
+            catch (InvalidOperationException) { return null; } // not valid UTF-8 text: not evidence
+        }
 
         private static DateTime? Time(JsonElement o, string name) =>
             TryProp(o, name, out var v) && v.ValueKind == JsonValueKind.String && v.TryGetDateTime(out var t)

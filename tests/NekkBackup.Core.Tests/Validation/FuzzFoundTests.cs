@@ -52,6 +52,44 @@ namespace NekkBackup.Core.Tests.Validation
             Assert.Empty(r.DrillRecords);
         }
 
+        // Seed 101, ghost.drills trial 560: bit flips made a drill record's text invalid UTF-8, and the plan's image evidence
+        // reader (Test-NekkBackupCompliance) threw InvalidOperationException from JsonElement.GetString.
+        [Fact]
+        public void DrillRecordWithInvalidUtf8_IsNotEvidence()
+        {
+            using var tmp = new TempDir("ff-evidence");
+            var vol = Path.Combine(tmp.Path, "vol.img");
+            GhostTestSupport.WriteVolumeFile(vol, 64 * 1024, 4);
+            var repo = Path.Combine(tmp.Path, "repo");
+            var img = GhostTestSupport.Capture(vol, repo, chunkSize: 8192);
+            var drill = GhostTestSupport.Test(repo, true, img.ImageId).DrillRecords.Single();
+            var bytes = File.ReadAllBytes(drill);
+            var at = Encoding.UTF8.GetString(bytes).IndexOf("Passed", StringComparison.Ordinal);
+            bytes[at] = 0xC3; // "Passed" becomes invalid UTF-8
+            File.WriteAllBytes(drill, bytes);
+            var plan = new BackupPlan { Name = "p", Host = OperatingSystemInfo.HostName, Sources = new[] { tmp.Path }, NasDestination = tmp.Path, ImageSource = vol, ImageRepository = repo };
+            var ev = new NekkBackup.Core.Plans.ImageEvidenceSource().ReadAsync(plan, System.Threading.CancellationToken.None).GetAwaiter().GetResult();
+            Assert.Single(ev.Runs);
+            Assert.Empty(ev.Drills);
+        }
+
+        // Seed 101, ghost.chunks trial 90: a folder sat where a chunk belongs, and a capture that had to (re)store that
+        // chunk threw a raw IOException ("Is a directory") from the rename.
+        [Fact]
+        public void FolderWhereAChunkBelongs_CaptureIsRepositoryCorrupt()
+        {
+            using var tmp = new TempDir("ff-chunkdir");
+            var vol = Path.Combine(tmp.Path, "vol.img");
+            GhostTestSupport.WriteVolumeFile(vol, 64 * 1024, 4);
+            var repo = Path.Combine(tmp.Path, "repo");
+            GhostTestSupport.Capture(vol, repo, chunkSize: 8192);
+            var chunk = Directory.EnumerateFiles(Path.Combine(repo, "chunks"), "*", SearchOption.AllDirectories).First();
+            Fuzz.HostileFs.Replace(chunk, p => { Directory.CreateDirectory(p); File.WriteAllText(Path.Combine(p, "x"), "x"); });
+            var e = Assert.ThrowsAny<NekkBackupException>(() => GhostTestSupport.Capture(vol, repo));
+            Assert.Equal("NekkBackup.RepositoryCorrupt", e.ErrorId);
+            Assert.Contains(Path.GetFileName(chunk), e.Message);
+        }
+
         // Seed 5, ghost.manifest trial 72: images/ replaced by a link to a copy of it elsewhere, and
         // Remove-NekkGhostImage deleted the image's manifest and chunk list there, through the link.
         [Fact]
