@@ -136,7 +136,7 @@ namespace NekkBackup.Core.Tests.Fuzz
         public CloudFuzzTarget(Part part) => _part = part;
 
         public override string Name => "cloud." + _part.ToString().ToLowerInvariant();
-        public override TimeSpan Deadline => TimeSpan.FromSeconds(60);
+        public override TimeSpan Deadline => TimeSpan.FromSeconds(90);
 
         public override void Build(string dir)
         {

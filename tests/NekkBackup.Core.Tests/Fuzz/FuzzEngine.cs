@@ -54,7 +54,7 @@ namespace NekkBackup.Core.Tests.Fuzz
     internal abstract class FuzzTarget
     {
         public abstract string Name { get; }
-        public virtual TimeSpan Deadline => TimeSpan.FromSeconds(20);
+        public virtual TimeSpan Deadline => TimeSpan.FromSeconds(30);
 
         /// <summary>Builds the fixture once per run into <paramref name="dir"/> by running the real engines on small generated trees.</summary>
         public abstract void Build(string dir);
@@ -116,7 +116,8 @@ namespace NekkBackup.Core.Tests.Fuzz
             return BitConverter.ToInt32(h, 0) & 0x7FFFFFFF;
         }
 
-        public FormatStats Run(FuzzTarget target, int trials, TimeSpan budget, int firstTrial = 0)
+        /// <summary>Runs <paramref name="trials"/> trials, or fewer when <paramref name="budget"/> is spent — but never fewer than <paramref name="minTrials"/>.</summary>
+        public FormatStats Run(FuzzTarget target, int trials, TimeSpan budget, int firstTrial = 0, int minTrials = 10)
         {
             var st = new FormatStats { Format = target.Name };
             Stats.Add(st);
@@ -126,7 +127,7 @@ namespace NekkBackup.Core.Tests.Fuzz
             int hangsInARow = 0;
             for (int i = firstTrial; i < firstTrial + trials; i++)
             {
-                if (sw.Elapsed > budget) break;
+                if (i - firstTrial >= minTrials && sw.Elapsed > budget) break;
                 var sandbox = Path.Combine(_root, "trials", target.Name);
                 var t = new TrialContext(sandbox, TrialSeed(_seed, target.Name, i));
                 string verdict;

@@ -30,7 +30,7 @@ namespace NekkBackup.Core.Tests.Fuzz
         public PlanTarget(Part part) => _part = part;
 
         public override string Name => "plan." + _part.ToString().ToLowerInvariant();
-        public override TimeSpan Deadline => TimeSpan.FromSeconds(60);
+        public override TimeSpan Deadline => TimeSpan.FromSeconds(90);
 
         internal static Hashtable BasePlan(string fixture, string src, string volume) => new(StringComparer.OrdinalIgnoreCase)
         {
