@@ -923,9 +923,11 @@ namespace NekkBackup.Core.Folder
                     _obs.Message(RunMessageLevel.Verbose, $"Retention: dropped run {id}.");
                 }
                 var referenced = new HashSet<string>(StringComparer.Ordinal);
+                // Every well-formed hash a kept run names stays referenced, even on an entry refused for other damage:
+                // garbage collection errs on keeping.
                 foreach (var id in keep)
-                    foreach (var e in _repo.Entries(_repo.LoadManifest(id)).Good)
-                        if (e.Hash != null) referenced.Add(e.Hash);
+                    foreach (var e in _repo.LoadManifest(id).Entries)
+                        if (e != null && ContentHash.IsSha256Hex(e.Hash)) referenced.Add(e.Hash!);
                 int removed = 0;
                 foreach (var f in _repo.Store.FilesBelow(_repo.ObjectsDir, Reasons.CorruptCatalog).ToList())
                     if (!referenced.Contains(Path.GetFileName(f))) { TryDelete(f); removed++; }

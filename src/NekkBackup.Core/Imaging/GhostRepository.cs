@@ -424,7 +424,7 @@ namespace NekkBackup.Core.Imaging
                 work: it =>
                 {
                     if (it.Zero) return;
-                    try { ChunkStore.Read(repo, repo.ChunkPath(Hex.Encode(it.Hash)), it.Hash, it.Buffer!, it.Count); }
+                    try { ChunkStore.Read(repo, repo.ChunkPath(it.Hash), it.Hash, it.Buffer!, it.Count); }
                     catch (ChunkException e)
                     {
                         it.Error = e;
@@ -646,7 +646,7 @@ namespace NekkBackup.Core.Imaging
                 {
                     if (it.Skip) return;
                     var buf = pool.Rent(index.ChunkSize);
-                    try { ChunkStore.Read(repo, repo.ChunkPath(Hex.Encode(it.Hash)), it.Hash, buf, it.Count); }
+                    try { ChunkStore.Read(repo, repo.ChunkPath(it.Hash), it.Hash, buf, it.Count); }
                     catch (ChunkException e) { it.Error = e; }
                     finally { pool.Return(buf); }
                 },
