@@ -56,7 +56,7 @@ namespace NekkBackup.Core.Validation
             c.Range(m.DurationMs, 0, long.MaxValue, "durationMs");
             c.Strings(m.Tags, "tags", 1000, 256);
             c.OneOf(m.Compression, "compression", "zstd", "none");
-            c.HashOrEmpty(m.VolumeSha256, "volumeSha256");
+            m.VolumeSha256 = c.HashOrEmpty(m.VolumeSha256, "volumeSha256"); // null reads as "no volume digest", never as a null
             c.Equal(m.IndexFile, m.ImageId + ".idx", "indexFile", "an image's chunk list is named after it");
             c.Hash(m.IndexSha256, "indexSha256");
             if (m.Plugins != null) CheckPlugins(m.Plugins, c);

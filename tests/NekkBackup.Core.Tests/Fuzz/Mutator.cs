@@ -57,7 +57,14 @@ namespace NekkBackup.Core.Tests.Fuzz
             catch (JsonException) { return MutateBytes(original); }
             if (root == null) return MutateBytes(original);
             int ops = 1 + Rng.Next(maxOps);
-            for (int i = 0; i < ops; i++) root = MutateNode(root);
+            try
+            {
+                for (int i = 0; i < ops; i++) root = MutateNode(root);
+            }
+            catch (InvalidOperationException)
+            {
+                return MutateBytes(original); // text that is not valid UTF-8 (an earlier byte flip): damage it further as bytes
+            }
             var text = root?.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) ?? "null";
             if (Rng.Next(10) == 0)
             {

@@ -90,6 +90,25 @@ namespace NekkBackup.Core.Tests.Validation
             Assert.Contains(Path.GetFileName(chunk), e.Message);
         }
 
+        // Seed 424242, ghost.manifest trial 6536: "volumeSha256": null passed the manifest rules (an empty digest is
+        // allowed) but stayed null, and Restore-NekkGhostImage threw NullReferenceException on its Length.
+        [Fact]
+        public void NullVolumeDigest_ReadsAsNoDigest_RestoreIsExact()
+        {
+            using var tmp = new TempDir("ff-nulldigest");
+            var vol = Path.Combine(tmp.Path, "vol.img");
+            GhostTestSupport.WriteVolumeFile(vol, 64 * 1024, 4);
+            var repo = Path.Combine(tmp.Path, "repo");
+            var img = GhostTestSupport.Capture(vol, repo, chunkSize: 8192);
+            var f = Path.Combine(repo, "images", img.ImageId + ".json");
+            var o = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!.AsObject();
+            o["volumeSha256"] = null;
+            File.WriteAllText(f, o.ToJsonString());
+            var target = Path.Combine(tmp.Path, "restored.img");
+            GhostTestSupport.Restore(repo, img.ImageId, target);
+            Assert.Equal(GhostTestSupport.Sha256(vol), GhostTestSupport.Sha256(target));
+        }
+
         // Seed 5, ghost.manifest trial 72: images/ replaced by a link to a copy of it elsewhere, and
         // Remove-NekkGhostImage deleted the image's manifest and chunk list there, through the link.
         [Fact]
