@@ -14,12 +14,15 @@
       Demo     Build, then a guided tour on generated studio data, each command printed (build and tour timed apart).
       Bench    Build, then the benchmarks in bench/ (ratios against rsync, rclone, restic, partclone).
       Package  Build, then out/NekkBackup.<version>.nupkg (what Install-PSResource installs) and out/NekkBackup-<version>.zip.
+      Fuzz     Build, then the fuzzing harness over every format read back (tests/NekkBackup.Core.Tests/Fuzz):
+               -Trials N per format (default 10000) with -Seed S (default: a new one, printed); report in
+               out/fuzz-report.txt. The Test task runs a bounded slice of it (fixed seed, about two minutes).
     Writes only under out/.
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Fuzz')]
     [string] $Task = 'Build',
 
     [ValidateSet('Release', 'Debug')]
@@ -30,7 +33,12 @@ param(
     [string[]] $PesterPath,
 
     # Bench only: dataset size in MiB (default 2048, as PRODUCT.md §5).
-    [int] $BenchSizeMB = 2048
+    [int] $BenchSizeMB = 2048,
+
+    # Fuzz only: trials per format, the seed (0 = a new one) and a comma-separated list of format prefixes.
+    [int] $Trials = 10000,
+    [int] $Seed = 0,
+    [string] $Formats
 )
 
 $ErrorActionPreference = 'Stop'
@@ -212,10 +220,25 @@ function Invoke-Package {
     Write-Host ('== Package: {0} ({1:N1} MB), {2}' -f $nupkg, ((Get-Item $nupkg).Length / 1MB), $zip)
 }
 
+function Invoke-Fuzz {
+    Invoke-Dotnet build (Join-Path $root 'tests/NekkBackup.Core.Tests/NekkBackup.Core.Tests.csproj') -c $Configuration --nologo -v q '-clp:ErrorsOnly'
+    if ($Seed -eq 0) { $Seed = Get-Random -Minimum 1 -Maximum ([int]::MaxValue) }
+    $report = Join-Path $outRoot 'fuzz-report.txt'
+    New-Item -ItemType Directory -Force -Path $outRoot | Out-Null
+    $env:NEKK_FUZZ_TRIALS = "$Trials"; $env:NEKK_FUZZ_SEED = "$Seed"; $env:NEKK_FUZZ_REPORT = $report; $env:NEKK_FUZZ_FORMATS = $Formats
+    Write-Host "== Fuzz: $Trials trials per format, seed $Seed"
+    & dotnet test (Join-Path $root 'tests/NekkBackup.Core.Tests/NekkBackup.Core.Tests.csproj') -c $Configuration --no-build --nologo `
+        --filter 'FullyQualifiedName~NekkBackup.Core.Tests.Fuzz.FuzzTests' --logger 'console;verbosity=minimal'
+    $code = $LASTEXITCODE
+    if (Test-Path $report) { Get-Content $report | Write-Host }
+    if ($code -ne 0) { throw "Fuzz found failures (seed $Seed); see $report." }
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
     'Package' { Invoke-Package }
+    'Fuzz' { Invoke-Fuzz }
 }

@@ -82,6 +82,24 @@ Describe 'Bad plan files' {
         { Test-NekkBackupCompliance -Path $path -ErrorAction Stop } | Should -Throw -ErrorId 'NekkBackup.InvalidPlan,NekkBackup.Commands.Plans.TestNekkBackupComplianceCommand'
     }
 
+    It 'a plan whose Host is a path, or a FIFO in place of the plan file, is InvalidPlan at once (issue 11)' {
+        $path = New-TestPlanFile (Join-Path $bad 'host-path.psd1') "@{ $good; Host = '../../../../x/pwn' }"
+        $err = $null
+        try { Invoke-NekkBackupPlan -Path $path -Job Folder -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'NekkBackup.InvalidPlan,NekkBackup.Commands.Plans.InvokeNekkBackupPlanCommand'
+        $err.Exception.Message | Should -BeLike "*key 'Host'*"
+        $fifo = Join-Path $bad 'fifo.psd1'
+        & mkfifo $fifo
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$(Get-NekkManifestPath)'; try { Test-NekkBackupCompliance -Path '$fifo' -ErrorAction Stop } catch { `$_.FullyQualifiedErrorId }")
+        $handle = $ps.BeginInvoke()
+        $done = $handle.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(30))
+        if (-not $done) { & bash -c "exec 3>'$fifo'" }   # release the reader so the runspace can end
+        $done | Should -BeTrue -Because 'a FIFO in place of the plan file must not hang the cmdlet'
+        $ps.EndInvoke($handle) | Should -Be 'NekkBackup.InvalidPlan,NekkBackup.Commands.Plans.TestNekkBackupComplianceCommand'
+        $ps.Dispose()
+    }
+
     It 'a -Job the plan has no leg for is a bad argument (exit 3)' {
         $path = New-TestPlanFile (Join-Path $bad 'folder-only.psd1') "@{ $good }"
         { Invoke-NekkBackupPlan -Path $path -Job Cloud -ErrorAction Stop } | Should -Throw -ErrorId 'NekkBackup.JobNotInPlan,NekkBackup.Commands.Plans.InvokeNekkBackupPlanCommand'

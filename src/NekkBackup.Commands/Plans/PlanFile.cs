@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Plans;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Commands.Plans
 {
@@ -19,7 +20,9 @@ namespace NekkBackup.Commands.Plans
         {
             if (!File.Exists(fullPath))
                 throw new NekkBackupException("PlanNotFound", FailureKind.NotFound, $"The plan file '{fullPath}' does not exist.", fullPath);
-            var ast = Parser.ParseFile(fullPath, out _, out var errors);
+            // A regular file only (a FIFO or device in its place would hang the parser): read by Core's validation layer.
+            var text = StoredText.Read(fullPath, 4 << 20, "InvalidPlan", "the plan file");
+            var ast = Parser.ParseInput(text, fullPath, out _, out var errors);
             if (errors != null && errors.Length > 0)
             {
                 var e = errors[0];

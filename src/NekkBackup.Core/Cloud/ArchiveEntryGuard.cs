@@ -74,7 +74,7 @@ namespace NekkBackup.Core.Cloud
                 var problem = NameProblem(f.Path, OperatingSystemInfo.IsWindows);
                 if (problem != null)
                     throw new NekkBackupException("UnsafePath", FailureKind.SecurityError, $"The archive manifest '{label}' lists '{f.Path}': {problem}. Nothing was restored.", f.Path);
-                if (!HashUtil.IsSha256Hex(f.Hash)) throw Bad($"'{f.Path}' has no valid SHA-256");
+                if (!Validation.ContentHash.IsSha256Hex(f.Hash)) throw Bad($"'{f.Path}' has no valid SHA-256");
                 if (f.Size < 0 || f.Offset < TarReader.Block || f.Offset % TarReader.Block != 0 || f.Offset > m.TarBytes - f.Size)
                     throw Bad($"'{f.Path}' has an impossible size or offset ({f.Size} bytes at {f.Offset})");
                 if (!paths.Add(f.Path)) throw Bad($"'{f.Path}' is listed twice");

@@ -10,6 +10,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -124,9 +125,13 @@ namespace NekkBackup.Core.Cloud
             var knownObjects = new ConcurrentDictionary<string, ManifestEntry>(StringComparer.Ordinal);
             if (previous != null)
             {
-                foreach (var e in previous.Files) prevByPath[e.Path] = e;
+                // Only sound entries carry over (a damaged one would carry its damage into this run's manifest).
+                var (prevFiles, damaged) = CloudRules.SortFiles(previous, _target, _target.ManifestKey(previous.RunId));
+                if (damaged.Count > 0)
+                    observer.Message(RunMessageLevel.Warning, $"The previous run ({previous.RunId}) records {damaged.Count} damaged or unsafe entr{(damaged.Count == 1 ? "y" : "ies")} (e.g. {damaged[0].Error.Message}); they are ignored and their files are read again.");
+                foreach (var e in prevFiles) prevByPath[e.Path] = e;
                 if (previous.Encryption == encryption)
-                    foreach (var e in previous.Files) knownObjects.TryAdd(e.Key, e);
+                    foreach (var e in prevFiles) knownObjects.TryAdd(e.Key, e);
                 else
                     observer.Message(RunMessageLevel.Warning, $"The previous run ({previous.RunId}) used encryption '{previous.Encryption ?? "none"}'; this run uses '{encryption ?? "none"}': every file is re-read and re-sent.");
             }

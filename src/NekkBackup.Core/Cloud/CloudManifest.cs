@@ -39,19 +39,9 @@ namespace NekkBackup.Core.Cloud
 
         public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
 
-        public static CloudManifest Parse(byte[] json, string key)
-        {
-            try
-            {
-                var m = JsonSerializer.Deserialize<CloudManifest>(json, Options);
-                if (m == null || m.Format != FormatName)
-                    throw Errors.Fail.InvalidData("CloudManifestInvalid", $"'{key}' is not a NekkBackup cloud manifest.", key);
-                return m;
-            }
-            catch (JsonException ex)
-            {
-                throw Errors.Fail.InvalidData("CloudManifestInvalid", $"'{key}' is not valid JSON: {ex.Message}", key, ex);
-            }
-        }
+        internal static JsonSerializerOptions SerializerOptions => Options;
+
+        /// <summary>Parses and validates a run manifest (NekkBackup.CloudManifestInvalid naming the key and the field).</summary>
+        public static CloudManifest Parse(byte[] json, string key) => Validation.CloudRules.ParseManifest(json, key, null);
     }
 }

@@ -12,6 +12,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -50,7 +51,9 @@ namespace NekkBackup.Core.Cloud
             var m = await CloudStore.LoadManifestAsync(client, runId, ct).ConfigureAwait(false);
             if (m == null) return Array.Empty<CloudBackupItem>();
             var match = Matcher(paths);
-            return m.Files.Where(f => match(f.Path)).Select(f => new CloudBackupItem
+            var (files, damaged) = CloudRules.SortFiles(m, _target, _target.ManifestKey(m.RunId));
+            foreach (var (item, error) in damaged) _observer.ItemFailed(item, error);
+            return files.Where(f => match(f.Path)).Select(f => new CloudBackupItem
             {
                 Path = f.Path, Size = f.Size, LastWriteTimeUtc = f.LastWriteTimeUtc, Hash = f.Hash, Key = f.Key, RunId = m.RunId,
                 StorageClass = f.StorageClass ?? "STANDARD",
@@ -103,11 +106,20 @@ namespace NekkBackup.Core.Cloud
                 throw Fail.Argument("EncryptionKeyRequired", $"Run {manifest.RunId} is encrypted ({manifest.Encryption}); give -EncryptionKey.", manifest.RunId);
 
             var match = Matcher(options.Paths);
-            var selected = manifest.Files.Where(f => match(f.Path)).ToList();
+            var (files, damaged) = CloudRules.SortFiles(manifest, _target, _target.ManifestKey(manifest.RunId));
+            var selected = files.Where(f => match(f.Path)).ToList();
             Directory.CreateDirectory(target);
             var root = target.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? target : target + Path.DirectorySeparatorChar;
+            var targetStore = new StoreRoot(target, "the restore target");
 
             long restored = 0, bytes = 0, errors = 0, thawed = 0, done = 0;
+            // Damaged, unsafe or repeated entries are one error each; everything else is restored.
+            foreach (var (item, error) in damaged)
+            {
+                if (options.Paths.Count > 0 && !match(item)) continue;
+                errors++;
+                observer.ItemFailed(item, error);
+            }
             var warnings = new ConcurrentQueue<string>();
             var coldClasses = new ConcurrentDictionary<string, byte>();
             var progress = new ProgressThrottle();
@@ -142,7 +154,7 @@ namespace NekkBackup.Core.Cloud
                     }
                     try
                     {
-                        await DownloadAsync(client, e, dest, options.Cipher, manifest.Encryption != null, ct).ConfigureAwait(false);
+                        await DownloadAsync(client, e, dest, targetStore, options.Cipher, manifest.Encryption != null, ct).ConfigureAwait(false);
                     }
                     catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup.CloudObjectArchived")
                     {
@@ -205,17 +217,21 @@ namespace NekkBackup.Core.Cloud
         private static Task RequestThawAsync(CloudClient client, ManifestEntry e, string cls, string tier, int days, bool alreadyInProgress, CancellationToken ct) =>
             alreadyInProgress ? Task.CompletedTask : ColdStorage.RequestThawAsync(client, e.Key, e.Path, cls, tier, days, ct);
 
-        private static async Task DownloadAsync(CloudClient client, ManifestEntry e, string dest, ContentCipher? cipher, bool encrypted, CancellationToken ct)
+        private static async Task DownloadAsync(CloudClient client, ManifestEntry e, string dest, StoreRoot target, ContentCipher? cipher, bool encrypted, CancellationToken ct)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            // Never written through a link in the target: a folder on the way or the file itself that is a link is refused.
+            target.EnsureDirectory(Path.GetDirectoryName(dest)!, Reasons.UnsafePath);
+            if (target.Kind(dest) == StoredKind.Link || target.Kind(dest) == StoredKind.Directory)
+                throw new NekkBackupException(Reasons.UnsafePath, FailureKind.SecurityError, $"'{dest}' in the restore target is a link or a folder; NekkBackup does not write through it.", e.Path);
             var temp = dest + ".nekkpart";
+            if (target.Kind(temp) != StoredKind.Missing) File.Delete(temp);
             await client.RunAsync($"GetObject '{e.Key}'", async t =>
             {
                 try
                 {
                     using var resp = await client.S3.GetObjectAsync(new GetObjectRequest { BucketName = client.Target.Bucket, Key = e.Key }, t).ConfigureAwait(false);
                     using var body = encrypted ? cipher!.Decrypt(resp.ResponseStream) : resp.ResponseStream;
-                    using (var outFile = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                    using (var outFile = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
                     using (var hashing = new HashingReadStream(body))
                     {
                         var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);

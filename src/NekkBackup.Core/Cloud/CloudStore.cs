@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using Amazon.S3;
 using Amazon.S3.Model;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -22,7 +23,8 @@ namespace NekkBackup.Core.Cloud
                 BucketName = client.Target.Bucket, Prefix = client.Target.HostRoot, MaxKeys = 1,
             }, t), ct, client.Target.Bucket);
 
-        public static async Task<byte[]?> TryGetSmallObjectAsync(CloudClient client, string key, CancellationToken ct)
+        /// <summary>A small object's bytes (manifests, pointers, status), null when absent; larger than <paramref name="maxBytes"/> is refused unread.</summary>
+        public static async Task<byte[]?> TryGetSmallObjectAsync(CloudClient client, string key, CancellationToken ct, long maxBytes = CloudRules.MaxManifestBytes)
         {
             try
             {
@@ -31,6 +33,8 @@ namespace NekkBackup.Core.Cloud
                     try
                     {
                         using var resp = await client.S3.GetObjectAsync(new GetObjectRequest { BucketName = client.Target.Bucket, Key = key }, t).ConfigureAwait(false);
+                        if (resp.ContentLength > maxBytes)
+                            throw Fail.InvalidData(Reasons.CloudManifestInvalid, $"The object '{key}' is {resp.ContentLength:N0} bytes, more than the {maxBytes:N0} such an object can be.", key);
                         using var ms = new MemoryStream();
                         await resp.ResponseStream.CopyToAsync(ms, 81920, t).ConfigureAwait(false);
                         return ms.ToArray();
@@ -74,8 +78,9 @@ namespace NekkBackup.Core.Cloud
                 }, t), ct).ConfigureAwait(false);
                 foreach (var o in resp.S3Objects ?? new List<S3Object>())
                 {
+                    if (o.Key == null || !o.Key.StartsWith(client.Target.ManifestPrefix, StringComparison.Ordinal)) continue;
                     var name = o.Key.Substring(client.Target.ManifestPrefix.Length);
-                    if (name.EndsWith(".json", StringComparison.Ordinal) && name.IndexOf('/') < 0)
+                    if (name.EndsWith(".json", StringComparison.Ordinal) && name.IndexOf('/') < 0 && SafeName.IsSafe(name.Substring(0, name.Length - 5)))
                         ids.Add(name.Substring(0, name.Length - 5));
                 }
                 if (resp.IsTruncated != true || string.IsNullOrEmpty(resp.NextContinuationToken)) break;
@@ -91,20 +96,23 @@ namespace NekkBackup.Core.Cloud
             if (string.IsNullOrEmpty(runId))
             {
                 // The LATEST pointer is written right after each manifest; the listing is only a fallback.
+                // A pointer that does not hold a run id (damaged, or planted) is ignored: the listing decides.
                 var pointer = await TryGetSmallObjectAsync(client, client.Target.LatestPointerKey, ct).ConfigureAwait(false);
-                runId = pointer == null ? null : Encoding.UTF8.GetString(pointer).Trim();
-                if (string.IsNullOrEmpty(runId))
+                runId = pointer == null || pointer.Length > 1024 ? null : Encoding.UTF8.GetString(pointer).Trim();
+                if (!SafeName.IsSafe(runId))
                 {
                     var ids = await ListRunIdsAsync(client, ct).ConfigureAwait(false);
                     runId = ids.Count > 0 ? ids[ids.Count - 1] : null;
                 }
                 if (runId == null) return null;
             }
+            if (!SafeName.IsSafe(runId))
+                throw Fail.NotFound("CloudRunNotFound", $"{StoredCheck.Quote(runId)} cannot be a run id.", runId);
             var key = client.Target.ManifestKey(runId!);
             var bytes = await TryGetSmallObjectAsync(client, key, ct).ConfigureAwait(false);
             if (bytes == null)
                 throw Fail.NotFound("CloudRunNotFound", $"No manifest for run '{runId}' in bucket '{client.Target.Bucket}' under '{client.Target.HostRoot}'.", runId);
-            return CloudManifest.Parse(bytes, key);
+            return CloudRules.ParseManifest(bytes, key, runId);
         }
 
         public static async Task PutSmallAsync(UploadContext ctx, string key, byte[] body, string contentType, CancellationToken ct)

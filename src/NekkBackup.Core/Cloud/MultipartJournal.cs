@@ -86,16 +86,18 @@ namespace NekkBackup.Core.Cloud
         {
             if (!System.IO.Directory.Exists(Directory)) return Array.Empty<JournalEntry>();
             return System.IO.Directory.GetFiles(Directory, "*.json")
-                .Select(TryRead).Where(e => e != null && e.Scope == scope).Select(e => e!).ToList();
+                .Select(p => TryRead(p)).Where(e => e != null && e.Scope == scope).Select(e => e!).ToList();
         }
 
-        private static JournalEntry? TryRead(string path)
+        /// <summary>An entry of the journal folder: a regular file (never followed or blocked on) holding a sound entry, else null.</summary>
+        private JournalEntry? TryRead(string path)
         {
             try
             {
-                return File.Exists(path) ? JsonSerializer.Deserialize<JournalEntry>(File.ReadAllText(path), Json) : null;
+                var bytes = new Validation.StoreRoot(Directory, "the upload journal folder").ReadAllBytes(path, 16 << 20, "UploadJournalCorrupt", "the upload journal");
+                return bytes == null ? null : Validation.CloudRules.CheckJournal(JsonSerializer.Deserialize<JournalEntry>(bytes, Json), path);
             }
-            catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException or InvalidOperationException or Errors.NekkBackupException)
             {
                 return null;
             }

@@ -10,6 +10,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Validation;
 using NekkBackup.Core.Resilience;
 using NekkBackup.Core.Sources;
 using Polly;
@@ -141,11 +142,17 @@ namespace NekkBackup.Core.Folder
             }
             _repo.CleanTempFiles();
             var lastMap = new Dictionary<string, ManifestEntry>(_paths);
-            if (last != null) foreach (var e in last.Entries) lastMap[e.Path] = e;
+            if (last != null)
+            {
+                var (good, bad) = _repo.Entries(last);
+                foreach (var e in good) lastMap[e.Path] = e;
+                if (bad.Count > 0)
+                    _obs.Message(RunMessageLevel.Warning, $"Run {last.RunId} records {bad.Count} damaged or unsafe entr{(bad.Count == 1 ? "y" : "ies")} (e.g. {bad[0].Error.Message}); they are ignored and Test-NekkFolderBackup names them.");
+            }
             var state = new Dictionary<string, ManifestEntry>(lastMap, _paths);
             foreach (var j in pending)
             {
-                int n = RunJournal.Replay(j, state);
+                int n = RunJournal.Replay(_repo, j, state, w => _obs.Message(RunMessageLevel.Warning, w));
                 _obs.Message(RunMessageLevel.Warning, $"Resuming after an interrupted run ({Path.GetFileNameWithoutExtension(j)}): {n} item(s) had already landed.");
             }
 
@@ -213,7 +220,7 @@ namespace NekkBackup.Core.Folder
                 if (ct.IsCancellationRequested) return Finish("Cancelled", "The run was cancelled.");
 
                 // 4. Write.
-                Directory.CreateDirectory(_repo.PartialDir);
+                _repo.Store.EnsureDirectory(_repo.PartialDir, Reasons.CorruptCatalog);
                 CleanPartials();
                 _journal = RunJournal.Create(_repo, _runId);
                 try
@@ -511,11 +518,11 @@ namespace NekkBackup.Core.Folder
                 {
                     string? oldPath = null;
                     var mirror = _repo.MirrorPath(r.Old.Path);
-                    var mf = new FileInfo(mirror);
-                    if (mf.Exists && mf.Length == r.Old.Size && mf.LastWriteTimeUtc.Ticks == r.Old.MTime) oldPath = mirror;
-                    else if (r.Old.Hash != null && File.Exists(_repo.ObjectPath(r.Old.Hash))) oldPath = _repo.ObjectPath(r.Old.Hash);
+                    var mf = _repo.Copy(mirror);
+                    if (mf.IsFile && mf.Length == r.Old.Size && mf.MTime == r.Old.MTime) oldPath = mirror;
+                    else if (r.Old.Hash != null && _repo.Copy(_repo.ObjectPath(r.Old.Hash)).IsFile) oldPath = _repo.ObjectPath(r.Old.Hash);
                     if (oldPath == null) return;
-                    var before = EntropyProbe.Ratio(oldPath);
+                    var before = EntropyProbe.Ratio(oldPath, _repo.Store);
                     if (before == null || before >= EntropyProbe.CompressibleRatio) return;
                     Interlocked.Increment(ref compressible);
                     var after = EntropyProbe.Ratio(r.Item.FullPath);
@@ -617,8 +624,8 @@ namespace NekkBackup.Core.Folder
                 if (op.Cur.MTime != op.Item.MTime)
                 {
                     var mirror = _repo.MirrorPath(op.Item.Path);
-                    var mf = new FileInfo(mirror);
-                    if (!mf.Exists || mf.Length != op.Cur.Size) { DoCopy(op, buffer, ct); return; }
+                    var mf = _repo.Copy(mirror);
+                    if (!mf.IsFile || mf.Length != op.Cur.Size) { DoCopy(op, buffer, ct); return; }
                     FileOps.SetMTime(mirror, op.Item.MTime);
                     var e = op.Cur.Clone();
                     e.MTime = op.Item.MTime;
@@ -684,10 +691,10 @@ namespace NekkBackup.Core.Folder
                 AtomicFile.MoveOverwrite(partial!, mirror);
                 Touch(mirror);
             }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
             {
                 TryDelete(partial!);
-                throw ClassifyDest(ex, mirror);
+                throw ex is NekkBackupException named ? named : ClassifyDest(ex, mirror);
             }
             var e = new ManifestEntry { Path = it.Path, Size = size, MTime = mtime, Hash = hash, Attributes = it.Attributes };
             _journal!.Landed(e);
@@ -751,7 +758,7 @@ namespace NekkBackup.Core.Folder
                 // A file became a folder: its old version goes to history first (it is no longer in the source).
                 throw new IOException($"'{dir}' is a file in the mirror");
             }
-            Directory.CreateDirectory(dir);
+            _repo.Store.EnsureDirectory(dir, Reasons.MirrorDamaged); // never through a link planted in the mirror
             _madeDirs.TryAdd(dir, 0);
         }
 
@@ -764,20 +771,29 @@ namespace NekkBackup.Core.Folder
         private void Displace(ManifestEntry cur, bool removing)
         {
             var mirror = _repo.MirrorPath(cur.Path);
+            // Nothing is moved, hashed or deleted through a folder of the mirror that is a link (UnsafePath).
+            if (!_repo.Store.CheckParents(mirror, Reasons.MirrorDamaged)) return;
+            var kind = _repo.Store.Kind(mirror);
             if (cur.IsDir)
             {
-                var d = new DirectoryInfo(mirror);
-                if (d.Exists && FileOps.LinkTarget(d) == null && !Directory.EnumerateFileSystemEntries(mirror).Any()) Directory.Delete(mirror);
-                else if (d.Exists && FileOps.LinkTarget(d) == null)
+                if (kind == StoredKind.Directory && !Directory.EnumerateFileSystemEntries(mirror).Any()) Directory.Delete(mirror);
+                else if (kind == StoredKind.Directory)
                     _obs.Message(RunMessageLevel.Warning, $"The folder '{mirror}' is gone from the source but still holds files NekkBackup did not record; it is left in the mirror.");
                 return;
             }
-            var fi = new FileInfo(mirror);
-            if (cur.IsLink || !fi.Exists || FileOps.LinkTarget(fi) != null)
+            if (kind == StoredKind.Fifo || kind == StoredKind.Device || kind == StoredKind.Socket || kind == StoredKind.Other)
+            {
+                // Not something a backup made: never opened; removed so the mirror heals.
+                _obs.Message(RunMessageLevel.Warning, $"The mirror holds '{mirror}', which {StoredKindText.Describe(kind)}; it is removed.");
+                File.Delete(mirror);
+                return;
+            }
+            if (cur.IsLink || kind != StoredKind.File)
             {
                 if (removing || cur.IsLink) FileOps.DeleteItem(mirror);
                 return;
             }
+            var fi = new FileInfo(mirror);
             string hash = cur.Hash!;
             var obj = _repo.ObjectPath(hash);
             if (File.Exists(obj))
@@ -788,7 +804,7 @@ namespace NekkBackup.Core.Folder
             if (fi.Length != cur.Size || fi.LastWriteTimeUtc.Ticks != cur.MTime)
             {
                 var buf = ArrayPool<byte>.Shared.Rent(FileOps.BufferSize);
-                try { hash = HashUtil.HashFile(mirror, buf, CancellationToken.None).Hash; }
+                try { hash = HashUtil.HashFile(mirror, buf, CancellationToken.None, null, _repo.Store).Hash; }
                 finally { ArrayPool<byte>.Shared.Return(buf); }
                 if (hash != cur.Hash)
                     _obs.Message(RunMessageLevel.Warning, $"The mirror file '{mirror}' was changed outside NekkBackup; its content is kept in history as {hash}.");
@@ -799,7 +815,7 @@ namespace NekkBackup.Core.Folder
                     return;
                 }
             }
-            Directory.CreateDirectory(Path.GetDirectoryName(obj)!);
+            _repo.Store.EnsureDirectory(Path.GetDirectoryName(obj)!, Reasons.CorruptCatalog);
             File.Move(mirror, obj);
             Interlocked.Increment(ref _filesVersioned);
         }
@@ -822,7 +838,7 @@ namespace NekkBackup.Core.Folder
                 try
                 {
                     if (op.Cur != null) Displace(op.Cur, true);
-                    Directory.CreateDirectory(mirror);
+                    _repo.Store.EnsureDirectory(mirror, Reasons.MirrorDamaged);
                     _madeDirs.TryAdd(mirror, 0);
                     var e = new ManifestEntry { Path = op.Item.Path, MTime = op.Item.MTime, Kind = "d" };
                     _journal!.Landed(e);
@@ -850,11 +866,19 @@ namespace NekkBackup.Core.Folder
                 if (!_touchedDirs.ContainsKey(mirror)) continue;
                 try
                 {
+                    if (!IsMirrorFolder(mirror)) continue;
                     Directory.SetLastWriteTimeUtc(mirror, new DateTime(it.MTime, DateTimeKind.Utc));
                     if (e.MTime != it.MTime) state[it.Path] = new ManifestEntry { Path = it.Path, MTime = it.MTime, Kind = "d" };
                 }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { }
             }
+        }
+
+        /// <summary>True when <paramref name="dir"/> is a real folder of the mirror (no link on the way, not a link itself).</summary>
+        private bool IsMirrorFolder(string dir)
+        {
+            try { return _repo.Store.CheckParents(dir, Reasons.MirrorDamaged) && _repo.Store.Kind(dir) == StoredKind.Directory; }
+            catch (NekkBackupException) { return false; }
         }
 
         private void PruneEmptyParents(string path, HashSet<string> seen)
@@ -868,7 +892,7 @@ namespace NekkBackup.Core.Folder
                 Touch(dir);
                 try
                 {
-                    if (Directory.EnumerateFileSystemEntries(dir).Any()) return;
+                    if (!IsMirrorFolder(dir) || Directory.EnumerateFileSystemEntries(dir).Any()) return;
                     Directory.Delete(dir);
                     _madeDirs.TryRemove(dir, out _);
                 }
@@ -882,10 +906,11 @@ namespace NekkBackup.Core.Folder
         {
             try
             {
-                if (!Directory.Exists(_repo.PartialDir)) return;
-                foreach (var f in Directory.EnumerateFiles(_repo.PartialDir)) TryDelete(f);
+                foreach (var (f, kind) in _repo.Store.List(_repo.PartialDir, Reasons.CorruptCatalog))
+                    if (kind != StoredKind.Directory) TryDelete(f);
             }
             catch (IOException) { }
+            catch (NekkBackupException) { }
         }
 
         private static void TryDelete(string? path)
@@ -911,13 +936,14 @@ namespace NekkBackup.Core.Folder
                     _obs.Message(RunMessageLevel.Verbose, $"Retention: dropped run {id}.");
                 }
                 var referenced = new HashSet<string>(StringComparer.Ordinal);
+                // Every well-formed hash a kept run names stays referenced, even on an entry refused for other damage:
+                // garbage collection errs on keeping.
                 foreach (var id in keep)
                     foreach (var e in _repo.LoadManifest(id).Entries)
-                        if (e.Hash != null) referenced.Add(e.Hash);
+                        if (e != null && ContentHash.IsSha256Hex(e.Hash)) referenced.Add(e.Hash!);
                 int removed = 0;
-                if (Directory.Exists(_repo.ObjectsDir))
-                    foreach (var f in Directory.EnumerateFiles(_repo.ObjectsDir, "*", SearchOption.AllDirectories).ToList())
-                        if (!referenced.Contains(Path.GetFileName(f))) { TryDelete(f); removed++; }
+                foreach (var f in _repo.Store.FilesBelow(_repo.ObjectsDir, Reasons.CorruptCatalog).ToList())
+                    if (!referenced.Contains(Path.GetFileName(f))) { TryDelete(f); removed++; }
                 _obs.Message(RunMessageLevel.Verbose, $"Retention: kept {keep.Count} run(s), dropped {drop.Count}, removed {removed} history object(s).");
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)

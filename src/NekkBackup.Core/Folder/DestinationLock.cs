@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
@@ -34,8 +35,10 @@ namespace NekkBackup.Core.Folder
 
         public static DestinationLock Acquire(FolderRepository repo)
         {
-            Directory.CreateDirectory(repo.Meta);
+            repo.Store.EnsureDirectory(repo.Meta, Reasons.CorruptCatalog);
             var path = LockPath(repo);
+            if (repo.Store.Kind(path) == StoredKind.Directory)
+                throw Fail.InvalidData(Reasons.CorruptCatalog, $"The lock '{path}' of the destination is a folder, not a file; remove it.", path);
             CleanTempFiles(repo);
             for (int attempt = 0; attempt < 3; attempt++)
             {
@@ -110,9 +113,18 @@ namespace NekkBackup.Core.Folder
             public string token { get; set; } = "";
         }
 
+        /// <summary>The lock's record; null when it is unreadable, torn, or not a regular file (never followed, never blocks).</summary>
         internal static LockInfo? Read(string path)
         {
-            try { return JsonSerializer.Deserialize<LockInfo>(File.ReadAllText(path)); }
+            try
+            {
+                using var fs = NativeFs.OpenRegular(path, append: false);
+                if (fs == null || fs.Length > 64 * 1024) return null;
+                var buf = new byte[fs.Length];
+                int got = 0, n;
+                while (got < buf.Length && (n = fs.Read(buf, got, buf.Length - got)) > 0) got += n;
+                return JsonSerializer.Deserialize<LockInfo>(new ReadOnlySpan<byte>(buf, 0, got));
+            }
             catch (Exception) { return null; }
         }
 

@@ -1,6 +1,8 @@
 using System;
 using System.IO;
 using System.IO.Compression;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
@@ -26,11 +28,15 @@ namespace NekkBackup.Core.Folder
         private const int Slice = 16 * 1024;
 
         /// <summary>Compressed/original ratio of a sample of the file, or null when too small or unreadable.</summary>
-        public static double? Ratio(string path)
+        /// <summary>With <paramref name="store"/> the file is the destination's own: opened only as a regular file inside it.</summary>
+        public static double? Ratio(string path, StoreRoot? store = null)
         {
             try
             {
-                using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+                using var fs = store != null
+                    ? store.OpenRead(path, Reasons.CorruptCatalog, "the stored copy")
+                    : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+                if (fs == null) return null;
                 long len = fs.Length;
                 if (len < MinSize) return null;
                 byte[] sample;
@@ -56,6 +62,7 @@ namespace NekkBackup.Core.Folder
             }
             catch (IOException) { return null; }
             catch (UnauthorizedAccessException) { return null; }
+            catch (NekkBackupException) { return null; }
         }
 
         private static void ReadFully(Stream s, byte[] buf, int off, int count)

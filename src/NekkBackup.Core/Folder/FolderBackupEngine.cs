@@ -165,7 +165,7 @@ namespace NekkBackup.Core.Folder
             foreach (var id in ids)
             {
                 var m = repo.LoadManifest(id);
-                var e = m.Entries.FirstOrDefault(x => x.Path == path);
+                var e = repo.Entries(m).Good.FirstOrDefault(x => x.Path == path);
                 var started = m.StartedUtc.ToLocalTime();
                 if (e == null)
                 {

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Security.Cryptography;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
@@ -20,19 +21,16 @@ namespace NekkBackup.Core.Folder
             return new string(c);
         }
 
-        public static bool IsSha256Hex(string? s)
-        {
-            if (s == null || s.Length != 64) return false;
-            foreach (var ch in s)
-                if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return false;
-            return true;
-        }
-
-        /// <summary>SHA-256 of a whole file with a 1 MiB buffer; returns (hash, length).</summary>
-        public static (string Hash, long Length) HashFile(string path, byte[] buffer, System.Threading.CancellationToken ct, Action<int>? onBytes = null)
+        /// <summary>
+        /// SHA-256 of a whole file with a 1 MiB buffer; returns (hash, length). With <paramref name="store"/> the file is
+        /// one of the destination's own (mirror, history object): it is opened only as a regular file inside the store.
+        /// </summary>
+        public static (string Hash, long Length) HashFile(string path, byte[] buffer, System.Threading.CancellationToken ct, Action<int>? onBytes = null, StoreRoot? store = null)
         {
             using var sha = SHA256.Create();
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+            using var fs = store != null
+                ? store.OpenRead(path, Reasons.CorruptCatalog, "the stored copy") ?? throw new FileNotFoundException($"'{path}' disappeared.", path)
+                : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
             long total = 0;
             int n;
             while ((n = fs.Read(buffer, 0, buffer.Length)) > 0)

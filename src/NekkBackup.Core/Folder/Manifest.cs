@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
@@ -33,6 +34,25 @@ namespace NekkBackup.Core.Folder
         [JsonIgnore] public bool IsFile => Link == null && Kind == null;
 
         public ManifestEntry Clone() => new() { Path = Path, Size = Size, MTime = MTime, Hash = Hash, Link = Link, Kind = Kind, Attributes = Attributes };
+    }
+
+    /// <summary>A mirror file or history object seen without following links (<see cref="FolderRepository.Copy"/>).</summary>
+    internal readonly struct StoredCopy
+    {
+        public StoredCopy(string path, StoredKind kind, long length, long mtime, string? problem, string? note)
+        {
+            Path = path; Kind = kind; Length = length; MTime = mtime; Problem = problem; Note = note;
+        }
+
+        public string Path { get; }
+        public StoredKind Kind { get; }
+        public long Length { get; }
+        public long MTime { get; }
+        /// <summary>Damage no backup makes (a FIFO, device or socket where a file belongs), or null.</summary>
+        public string? Problem { get; }
+        /// <summary>Why the copy is not a usable file (for messages): damage, a link on the way, a folder…; null when fine or missing.</summary>
+        public string? Note { get; }
+        public bool IsFile => Kind == StoredKind.File;
     }
 
     /// <summary>The header of a manifest without its entries (listing runs).</summary>
@@ -91,28 +111,44 @@ namespace NekkBackup.Core.Folder
         {
             Destination = Path.GetFullPath(destination);
             Meta = Path.Combine(Destination, MetaDirName);
+            Store = new StoreRoot(Destination, "the backup destination");
         }
 
         public string Destination { get; }
         public string Meta { get; }
+
+        /// <summary>The destination as a confined store: every read and write of the catalog and the mirror goes through it.</summary>
+        public StoreRoot Store { get; }
         public string RunsDir => Path.Combine(Meta, "runs");
         public string ObjectsDir => Path.Combine(Meta, "objects");
         public string JournalDir => Path.Combine(Meta, "journal");
         public string PartialDir => Path.Combine(Meta, "partial");
         public string FormatFile => Path.Combine(Meta, "format.json");
 
-        public bool Exists => File.Exists(FormatFile) || Directory.Exists(RunsDir);
+        public bool Exists => Store.Kind(Meta) != StoredKind.Missing
+            && (Store.Kind(FormatFile) != StoredKind.Missing || Store.Kind(RunsDir) != StoredKind.Missing);
 
-        public string ObjectPath(string hash) => Path.Combine(ObjectsDir, hash.Substring(0, 2), hash);
+        /// <summary>objects/ab/&lt;hash&gt; of a validated SHA-256 (anything else never becomes a path).</summary>
+        public string ObjectPath(string hash)
+        {
+            if (!ContentHash.IsSha256Hex(hash))
+                throw Fail.InvalidData(Reasons.CorruptCatalog, $"'{hash}' is not a SHA-256 (64 lower-case hex digits) and cannot name a history object.", hash);
+            return Path.Combine(ObjectsDir, hash.Substring(0, 2), hash);
+        }
 
-        /// <summary>Absolute mirror path of a recorded path ('/' separated).</summary>
-        public string MirrorPath(string recordedPath) =>
-            Path.Combine(Destination, recordedPath.Replace('/', Path.DirectorySeparatorChar));
+        /// <summary>Absolute mirror path of a recorded path ('/' separated); UnsafePath when it would leave the destination.</summary>
+        public string MirrorPath(string recordedPath)
+        {
+            var problem = RecordedPath.Problem(recordedPath);
+            if (problem != null)
+                throw new NekkBackupException(Reasons.UnsafePath, FailureKind.SecurityError, $"The recorded path {StoredCheck.Quote(recordedPath)} {problem}; it is never used as a path.", recordedPath);
+            return Path.Combine(Destination, recordedPath.Replace('/', Path.DirectorySeparatorChar));
+        }
 
         public void EnsureFormat()
         {
-            Directory.CreateDirectory(Meta);
-            if (File.Exists(FormatFile))
+            Store.EnsureDirectory(Meta, Reasons.CorruptCatalog);
+            if (Store.Kind(FormatFile) != StoredKind.Missing)
             {
                 CheckFormat();
                 return;
@@ -123,62 +159,46 @@ namespace NekkBackup.Core.Folder
 
         public void CheckFormat()
         {
-            if (!File.Exists(FormatFile)) return;
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(FormatFile));
-                var version = doc.RootElement.GetProperty("version").GetInt32();
-                var name = doc.RootElement.GetProperty("format").GetString();
-                if (name != FormatName || version > FormatVersion)
-                    throw Fail.InvalidData("UnsupportedFormat", $"The destination '{Destination}' holds format {name} v{version}; this version of NekkBackup reads {FormatName} v{FormatVersion}.", Destination);
-            }
-            catch (JsonException ex)
-            {
-                throw Fail.InvalidData("CorruptCatalog", $"The format file '{FormatFile}' is unreadable: {ex.Message}", FormatFile, ex);
-            }
+            var bytes = Store.ReadAllBytes(FormatFile, FolderRules.MaxSmallFile, Reasons.CorruptCatalog, "the format file");
+            if (bytes == null) return;
+            var (name, version) = FolderRules.CheckFormat(bytes, FormatFile);
+            if (name != FormatName || version > FormatVersion)
+                throw Fail.InvalidData("UnsupportedFormat", $"The destination '{Destination}' holds format {name} v{version}; this version of NekkBackup reads {FormatName} v{FormatVersion}.", Destination);
         }
 
-        /// <summary>RunIds of all committed manifests, oldest first.</summary>
-        public List<string> ListRunIds()
-        {
-            if (!Directory.Exists(RunsDir)) return new List<string>();
-            return Directory.EnumerateFiles(RunsDir, "*.json")
-                .Select(p => Path.GetFileNameWithoutExtension(p))
+        /// <summary>RunIds of all committed manifests, oldest first (names that cannot be run ids are not ours).</summary>
+        public List<string> ListRunIds() =>
+            Store.List(RunsDir, Reasons.CorruptCatalog, ".json")
+                .Select(e => Path.GetFileNameWithoutExtension(e.Path))
+                .Where(SafeName.IsSafe)
                 .OrderBy(s => s, StringComparer.Ordinal)
                 .ToList();
+
+        public string ManifestPath(string runId)
+        {
+            var problem = SafeName.Problem(runId);
+            if (problem != null) throw Fail.NotFound("RunNotFound", $"{StoredCheck.Quote(runId)} cannot be a run id: it {problem}.", runId);
+            return Path.Combine(RunsDir, runId + ".json");
         }
 
-        public string ManifestPath(string runId) => Path.Combine(RunsDir, runId + ".json");
-
-        public RunManifest LoadManifest(string runId)
+        private T Load<T>(string runId, Action<T, StoredCheck> check) where T : RunHeader
         {
             var path = ManifestPath(runId);
-            try
-            {
-                using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                var m = JsonSerializer.Deserialize<RunManifest>(fs, Json) ?? throw new JsonException("empty manifest");
-                if (m.RunId != runId) throw new JsonException($"manifest says RunId {m.RunId}");
-                return m;
-            }
-            catch (JsonException ex)
-            {
-                throw Fail.InvalidData("CorruptCatalog", $"The run manifest '{path}' is unreadable: {ex.Message}", path, ex);
-            }
+            var c = FolderRules.Manifest(path);
+            using var fs = Store.OpenRead(path, c.Reason, c.What) ?? throw c.Error("", "is missing");
+            if (fs.Length > FolderRules.MaxManifestBytes) throw c.Error("", $"is {fs.Length:N0} bytes, more than a manifest can be");
+            var m = StoredJson.Parse<T>(fs, Json, c);
+            check(m, c);
+            return m;
         }
 
-        public RunHeader LoadHeader(string runId)
-        {
-            var path = ManifestPath(runId);
-            try
-            {
-                using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                return JsonSerializer.Deserialize<RunHeader>(fs, Json) ?? throw new JsonException("empty manifest");
-            }
-            catch (JsonException ex)
-            {
-                throw Fail.InvalidData("CorruptCatalog", $"The run manifest '{path}' is unreadable: {ex.Message}", path, ex);
-            }
-        }
+        public RunManifest LoadManifest(string runId) => Load<RunManifest>(runId, (m, c) => FolderRules.CheckManifest(m, runId, c));
+
+        public RunHeader LoadHeader(string runId) => Load<RunHeader>(runId, (h, c) => FolderRules.CheckHeader(h, runId, c));
+
+        /// <summary>The usable entries of a manifest, and the item error of every damaged, unsafe or repeated one.</summary>
+        public (List<ManifestEntry> Good, List<(string Item, NekkBackupException Error)> Bad) Entries(RunManifest m) =>
+            FolderRules.Sort(m.Entries, FolderRules.Manifest(ManifestPath(m.RunId)));
 
         public RunManifest? LoadLatest()
         {
@@ -186,22 +206,46 @@ namespace NekkBackup.Core.Folder
             return ids.Count == 0 ? null : LoadManifest(ids[ids.Count - 1]);
         }
 
+        /// <summary>
+        /// A stored copy (mirror file or history object) as it is on the destination, found without following links:
+        /// its kind (File only when a regular file sits there and no folder on the way is a link), size and time.
+        /// </summary>
+        public StoredCopy Copy(string full)
+        {
+            var parents = Store.ParentsKind(full, out var at);
+            if (parents == StoredKind.Link) return new StoredCopy(full, StoredKind.Link, 0, 0, null, $"'{at}' on the way is a link (not followed)");
+            if (parents != StoredKind.Directory) return new StoredCopy(full, StoredKind.Missing, 0, 0, null, null);
+            var kind = Store.Kind(full);
+            if (kind == StoredKind.Missing || kind == StoredKind.Directory || kind == StoredKind.Link)
+                return new StoredCopy(full, kind, 0, 0, null, kind == StoredKind.Missing ? null : $"'{full}' {StoredKindText.Describe(kind)}");
+            if (kind != StoredKind.File)
+            {
+                var why = $"'{full}' {StoredKindText.Describe(kind)}";
+                return new StoredCopy(full, kind, 0, 0, why, why);
+            }
+            var fi = new FileInfo(full);
+            try { return new StoredCopy(full, kind, fi.Length, fi.LastWriteTimeUtc.Ticks, null, null); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return new StoredCopy(full, StoredKind.Missing, 0, 0, null, ex.Message); }
+        }
+
         /// <summary>Removes temp files a killed run left beside manifests (call under the lock).</summary>
         public void CleanTempFiles()
         {
             try
             {
-                if (Directory.Exists(RunsDir))
-                    foreach (var f in Directory.EnumerateFiles(RunsDir, "*" + AtomicFile.TempMarker + "*")) File.Delete(f);
-                foreach (var f in Directory.EnumerateFiles(Meta, "format.json" + AtomicFile.TempMarker + "*")) File.Delete(f);
+                foreach (var (f, k) in Store.List(RunsDir, Reasons.CorruptCatalog))
+                    if (k != StoredKind.Directory && Path.GetFileName(f).IndexOf(AtomicFile.TempMarker, StringComparison.Ordinal) >= 0) File.Delete(f);
+                foreach (var (f, k) in Store.List(Meta, Reasons.CorruptCatalog))
+                    if (k != StoredKind.Directory && Path.GetFileName(f).StartsWith("format.json" + AtomicFile.TempMarker, StringComparison.Ordinal)) File.Delete(f);
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
+            catch (NekkBackupException) { }
         }
 
         public void WriteManifest(RunManifest m)
         {
-            Directory.CreateDirectory(RunsDir);
+            Store.EnsureDirectory(RunsDir, Reasons.CorruptCatalog);
             var bytes = JsonSerializer.SerializeToUtf8Bytes(m, Json);
             AtomicFile.Write(ManifestPath(m.RunId), bytes);
         }

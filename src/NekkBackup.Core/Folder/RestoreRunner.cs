@@ -10,6 +10,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
@@ -40,16 +41,21 @@ namespace NekkBackup.Core.Folder
                 throw new NekkBackupException("TargetNotEmpty", FailureKind.ResourceExists,
                     $"The restore target '{target}' is not empty. Choose an empty folder or use -Overwrite.", target);
             var manifest = repo.LoadManifest(runId);
+            var (entries, damaged) = repo.Entries(manifest);
 
             using var log = RunLog.Open(runId, "Restore-NekkFolder");
             var observer = log.Wrap(obs);
             var globs = new GlobSet(o.Paths);
-            var selected = manifest.Entries.Where(e => globs.IsEmpty || globs.Matches(e.Path) || MatchesInside(globs, e.Path)).ToList();
-            if (!globs.IsEmpty && selected.Count == 0)
+            bool Selected(string p) => globs.IsEmpty || globs.Matches(p) || MatchesInside(globs, p);
+            var selected = entries.Where(e => Selected(e.Path)).ToList();
+            damaged = damaged.Where(d => globs.IsEmpty || Selected(d.Item)).ToList();
+            if (!globs.IsEmpty && selected.Count == 0 && damaged.Count == 0)
                 throw Fail.NotFound("PathNotFound", $"No file of run {runId} matches {string.Join(", ", o.Paths!)}.", string.Join(", ", o.Paths!));
 
             Directory.CreateDirectory(target);
             var ctx = new Ctx(repo, target, observer, ct);
+            // Damaged, unsafe or repeated entries are one error each; everything else is restored.
+            foreach (var (item, error) in damaged) ctx.ItemFailed(item, error);
             ctx.Progress.ItemsTotal = selected.Count(e => !e.IsDir);
             ctx.Progress.BytesTotal = selected.Sum(e => e.Size);
             ctx.Progress.Phase = "Restoring run " + runId;
@@ -57,7 +63,7 @@ namespace NekkBackup.Core.Folder
             foreach (var d in selected.Where(e => e.IsDir).OrderBy(e => e.Path, StringComparer.Ordinal))
             {
                 try { ctx.EnsureSafeDir(ctx.SafeTargetPath(d.Path)); }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+                catch (Exception ex) when (IsItemFault(ex))
                 {
                     ctx.ItemFailed(d.Path, Fail.FromIo(ex, d.Path));
                 }
@@ -81,7 +87,7 @@ namespace NekkBackup.Core.Folder
                         FileOps.CreateSymlink(dst, e.Link!, false);
                         Interlocked.Increment(ref ctx.Files);
                     }
-                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+                    catch (Exception ex) when (IsItemFault(ex))
                     {
                         ctx.ItemFailed(e.Path, Fail.FromIo(ex, e.Path));
                     }
@@ -97,7 +103,7 @@ namespace NekkBackup.Core.Folder
                         if (Directory.Exists(p) && FileOps.LinkTarget(new DirectoryInfo(p)) == null)
                             Directory.SetLastWriteTimeUtc(p, new DateTime(d.MTime, DateTimeKind.Utc));
                     }
-                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { }
+                    catch (Exception ex) when (IsItemFault(ex)) { }
                 }
 
             ctx.Progress.Report(null, true);
@@ -115,6 +121,10 @@ namespace NekkBackup.Core.Folder
                 ErrorDetails = ctx.Details.ToArray(),
             };
         }
+
+        /// <summary>Failures that concern one item (the run goes on): I/O, access, a named engine error, a path the platform refuses.</summary>
+        internal static bool IsItemFault(Exception ex) =>
+            ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException || ex is ArgumentException || ex is NotSupportedException;
 
         private static bool MatchesInside(GlobSet globs, string recorded)
         {
@@ -178,10 +188,7 @@ namespace NekkBackup.Core.Folder
             /// <summary>The target path of a recorded path, or UnsafePath when it would leave Target.</summary>
             public string SafeTargetPath(string recorded)
             {
-                var segs = recorded.Split('/');
-                foreach (var s in segs)
-                    if (s.Length == 0 || s == "." || s == ".." || s.IndexOf('\0') >= 0 || s.IndexOf('\\') >= 0 && OperatingSystemInfo.IsWindows || (s.Length >= 2 && s[1] == ':' && OperatingSystemInfo.IsWindows))
-                        throw Unsafe(recorded);
+                if (!RecordedPath.IsSafe(recorded)) throw Unsafe(recorded);
                 var full = Path.GetFullPath(Path.Combine(Target, recorded.Replace('/', Path.DirectorySeparatorChar)));
                 if (!FolderBackupEngine.IsInside(full, Target) || string.Equals(full, Target, StringComparison.Ordinal)) throw Unsafe(recorded);
                 return full;
@@ -223,7 +230,7 @@ namespace NekkBackup.Core.Folder
                         Interlocked.Add(ref ctx.Bytes, e.Size);
                     }
                     catch (OperationCanceledException) { break; }
-                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+                    catch (Exception ex) when (IsItemFault(ex))
                     {
                         ctx.ItemFailed(e.Path, Fail.FromIo(ex, e.Path));
                     }
@@ -244,21 +251,24 @@ namespace NekkBackup.Core.Folder
             if (Directory.Exists(dst) && FileOps.LinkTarget(new DirectoryInfo(dst)) == null)
                 throw new IOException($"'{dst}' is a folder in the restore target");
 
+            // Candidates are regular files only (no FIFO, device or link, none behind a linked folder).
             var candidates = new List<string>();
-            var mirror = ctx.Repo.MirrorPath(e.Path);
-            var mf = new FileInfo(mirror);
-            bool mirrorMatches = mf.Exists && FileOps.LinkTarget(mf) == null && mf.Length == e.Size;
-            var obj = e.Hash != null ? ctx.Repo.ObjectPath(e.Hash) : null;
-            bool objExists = obj != null && File.Exists(obj);
-            if (mirrorMatches && mf.LastWriteTimeUtc.Ticks == e.MTime) candidates.Add(mirror);
-            if (objExists) candidates.Add(obj!);
-            if (mirrorMatches && !candidates.Contains(mirror)) candidates.Add(mirror);
+            var mirror = ctx.Repo.Copy(ctx.Repo.MirrorPath(e.Path));
+            var obj = ctx.Repo.Copy(ctx.Repo.ObjectPath(e.Hash!));
+            bool mirrorMatches = mirror.IsFile && mirror.Length == e.Size;
+            if (mirrorMatches && mirror.MTime == e.MTime) candidates.Add(mirror.Path);
+            if (obj.IsFile) candidates.Add(obj.Path);
+            if (mirrorMatches && !candidates.Contains(mirror.Path)) candidates.Add(mirror.Path);
             if (e.Size == 0 && e.Hash == HashUtil.EmptySha256) candidates.Insert(0, "");
             if (candidates.Count == 0)
-                throw Fail.NotFound("VersionNotFound", $"No stored copy of '{e.Path}' ({e.Hash}) is left on the destination (neither history object nor mirror).", e.Path);
+            {
+                var why = string.Join("; ", new[] { mirror.Note, obj.Note }.Where(p => p != null));
+                throw Fail.NotFound("VersionNotFound", $"No stored copy of '{e.Path}' ({e.Hash}) is left on the destination (neither history object nor mirror){(why.Length > 0 ? ": " + why : "")}.", e.Path);
+            }
 
             var partial = Path.Combine(dir, ".nekk-" + Guid.NewGuid().ToString("N").Substring(0, 12) + ".nekk-partial");
             string? lastHash = null;
+            var unusable = new List<string>();
             foreach (var c in candidates)
             {
                 ctx.Ct.ThrowIfCancellationRequested();
@@ -266,6 +276,13 @@ namespace NekkBackup.Core.Folder
                 try
                 {
                     hash = CopyVerified(c, partial, buffer, ctx);
+                }
+                catch (NekkBackupException ex) when (ex.ErrorId != "NekkBackup.DestinationFull")
+                {
+                    // Swapped for a FIFO, a link or a folder since it was looked at: the next copy may do.
+                    TryDelete(partial);
+                    unusable.Add(ex.Message);
+                    continue;
                 }
                 catch
                 {
@@ -288,6 +305,8 @@ namespace NekkBackup.Core.Folder
                 TryDelete(partial);
                 ctx.Obs.Message(RunMessageLevel.Warning, $"'{c}' does not hold the recorded content of '{e.Path}' (hash {hash}, recorded {e.Hash}); trying another copy.");
             }
+            if (lastHash == null)
+                throw Fail.NotFound("VersionNotFound", $"No stored copy of '{e.Path}' can be read: {string.Join("; ", unusable)}", e.Path);
             throw Fail.InvalidData("HashMismatch", $"Every stored copy of '{e.Path}' is damaged: content hashes to {lastHash}, the run recorded {e.Hash}.", e.Path);
         }
 
@@ -299,7 +318,8 @@ namespace NekkBackup.Core.Folder
             {
                 if (source.Length > 0)
                 {
-                    using var src = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                    using var src = ctx.Repo.Store.OpenRead(source, Reasons.CorruptCatalog, "the stored copy")
+                        ?? throw Fail.NotFound("VersionNotFound", $"'{source}' disappeared while it was being read.", source);
                     long total = 0;
                     int n;
                     while ((n = src.Read(buffer, 0, FileOps.BufferSize)) > 0)

@@ -1,9 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
@@ -30,18 +33,19 @@ namespace NekkBackup.Core.Folder
             [JsonPropertyName("d")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool Deleted { get; set; }
         }
 
-        private RunJournal(string path)
+        private RunJournal(string path, FileStream fs)
         {
             FilePath = path;
-            _fs = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 14);
+            _fs = fs;
         }
 
         public string FilePath { get; }
 
         public static RunJournal Create(FolderRepository repo, string runId)
         {
-            Directory.CreateDirectory(repo.JournalDir);
-            return new RunJournal(Path.Combine(repo.JournalDir, runId + ".jsonl"));
+            repo.Store.EnsureDirectory(repo.JournalDir, Reasons.CorruptCatalog);
+            var path = Path.Combine(repo.JournalDir, runId + ".jsonl");
+            return new RunJournal(path, repo.Store.OpenAppend(path, Reasons.CorruptCatalog, "the run journal"));
         }
 
         public void Landed(ManifestEntry e) =>
@@ -65,47 +69,65 @@ namespace NekkBackup.Core.Folder
         }
 
         /// <summary>Journals of runs that have no manifest and started after <paramref name="lastRunId"/>, oldest first.</summary>
-        public static List<string> Pending(FolderRepository repo, string? lastRunId)
+        public static List<string> Pending(FolderRepository repo, string? lastRunId) =>
+            Journals(repo).Where(f => lastRunId == null || string.CompareOrdinal(Path.GetFileNameWithoutExtension(f), lastRunId) > 0).ToList();
+
+        /// <summary>Journals superseded by a manifest (safe to delete).</summary>
+        public static List<string> Superseded(FolderRepository repo, string lastRunId) =>
+            Journals(repo).Where(f => string.CompareOrdinal(Path.GetFileNameWithoutExtension(f), lastRunId) <= 0).ToList();
+
+        /// <summary>journal/&lt;run id&gt;.jsonl files (any kind: a damaged one is found and reported by Replay), oldest first.</summary>
+        private static List<string> Journals(FolderRepository repo)
         {
-            var list = new List<string>();
-            if (!Directory.Exists(repo.JournalDir)) return list;
-            foreach (var f in Directory.EnumerateFiles(repo.JournalDir, "*.jsonl"))
-            {
-                var id = Path.GetFileNameWithoutExtension(f);
-                if (lastRunId == null || string.CompareOrdinal(id, lastRunId) > 0) list.Add(f);
-            }
+            var list = repo.Store.List(repo.JournalDir, Reasons.CorruptCatalog, ".jsonl")
+                .Where(e => e.Kind != StoredKind.Directory && SafeName.IsSafe(Path.GetFileNameWithoutExtension(e.Path)))
+                .Select(e => e.Path).ToList();
             list.Sort(StringComparer.Ordinal);
             return list;
         }
 
-        /// <summary>Journals superseded by a manifest (safe to delete).</summary>
-        public static List<string> Superseded(FolderRepository repo, string lastRunId)
+        /// <summary>
+        /// Applies a journal to <paramref name="state"/> (path → entry). A torn last line is ignored; a record that
+        /// fails the manifest entry rules is skipped and counted, and a journal that is not a readable regular file
+        /// is reported through <paramref name="warn"/> and applies nothing (the run recopies instead).
+        /// </summary>
+        public static int Replay(FolderRepository repo, string file, Dictionary<string, ManifestEntry> state, Action<string>? warn = null)
         {
-            var list = new List<string>();
-            if (!Directory.Exists(repo.JournalDir)) return list;
-            foreach (var f in Directory.EnumerateFiles(repo.JournalDir, "*.jsonl"))
-                if (string.CompareOrdinal(Path.GetFileNameWithoutExtension(f), lastRunId) <= 0) list.Add(f);
-            return list;
-        }
-
-        /// <summary>Applies a journal to <paramref name="state"/> (path → entry). A torn last line is ignored.</summary>
-        public static int Replay(string file, Dictionary<string, ManifestEntry> state)
-        {
-            int n = 0;
+            int n = 0, skipped = 0;
             string text;
-            try { text = File.ReadAllText(file, Encoding.UTF8); }
-            catch (IOException) { return 0; }
-            foreach (var line in text.Split('\n'))
+            try
             {
-                if (line.Length == 0) continue;
+                var bytes = repo.Store.ReadAllBytes(file, FolderRules.MaxJournalBytes, Reasons.CorruptCatalog, "the run journal");
+                if (bytes == null) return 0;
+                text = Encoding.UTF8.GetString(bytes);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+            {
+                warn?.Invoke(ex.Message + " It is ignored: files it recorded are copied again.");
+                return 0;
+            }
+            var check = new StoredCheck(file, Reasons.CorruptCatalog, "the run journal");
+            int line = 0;
+            foreach (var raw in text.Split('\n'))
+            {
+                line++;
+                if (raw.Length == 0) continue;
                 Record? r;
-                try { r = JsonSerializer.Deserialize<Record>(line, FolderRepository.Json); }
+                try { r = JsonSerializer.Deserialize<Record>(raw, FolderRepository.Json); }
                 catch (JsonException) { continue; }
-                if (r == null || r.Path.Length == 0) continue;
-                if (r.Deleted) state.Remove(r.Path);
-                else state[r.Path] = new ManifestEntry { Path = r.Path, Size = r.Size, MTime = r.MTime, Hash = r.Hash, Link = r.Link, Kind = r.Kind, Attributes = r.Attributes };
+                if (r == null) { skipped++; continue; }
+                if (r.Deleted)
+                {
+                    if (RecordedPath.IsSafe(r.Path)) { state.Remove(r.Path); n++; }
+                    else skipped++;
+                    continue;
+                }
+                var e = new ManifestEntry { Path = r.Path, Size = r.Size, MTime = r.MTime, Hash = r.Hash, Link = r.Link, Kind = r.Kind, Attributes = r.Attributes };
+                if (FolderRules.EntryProblem(e, $"line {line}", check) != null) { skipped++; continue; }
+                state[r.Path] = e;
                 n++;
             }
+            if (skipped > 0) warn?.Invoke($"The run journal '{file}' holds {skipped} damaged record(s); they are ignored.");
             return n;
         }
     }

@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
@@ -32,74 +33,83 @@ namespace NekkBackup.Core.Folder
             foreach (var j in RunJournal.Pending(repo, ids.Count > 0 ? ids[ids.Count - 1] : null))
                 warnings.Add($"run {Path.GetFileNameWithoutExtension(j)} was interrupted (no manifest); the next backup resumes it. The last good run is unaffected.");
             var lockPath = DestinationLock.LockPath(repo);
-            if (File.Exists(lockPath))
+            if (repo.Store.Kind(lockPath) != StoredKind.Missing)
             {
                 var why = DestinationLock.StaleReason(lockPath);
                 warnings.Add(why != null ? $"a stale lock is left ({why}); the next run clears it." : "a backup run is writing to this destination right now.");
             }
-            if (Directory.Exists(repo.PartialDir) && Directory.EnumerateFiles(repo.PartialDir).Any())
+            if (PartialsLeft(repo))
                 warnings.Add("partial copies of an interrupted run are left in .nekkbackup/partial; the next run removes them.");
             if (ids.Count == 0)
                 warnings.Add("the destination holds no completed run yet.");
 
-            // Catalog.
-            var manifests = new List<RunManifest>();
+            // Catalog: each manifest and each of its entries through the folder catalog rules.
+            var manifests = new List<(RunManifest Manifest, List<ManifestEntry> Entries)>();
             foreach (var id in ids)
             {
                 ct.ThrowIfCancellationRequested();
                 try
                 {
                     var m = repo.LoadManifest(id);
-                    var paths = new HashSet<string>(StringComparer.Ordinal);
-                    foreach (var e in m.Entries)
-                    {
-                        if (!paths.Add(e.Path)) problems.Enqueue($"run {id}: '{e.Path}' is listed twice in the manifest.");
-                        if (!SafeRecorded(e.Path)) problems.Enqueue($"run {id}: the recorded path '{e.Path}' is not a safe relative path.");
-                        if (e.IsFile && !HashUtil.IsSha256Hex(e.Hash)) problems.Enqueue($"run {id}: '{e.Path}' has no valid SHA-256 in the manifest.");
-                    }
-                    manifests.Add(m);
+                    var (good, bad) = repo.Entries(m);
+                    foreach (var (item, error) in bad) problems.Enqueue($"run {id}: {Short(error)}: '{item}': {error.Message}");
+                    manifests.Add((m, good));
                 }
                 catch (NekkBackupException ex)
                 {
-                    problems.Enqueue($"run {id}: {ex.Message}");
+                    problems.Enqueue($"run {id}: {Short(ex)}: {ex.Message}");
                 }
             }
 
-            // Availability of every recorded file.
-            var last = manifests.Count > 0 ? manifests[manifests.Count - 1] : null;
+            // Availability of every recorded file (nothing is followed: a FIFO or a link is not a copy).
+            var last = manifests.Count > 0 ? manifests[manifests.Count - 1].Manifest : null;
             var byHash = new Dictionary<string, (string Path, string RunId)>(StringComparer.Ordinal);
             var mirrorToHash = new List<ManifestEntry>();
-            var statCache = new Dictionary<string, (bool Exists, long Size, long MTime)>(StringComparer.Ordinal);
-            foreach (var m in manifests)
+            var statCache = new Dictionary<string, StoredCopy>(StringComparer.Ordinal);
+            var objCache = new Dictionary<string, StoredCopy>(StringComparer.Ordinal);
+            foreach (var (m, entries) in manifests)
             {
-                foreach (var e in m.Entries)
+                foreach (var e in entries)
                 {
-                    if (!e.IsFile || e.Hash == null || !HashUtil.IsSha256Hex(e.Hash)) continue;
+                    if (!e.IsFile) continue;
                     filesChecked++;
-                    if (!byHash.ContainsKey(e.Hash)) byHash[e.Hash] = (e.Path, m.RunId);
-                    var obj = repo.ObjectPath(e.Hash);
-                    var of = new FileInfo(obj);
-                    bool objOk = of.Exists && of.Length == e.Size;
-                    if (of.Exists && of.Length != e.Size)
+                    if (!byHash.ContainsKey(e.Hash!)) byHash[e.Hash!] = (e.Path, m.RunId);
+                    var obj = repo.ObjectPath(e.Hash!);
+                    if (!objCache.TryGetValue(e.Hash!, out var of))
+                    {
+                        of = repo.Copy(obj);
+                        objCache[e.Hash!] = of;
+                        if (of.Note != null) problems.Enqueue($"history object {Rel(repo, obj)} cannot be used: {of.Note}.");
+                    }
+                    bool objOk = of.IsFile && of.Length == e.Size;
+                    if (of.IsFile && of.Length != e.Size)
                         problems.Enqueue($"history object {Rel(repo, obj)} ('{e.Path}', run {m.RunId}) has {of.Length} bytes, the run recorded {e.Size}.");
                     if (!statCache.TryGetValue(e.Path, out var st))
                     {
-                        var mf = new FileInfo(repo.MirrorPath(e.Path));
-                        st = mf.Exists ? (true, mf.Length, mf.LastWriteTimeUtc.Ticks) : (false, 0L, 0L);
+                        st = repo.Copy(repo.MirrorPath(e.Path));
                         statCache[e.Path] = st;
+                        if (st.Problem != null) problems.Enqueue($"mirror file '{e.Path}' cannot be used: {st.Problem}.");
                     }
-                    bool mirrorOk = st.Exists && st.Size == e.Size && st.MTime == e.MTime;
+                    bool mirrorOk = st.IsFile && st.Length == e.Size && st.MTime == e.MTime;
                     if (full && mirrorOk && ReferenceEquals(m, last)) mirrorToHash.Add(e);
                     if (!objOk && !mirrorOk && !(e.Size == 0 && e.Hash == HashUtil.EmptySha256))
-                        problems.Enqueue($"'{e.Path}' of run {m.RunId} is not available: the mirror file {(st.Exists ? "differs" : "is missing")} and the history object {Rel(repo, obj)} is missing.");
+                        problems.Enqueue($"'{e.Path}' of run {m.RunId} is not available: the mirror file {(st.Problem != null ? "cannot be used (" + st.Problem + ")" : st.IsFile ? "differs" : "is missing")} and the history object {Rel(repo, obj)} is missing.");
                 }
             }
 
             if (full)
             {
-                var objects = Directory.Exists(repo.ObjectsDir)
-                    ? Directory.EnumerateFiles(repo.ObjectsDir, "*", SearchOption.AllDirectories).ToList()
-                    : new List<string>();
+                var objects = new List<string>();
+                try
+                {
+                    foreach (var (f, kind) in repo.Store.EntriesBelow(repo.ObjectsDir, Reasons.CorruptCatalog))
+                    {
+                        if (kind == StoredKind.File) objects.Add(f);
+                        else if (Path.GetFileName(f).IndexOf(AtomicFile.TempMarker, StringComparison.Ordinal) < 0)
+                            problems.Enqueue($"history object {Rel(repo, f)} {StoredKindText.Describe(kind)}.");
+                    }
+                }
+                catch (NekkBackupException ex) { problems.Enqueue($"{Short(ex)}: {ex.Message}"); }
                 progress.BytesTotal = objects.Sum(f => new FileInfo(f).Length) + mirrorToHash.Sum(e => e.Size);
                 var po = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(4, Environment.ProcessorCount)), CancellationToken = ct };
                 await Task.Run(() =>
@@ -109,7 +119,7 @@ namespace NekkBackup.Core.Folder
                         var name = Path.GetFileName(f);
                         try
                         {
-                            var (h, len) = HashUtil.HashFile(f, buf, ct, n => progress.AddBytes(n));
+                            var (h, len) = HashUtil.HashFile(f, buf, ct, n => progress.AddBytes(n), repo.Store);
                             Interlocked.Add(ref bytesVerified, len);
                             if (h != name)
                             {
@@ -117,7 +127,7 @@ namespace NekkBackup.Core.Folder
                                 problems.Enqueue($"history object {Rel(repo, f)} is corrupt (bit rot?): its content hashes to {h}; it holds {who}.");
                             }
                         }
-                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
                         {
                             problems.Enqueue($"history object {Rel(repo, f)} cannot be read: {ex.Message}");
                         }
@@ -128,7 +138,7 @@ namespace NekkBackup.Core.Folder
                         var path = repo.MirrorPath(e.Path);
                         try
                         {
-                            var (h, len) = HashUtil.HashFile(path, buf, ct, n => progress.AddBytes(n));
+                            var (h, len) = HashUtil.HashFile(path, buf, ct, n => progress.AddBytes(n), repo.Store);
                             Interlocked.Add(ref bytesVerified, len);
                             if (h != e.Hash)
                             {
@@ -136,7 +146,7 @@ namespace NekkBackup.Core.Folder
                                 problems.Enqueue($"mirror file '{e.Path}' is corrupt (bit rot?): its content hashes to {h}, run {last!.RunId} recorded {e.Hash}; {backup}.");
                             }
                         }
-                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
                         {
                             problems.Enqueue($"mirror file '{e.Path}' cannot be read: {ex.Message}");
                         }
@@ -164,12 +174,14 @@ namespace NekkBackup.Core.Folder
         private static string Rel(FolderRepository repo, string path) =>
             path.StartsWith(repo.Destination, StringComparison.Ordinal) ? path.Substring(repo.Destination.Length).TrimStart(Path.DirectorySeparatorChar).Replace('\\', '/') : path;
 
-        internal static bool SafeRecorded(string p)
+        private static bool PartialsLeft(FolderRepository repo)
         {
-            if (string.IsNullOrEmpty(p) || p.IndexOf('\0') >= 0) return false;
-            foreach (var s in p.Split('/'))
-                if (s.Length == 0 || s == "." || s == "..") return false;
-            return true;
+            try { return repo.Store.List(repo.PartialDir, Reasons.CorruptCatalog).Count > 0; }
+            catch (NekkBackupException) { return true; }
         }
+
+        /// <summary>The reason of an error without its "NekkBackup." prefix, as Problems name it.</summary>
+        private static string Short(NekkBackupException ex) =>
+            ex.ErrorId.StartsWith("NekkBackup.", StringComparison.Ordinal) ? ex.ErrorId.Substring(11) : ex.ErrorId;
     }
 }

@@ -127,14 +127,20 @@ namespace NekkBackup.Core.Imaging
         /// Reads a chunk into <paramref name="buffer"/>, decompresses it and checks its SHA-256 against its name.
         /// Returns the raw length; throws <see cref="ChunkException"/> (Missing / Corrupt / Unreadable).
         /// </summary>
-        public static int Read(string path, byte[] expectedHash, byte[] buffer, int expectedLength)
+        public static int Read(RepositoryLayout repo, string path, byte[] expectedHash, byte[] buffer, int expectedLength)
         {
-            byte[] file;
-            try { file = File.ReadAllBytes(path); }
+            byte[]? file;
+            try
+            {
+                // A regular file inside the repository, never followed or blocked on; never more than a chunk can be.
+                file = repo.Store.ReadAllBytes(path, HeaderSize + 2L * expectedLength + 4096, "ChunkCorrupt", "the chunk file");
+            }
+            catch (Errors.NekkBackupException e) { throw new ChunkException("Corrupt", e.Message); }
             catch (FileNotFoundException) { throw new ChunkException("Missing", "the chunk file is missing"); }
             catch (DirectoryNotFoundException) { throw new ChunkException("Missing", "the chunk file is missing"); }
             catch (IOException e) { throw new ChunkException("Unreadable", e.Message); }
             catch (UnauthorizedAccessException e) { throw new ChunkException("Unreadable", e.Message); }
+            if (file == null) throw new ChunkException("Missing", "the chunk file is missing");
             if (file.Length < HeaderSize || file[0] != 'N' || file[1] != 'K' || file[2] != 'C' || file[3] != 1)
                 throw new ChunkException("Corrupt", "bad chunk header");
             int raw = file[8] | (file[9] << 8) | (file[10] << 16) | (file[11] << 24);

@@ -9,6 +9,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Imaging
 {
@@ -88,6 +89,7 @@ namespace NekkBackup.Core.Imaging
             using var log = RunLog.Open(runId, "GhostCapture");
             var observer = log.Wrap(outer);
             var repo = RepositoryLayout.OpenOrCreate(options.Repository, options.ChunkSize, options.Compression, options.ZstdLevel);
+            repo.EnsureLayout(); // no chunk, chunk list or manifest is written through a link planted in the repository
             using var repoLock = RepositoryLock.AcquireShared(repo, "capture");
 
             PluginInventory? inventory = null;
@@ -215,22 +217,33 @@ namespace NekkBackup.Core.Imaging
             {
                 // Already counted in this image. Same 64-bit prefix almost surely means same chunk; the
                 // existence check makes a prefix collision (or a racing writer) safe: write if absent.
-                if (!File.Exists(path))
+                var present = repo.Store.Kind(path);
+                if (present != StoredKind.File)
                 {
-                    var (made, len) = ChunkStore.Write(path, it.Buffer, it.Count, compress, level);
+                    var (made, len) = WriteChunk(repo, path, present, it, compress, level);
                     if (made) it.NewBytes = len;
                 }
                 return;
             }
-            var fi = new FileInfo(path);
-            if (fi.Exists)
+            // Only a regular file counts as the stored chunk (a FIFO or link in its place is replaced).
+            var kind = repo.Store.Kind(path);
+            if (kind == StoredKind.File)
             {
-                it.StoredBytes = fi.Length;
+                it.StoredBytes = new FileInfo(path).Length;
                 return;
             }
-            var (created, length) = ChunkStore.Write(path, it.Buffer, it.Count, compress, level);
+            var (created, length) = WriteChunk(repo, path, kind, it, compress, level);
             it.StoredBytes = length;
             if (created) it.NewBytes = length;
+        }
+
+        /// <summary>Stores a chunk; a folder where it belongs is RepositoryCorrupt, an I/O failure a named one (disk full…).</summary>
+        private static (bool, long) WriteChunk(RepositoryLayout repo, string path, StoredKind kind, CaptureItem it, bool compress, int level)
+        {
+            if (kind == StoredKind.Directory)
+                throw Fail.InvalidData(Reasons.RepositoryCorrupt, $"A folder sits where the chunk '{path}' belongs in the repository '{repo.Root}'; remove it.", path);
+            try { return ChunkStore.Write(path, it.Buffer, it.Count, compress, level); }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { throw Fail.FromIo(e, path); }
         }
 
         private static string NewImageId() =>
@@ -260,7 +273,7 @@ namespace NekkBackup.Core.Imaging
         public static IReadOnlyList<GhostImage> List(string repository, IRunObserver? observer = null)
         {
             var repo = RepositoryLayout.Open(repository);
-            return repo.ReadManifests((f, e) => observer?.ItemFailed(f, Fail.InvalidData("ManifestCorrupt", $"Unreadable manifest '{f}': {e.Message}", f, e)))
+            return repo.ReadManifests((f, e) => observer?.ItemFailed(f, e as NekkBackupException ?? Fail.InvalidData("ManifestCorrupt", $"Unreadable manifest '{f}': {e.Message}", f, e)))
                 .Select(m => ToImage(m, repo)).ToList();
         }
 
@@ -416,7 +429,7 @@ namespace NekkBackup.Core.Imaging
                 work: it =>
                 {
                     if (it.Zero) return;
-                    try { ChunkStore.Read(repo.ChunkPath(it.Hash), it.Hash, it.Buffer!, it.Count); }
+                    try { ChunkStore.Read(repo, repo.ChunkPath(it.Hash), it.Hash, it.Buffer!, it.Count); }
                     catch (ChunkException e)
                     {
                         it.Error = e;
@@ -474,6 +487,8 @@ namespace NekkBackup.Core.Imaging
         private static GhostImageTestResult Test(string repository, IReadOnlyList<string>? imageIds, bool full, IRunObserver outer, CancellationToken ct, int parallelism)
         {
             var repo = RepositoryLayout.Open(repository);
+            // A drill records its evidence in drills/: a link or a file there is refused before any work.
+            if (full) repo.Store.EnsureDirectory(repo.DrillsDir, Reasons.RepositoryCorrupt);
             var manifests = new List<ImageManifest>();
             var problems = new List<GhostImageProblem>();
             if (imageIds != null && imageIds.Count > 0)
@@ -481,7 +496,7 @@ namespace NekkBackup.Core.Imaging
             else
                 manifests.AddRange(repo.ReadManifests((f, e) => problems.Add(new GhostImageProblem
                 {
-                    ImageId = Path.GetFileNameWithoutExtension(f), ChunkIndex = -1, Problem = "ManifestCorrupt", Message = e.Message,
+                    ImageId = Path.GetFileNameWithoutExtension(f), ChunkIndex = -1, Problem = ReasonOf(e, "ManifestCorrupt"), Message = e.Message,
                 })));
 
             var runId = RunLog.NewRunId();
@@ -532,9 +547,9 @@ namespace NekkBackup.Core.Imaging
                             done => meter.Report(m.ImageId, before + done, totalBytes, 0, 0, m.ImageId));
                     }
                 }
-                catch (NekkBackupException e) when (e.ErrorId == "NekkBackup.IndexCorrupt")
+                catch (NekkBackupException e) when (e.Kind != FailureKind.OperationStopped)
                 {
-                    imageProblems.Add(new GhostImageProblem { ImageId = m.ImageId, ChunkIndex = -1, Problem = "IndexCorrupt", Message = e.Message });
+                    imageProblems.Add(new GhostImageProblem { ImageId = m.ImageId, ChunkIndex = -1, Problem = ReasonOf(e, "IndexCorrupt"), Message = e.Message });
                 }
                 catch (IOException e)
                 {
@@ -562,10 +577,20 @@ namespace NekkBackup.Core.Imaging
                         ActualVolumeSha256 = actual,
                         Problems = imageProblems.Select(p => p.ToString()).ToArray(),
                     };
-                    Directory.CreateDirectory(repo.DrillsDir);
                     var path = Path.Combine(repo.DrillsDir, $"{rec.Finished:yyyyMMdd'T'HHmmss'Z'}-{m.ImageId}.json");
-                    RepositoryLayout.WriteJsonAtomic(path, rec, overwrite: true);
-                    drills.Add(path);
+                    try
+                    {
+                        // Inside drills/ (checked before the drill), never through a link; a folder in the record's place fails the drill.
+                        repo.Store.EnsureDirectory(repo.DrillsDir, Reasons.RepositoryCorrupt);
+                        RepositoryLayout.WriteJsonAtomic(path, rec, overwrite: true);
+                        drills.Add(path);
+                    }
+                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NekkBackupException)
+                    {
+                        var p = new GhostImageProblem { ImageId = m.ImageId, ChunkIndex = -1, Problem = "DrillNotRecorded", Message = $"the drill record '{path}' could not be written: {e.Message}" };
+                        problems.Add(p);
+                        observer.ItemFailed(m.ImageId, Fail.InvalidData("DrillNotRecorded", p.ToString(), m.ImageId, e));
+                    }
                     log.Logger.Information("Drill of {ImageId}: {Status}, {Bytes} bytes verified", m.ImageId, rec.Status, imageBytes);
                 }
             }
@@ -628,7 +653,7 @@ namespace NekkBackup.Core.Imaging
                 {
                     if (it.Skip) return;
                     var buf = pool.Rent(index.ChunkSize);
-                    try { ChunkStore.Read(repo.ChunkPath(it.Hash), it.Hash, buf, it.Count); }
+                    try { ChunkStore.Read(repo, repo.ChunkPath(it.Hash), it.Hash, buf, it.Count); }
                     catch (ChunkException e) { it.Error = e; }
                     finally { pool.Return(buf); }
                 },
@@ -666,7 +691,8 @@ namespace NekkBackup.Core.Imaging
             if (imageIds == null || imageIds.Count == 0) throw Fail.Argument("ImageIdMissing", "No image id was given.");
             var repo = RepositoryLayout.Open(repository);
             var ids = imageIds.Distinct().ToList();
-            foreach (var id in ids) repo.ReadManifest(id); // ImageNotFound before anything is deleted
+            foreach (var id in ids) // ImageNotFound before anything is deleted (a damaged image can be removed)
+                if (!repo.HasManifest(id)) throw Fail.NotFound("ImageNotFound", $"No image '{id}' in the repository '{repo.Root}'.", id);
             var runId = RunLog.NewRunId();
             using var log = RunLog.Open(runId, "GhostRemove");
             var observer = log.Wrap(outer);
@@ -676,8 +702,8 @@ namespace NekkBackup.Core.Imaging
             foreach (var id in ids)
             {
                 // Manifest first: once it is gone the image no longer exists; its chunk list follows.
-                freed += DeleteFile(repo.ManifestPath(id));
-                freed += DeleteFile(repo.IndexPath(id));
+                freed += DeleteFile(repo, repo.ManifestPath(id));
+                freed += DeleteFile(repo, repo.IndexPath(id));
                 log.Logger.Information("Removed image {ImageId}", id);
             }
             if (captures.Count > 0)
@@ -688,19 +714,24 @@ namespace NekkBackup.Core.Imaging
             }
 
             // Mark: every chunk any remaining image references (compact 64-bit prefixes: a collision only keeps a chunk).
+            // A damaged manifest or chunk list hides which chunks its image needs: then nothing is swept.
             var referenced = new HashSet<ulong>();
             var hash = new byte[32];
-            var unreadable = new List<string>();
-            foreach (var m in repo.ReadManifests((f, e) => unreadable.Add($"{Path.GetFileName(f)}: {e.Message}")))
+            var unknown = new List<string>();
+            foreach (var m in repo.ReadManifests((f, e) => unknown.Add(e.Message)))
             {
                 ct.ThrowIfCancellationRequested();
-                using var index = ImageIndexReader.Open(repo, m);
-                while (index.Next(hash, out _, out var zero)) if (!zero) referenced.Add(Hex.Prefix(hash));
+                try
+                {
+                    using var index = ImageIndexReader.Open(repo, m);
+                    while (index.Next(hash, out _, out var zero)) if (!zero) referenced.Add(Hex.Prefix(hash));
+                }
+                catch (Exception e) when (e is NekkBackupException || e is IOException) { unknown.Add(e.Message); }
             }
-            if (unreadable.Count > 0)
+            if (unknown.Count > 0)
             {
-                // An image this version cannot read (damaged, or written by a newer NekkBackup) may reference any chunk.
-                observer.Message(RunMessageLevel.Warning, $"{unreadable.Count} image manifest(s) cannot be read ({unreadable[0]}); unreferenced chunks are kept.");
+                observer.Message(RunMessageLevel.Warning,
+                    $"Unreferenced chunks are kept: {unknown.Count} image(s) cannot be read ({unknown[0]}), so the chunks they need are unknown. Repair or remove them, then run Remove-NekkGhostImage again.");
                 return new GhostRemoveResult { Repository = repo.Root, RemovedImageIds = ids.ToArray(), FreedBytes = freed, GarbageCollectionDeferred = true };
             }
             // Sweep.
@@ -710,28 +741,34 @@ namespace NekkBackup.Core.Imaging
             {
                 ct.ThrowIfCancellationRequested();
                 var dir = Path.Combine(repo.ChunksDir, d.ToString("x2"));
-                if (!Directory.Exists(dir)) continue;
-                foreach (var f in Directory.EnumerateFiles(dir))
+                foreach (var (f, kind) in repo.Store.List(dir, Validation.Reasons.RepositoryCorrupt))
                 {
+                    if (kind == StoredKind.Directory) continue;
                     var name = Path.GetFileName(f);
                     bool orphanTemp = name.StartsWith(".tmp-", StringComparison.Ordinal);
                     if (!orphanTemp && (name.Length != 64 || !Hex.TryDecode(name, out var h) || referenced.Contains(Hex.Prefix(h)))) continue;
-                    freed += DeleteFile(f);
+                    freed += DeleteFile(repo, f);
                     if (!orphanTemp) deleted++;
                 }
                 meter.Report($"Sweeping chunks/{d:x2} ({deleted:N0} deleted)", 0, 0, d + 1, 256);
             }
             // Chunk lists of captures that were killed (no live capture can own them: we hold the exclusive lock).
-            foreach (var f in Directory.EnumerateFiles(repo.ImagesDir, "*.partial")) freed += DeleteFile(f);
+            foreach (var (f, kind) in repo.Store.List(repo.ImagesDir, Validation.Reasons.RepositoryCorrupt, ".partial"))
+                if (kind != StoredKind.Directory) freed += DeleteFile(repo, f);
             meter.Completed("Done");
             log.Logger.Information("Garbage collection deleted {Chunks} chunks, freed {Bytes} bytes", deleted, freed);
             return new GhostRemoveResult { Repository = repo.Root, RemovedImageIds = ids.ToArray(), FreedBytes = freed, ChunksDeleted = deleted };
         }
 
-        private static long DeleteFile(string path)
+        private static string ReasonOf(Exception e, string fallback) =>
+            e is NekkBackupException n && n.ErrorId.StartsWith("NekkBackup.", StringComparison.Ordinal) ? n.ErrorId.Substring(11) : fallback;
+
+        /// <summary>Deletes one file of the repository (never through a linked folder; a final link is removed, not followed).</summary>
+        private static long DeleteFile(RepositoryLayout repo, string path)
         {
             try
             {
+                if (!repo.Store.CheckParents(path, Reasons.RepositoryCorrupt)) return 0;
                 var fi = new FileInfo(path);
                 if (!fi.Exists) return 0;
                 long len = fi.Length;
@@ -739,6 +776,7 @@ namespace NekkBackup.Core.Imaging
                 return len;
             }
             catch (IOException) { return 0; }
+            catch (UnauthorizedAccessException) { return 0; }
         }
     }
 }

@@ -50,7 +50,7 @@ namespace NekkBackup.Core.Imaging
                     if (_index.HashAt(c, _hash)) Array.Clear(_chunk, 0, len);
                     else
                     {
-                        try { ChunkStore.Read(_repo.ChunkPath(_hash), _hash, _chunk, len); }
+                        try { ChunkStore.Read(_repo, _repo.ChunkPath(_hash), _hash, _chunk, len); }
                         catch (ChunkException e) { _cached = -1; throw new IOException($"chunk {c} of image '{Path}' is {e.Problem.ToLowerInvariant()}: {e.Message}", e); }
                     }
                     _cached = c;

@@ -81,35 +81,41 @@ namespace NekkBackup.Core.Imaging
         public long SizeBytes { get; }
         public long Count { get; }
 
-        /// <summary>Opens and checks the index against the manifest (digest, header, length) before anything uses it.</summary>
+        /// <summary>
+        /// Opens and checks the index against the manifest (a regular file inside the repository, its length, digest
+        /// and header) before anything uses it. The manifest was validated: its IndexFile is &lt;ImageId&gt;.idx.
+        /// </summary>
         public static ImageIndexReader Open(RepositoryLayout repo, ImageManifest m)
         {
-            var path = System.IO.Path.Combine(repo.ImagesDir, m.IndexFile);
-            if (!File.Exists(path))
-                throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' is missing ({m.IndexFile}).", m.ImageId);
-            using (var s = File.OpenRead(path))
-            using (var sha = SHA256.Create())
+            var path = repo.IndexPath(m.ImageId);
+            var fs = repo.Store.OpenRead(path, Validation.Reasons.IndexCorrupt, "the chunk list")
+                ?? throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' is missing ({m.IndexFile}).", m.ImageId);
+            try
             {
-                if (!string.Equals(Hex.Encode(sha.ComputeHash(s)), m.IndexSha256, StringComparison.OrdinalIgnoreCase))
-                    throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' does not match its manifest digest.", m.ImageId);
+                long expected = ImageIndexWriter.HeaderSize + m.Chunks * 32;
+                if (fs.Length != expected)
+                    throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' is {fs.Length} bytes; {m.Chunks} chunks make {expected}.", m.ImageId);
+                using (var sha = SHA256.Create())
+                {
+                    if (!string.Equals(Hex.Encode(sha.ComputeHash(fs)), m.IndexSha256, StringComparison.Ordinal))
+                        throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' does not match its manifest digest.", m.ImageId);
+                }
+                fs.Position = 0;
+                var h = new byte[ImageIndexWriter.HeaderSize];
+                if (fs.Read(h, 0, h.Length) != h.Length || h[0] != 'N' || h[1] != 'K' || h[2] != 'I' || h[3] != 'X')
+                    throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' has a bad header.", m.ImageId);
+                int chunkSize = BitConverter.ToInt32(h, 8);
+                long size = BitConverter.ToInt64(h, 16);
+                long count = BitConverter.ToInt64(h, 24);
+                if (chunkSize != m.ChunkSize || size != m.SizeBytes || count != m.Chunks)
+                    throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' is inconsistent with its manifest.", m.ImageId);
+                return new ImageIndexReader(fs, chunkSize, size, count);
             }
-            var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            var h = new byte[ImageIndexWriter.HeaderSize];
-            if (fs.Read(h, 0, h.Length) != h.Length || h[0] != 'N' || h[1] != 'K' || h[2] != 'I' || h[3] != 'X')
+            catch
             {
                 fs.Dispose();
-                throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' has a bad header.", m.ImageId);
+                throw;
             }
-            int chunkSize = BitConverter.ToInt32(h, 8);
-            long size = BitConverter.ToInt64(h, 16);
-            long count = BitConverter.ToInt64(h, 24);
-            if (chunkSize <= 0 || size != m.SizeBytes || count != ImageIndexWriter.ChunkCount(size, chunkSize)
-                || fs.Length != ImageIndexWriter.HeaderSize + count * 32)
-            {
-                fs.Dispose();
-                throw Fail.InvalidData("IndexCorrupt", $"The chunk list of image '{m.ImageId}' is inconsistent with its manifest.", m.ImageId);
-            }
-            return new ImageIndexReader(fs, chunkSize, size, count);
         }
 
         /// <summary>Next entry into <paramref name="hash"/> (32 bytes); returns false at the end. isZero for an all-zero chunk.</summary>

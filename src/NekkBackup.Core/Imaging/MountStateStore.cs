@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Imaging
 {
@@ -54,7 +55,8 @@ namespace NekkBackup.Core.Imaging
 
         public MountStateStore(string filePath)
         {
-            _file = new StateFile<StateDocument>(filePath, "MountStateCorrupt", "MountStateLocked", "image mount state");
+            _file = new StateFile<StateDocument>(filePath, "MountStateCorrupt", "MountStateLocked", "image mount state",
+                (doc, c) => MountRules.Check(doc.Mounts, c), MountRules.MaxStateBytes);
         }
 
         public static MountStateStore Default() => new(Path.Combine(OperatingSystemInfo.DataDirectory, "mounts.json"));

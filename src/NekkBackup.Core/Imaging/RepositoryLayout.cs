@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Imaging
 {
@@ -24,9 +25,13 @@ namespace NekkBackup.Core.Imaging
         {
             Root = root;
             Config = config;
+            Store = new StoreRoot(root, "the image repository");
         }
 
         public string Root { get; }
+
+        /// <summary>The repository as a confined store: every read and write of its files goes through it.</summary>
+        public StoreRoot Store { get; }
         public RepositoryConfig Config { get; }
         public string ConfigPath => Path.Combine(Root, "config.json");
         public string ChunksDir => Path.Combine(Root, "chunks");
@@ -35,9 +40,15 @@ namespace NekkBackup.Core.Imaging
         public string DrillsDir => Path.Combine(Root, "drills");
 
         public string ChunkPath(byte[] hash) => ChunkPath(Hex.Encode(hash));
-        public string ChunkPath(string hex) => Path.Combine(ChunksDir, hex.Substring(0, 2), hex);
-        public string ManifestPath(string imageId) => Path.Combine(ImagesDir, imageId + ".json");
-        public string IndexPath(string imageId) => Path.Combine(ImagesDir, imageId + ".idx");
+        public string ChunkPath(string hex) => ContentHash.IsSha256Hex(hex)
+            ? Path.Combine(ChunksDir, hex.Substring(0, 2), hex)
+            : throw Fail.InvalidData(Reasons.IndexCorrupt, $"'{hex}' is not a chunk hash.", hex);
+        public string ManifestPath(string imageId) => Path.Combine(ImagesDir, SafeId(imageId) + ".json");
+        public string IndexPath(string imageId) => Path.Combine(ImagesDir, SafeId(imageId) + ".idx");
+
+        private string SafeId(string imageId) => SafeName.IsSafe(imageId) && imageId.IndexOf('.') < 0
+            ? imageId
+            : throw Fail.NotFound("ImageNotFound", $"No image {StoredCheck.Quote(imageId)} in the repository '{Root}' (it cannot be an image id).", imageId);
 
         /// <summary>Opens an existing repository: RepositoryNotFound / NotARepository / UnsupportedRepositoryVersion.</summary>
         public static RepositoryLayout Open(string path)
@@ -48,18 +59,12 @@ namespace NekkBackup.Core.Imaging
             if (!Directory.Exists(root))
                 throw Fail.NotFound("RepositoryNotFound", $"The Ghost image repository '{path}' does not exist (or the share is unreachable).", path);
             var cfgPath = Path.Combine(root, "config.json");
-            if (!File.Exists(cfgPath))
-                throw Fail.InvalidData("NotARepository", $"'{path}' is not a NekkBackup Ghost image repository (no config.json).", path);
-            RepositoryConfig? cfg;
-            try { cfg = JsonSerializer.Deserialize<RepositoryConfig>(File.ReadAllText(cfgPath), Json); }
-            catch (JsonException e) { throw Fail.InvalidData("NotARepository", $"'{cfgPath}' is not a valid repository config: {e.Message}", path, e); }
-            if (cfg == null || cfg.Format != FormatName)
-                throw Fail.InvalidData("NotARepository", $"'{path}' is not a NekkBackup Ghost image repository.", path);
+            var bytes = new StoreRoot(root, "the image repository").ReadAllBytes(cfgPath, GhostRules.MaxConfigBytes, Reasons.RepositoryCorrupt, "the repository config")
+                ?? throw Fail.InvalidData("NotARepository", $"'{path}' is not a NekkBackup Ghost image repository (no config.json).", path);
+            var cfg = GhostRules.CheckConfig(bytes, cfgPath);
             if (cfg.FormatVersion > FormatVersion)
                 throw new NekkBackupException("UnsupportedRepositoryVersion", FailureKind.NotSupported,
                     $"The repository '{path}' has format version {cfg.FormatVersion}; this NekkBackup reads up to {FormatVersion}. Update NekkBackup.", path);
-            if (cfg.ChunkSize <= 0 || cfg.ChunkSize % 4096 != 0 || cfg.Hash != "sha256")
-                throw Fail.InvalidData("NotARepository", $"'{cfgPath}' has an invalid chunk size or hash.", path);
             return new RepositoryLayout(root, cfg);
         }
 
@@ -69,7 +74,7 @@ namespace NekkBackup.Core.Imaging
             if (string.IsNullOrWhiteSpace(path))
                 throw Fail.Argument("RepositoryMissing", "No repository path was given.");
             var root = Path.GetFullPath(path);
-            if (File.Exists(Path.Combine(root, "config.json"))) return Open(root);
+            if (NativeFs.KindOf(Path.Combine(root, "config.json")) != StoredKind.Missing) return Open(root);
             var parent = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
             if (parent == null || !Directory.Exists(parent))
                 throw Fail.NotFound("RepositoryNotFound", $"The folder holding the repository '{path}' does not exist (or the share is unreachable).", path);
@@ -85,15 +90,11 @@ namespace NekkBackup.Core.Imaging
                 RepositoryId = Guid.NewGuid().ToString("N"),
                 ChunkSize = chunkSize,
                 Compression = compression == GhostCompression.None ? "none" : "zstd",
-                ZstdLevel = zstdLevel > 0 ? zstdLevel : 1,
+                ZstdLevel = zstdLevel > 0 ? Math.Min(22, zstdLevel) : 1,
                 Created = DateTime.UtcNow,
             };
             var layout = new RepositoryLayout(root, cfg);
-            Directory.CreateDirectory(layout.ChunksDir);
-            for (int i = 0; i < 256; i++) Directory.CreateDirectory(Path.Combine(layout.ChunksDir, i.ToString("x2")));
-            Directory.CreateDirectory(layout.ImagesDir);
-            Directory.CreateDirectory(layout.LocksDir);
-            Directory.CreateDirectory(layout.DrillsDir);
+            layout.EnsureLayout();
             // config.json last: a half-created repository is "empty", not a broken repository.
             try { WriteJsonAtomic(layout.ConfigPath, cfg, overwrite: false); }
             catch (IOException) when (File.Exists(layout.ConfigPath)) { return Open(root); } // another host created it
@@ -103,18 +104,17 @@ namespace NekkBackup.Core.Imaging
         private static bool IsLayoutEntry(string name) =>
             name == "chunks" || name == "images" || name == "locks" || name == "drills" || name.StartsWith("config.json" + AtomicFile.TempMarker, StringComparison.Ordinal);
 
-        public ImageManifest ReadManifest(string imageId)
+        /// <summary>
+        /// Creates (or checks) the repository's folders, chunks/00…ff included: a link or a file where one of them
+        /// belongs is refused before a capture writes anything through it.
+        /// </summary>
+        public void EnsureLayout()
         {
-            if (string.IsNullOrWhiteSpace(imageId) || imageId.IndexOfAny(new[] { '/', '\\', '.' }) >= 0 || !File.Exists(ManifestPath(imageId)))
-                throw Fail.NotFound("ImageNotFound", $"No image '{imageId}' in the repository '{Root}'.", imageId);
-            ImageManifest m;
-            try
-            {
-                m = JsonSerializer.Deserialize<ImageManifest>(File.ReadAllText(ManifestPath(imageId)), Json)
-                    ?? throw new JsonException("empty manifest");
-            }
-            catch (JsonException e) { throw Fail.InvalidData("ManifestCorrupt", $"The manifest of image '{imageId}' is unreadable: {e.Message}", imageId, e); }
-            return Checked(m, imageId);
+            Store.EnsureDirectory(ChunksDir, Reasons.RepositoryCorrupt);
+            for (int i = 0; i < 256; i++) Store.EnsureDirectory(Path.Combine(ChunksDir, i.ToString("x2")), Reasons.RepositoryCorrupt);
+            Store.EnsureDirectory(ImagesDir, Reasons.RepositoryCorrupt);
+            Store.EnsureDirectory(LocksDir, Reasons.RepositoryCorrupt);
+            Store.EnsureDirectory(DrillsDir, Reasons.RepositoryCorrupt);
         }
 
         /// <summary>
@@ -131,19 +131,36 @@ namespace NekkBackup.Core.Imaging
             return m;
         }
 
-        /// <summary>All committed images (manifests), oldest first. Unreadable manifests are reported, not thrown.</summary>
+        /// <summary>The validated manifest of <paramref name="imageId"/> (ImageNotFound, ManifestCorrupt naming the field).</summary>
+        public ImageManifest ReadManifest(string imageId)
+        {
+            var path = ManifestPath(imageId);
+            var c = GhostRules.Manifest(path);
+            var bytes = Store.ReadAllBytes(path, GhostRules.MaxManifestBytes, c.Reason, c.What)
+                ?? throw Fail.NotFound("ImageNotFound", $"No image '{imageId}' in the repository '{Root}'.", imageId);
+            return GhostRules.CheckManifest(Checked(StoredJson.Parse<ImageManifest>(bytes, Json, c), imageId), imageId, Config, c);
+        }
+
+        /// <summary>True when a manifest file (sound or not) is there for <paramref name="imageId"/>; UnsafePath when images/ is a link.</summary>
+        public bool HasManifest(string imageId)
+        {
+            var path = ManifestPath(imageId);
+            return Store.CheckParents(path, Reasons.RepositoryCorrupt) && Store.Kind(path) != StoredKind.Missing;
+        }
+
+        /// <summary>All committed images (manifests), oldest first. Unreadable or damaged manifests are reported, not thrown.</summary>
         public List<ImageManifest> ReadManifests(Action<string, Exception>? onError = null)
         {
             var list = new List<ImageManifest>();
-            if (!Directory.Exists(ImagesDir)) return list;
-            foreach (var f in Directory.EnumerateFiles(ImagesDir, "*.json"))
+            foreach (var (f, _) in Store.List(ImagesDir, Reasons.RepositoryCorrupt, ".json"))
             {
+                var id = Path.GetFileNameWithoutExtension(f);
                 try
                 {
-                    var m = JsonSerializer.Deserialize<ImageManifest>(File.ReadAllText(f), Json);
-                    if (m != null) list.Add(Checked(m, Path.GetFileNameWithoutExtension(f)));
+                    list.Add(ReadManifest(id));
                 }
-                catch (Exception e) when (e is JsonException || e is IOException || e is NekkBackupException) { onError?.Invoke(f, e); }
+                catch (NekkBackupException e) { onError?.Invoke(f, e); }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { onError?.Invoke(f, e); }
             }
             list.Sort((a, b) => a.Created != b.Created ? a.Created.CompareTo(b.Created) : string.CompareOrdinal(a.ImageId, b.ImageId));
             return list;

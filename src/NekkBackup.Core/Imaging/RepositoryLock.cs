@@ -73,7 +73,7 @@ namespace NekkBackup.Core.Imaging
 
         private static RepositoryLock Write(RepositoryLayout repo, string operation, bool exclusive)
         {
-            Directory.CreateDirectory(repo.LocksDir);
+            repo.Store.EnsureDirectory(repo.LocksDir, Validation.Reasons.RepositoryCorrupt);
             var now = DateTime.UtcNow;
             var rec = new LockRecord
             {
@@ -99,13 +99,17 @@ namespace NekkBackup.Core.Imaging
         /// <summary>Live locks other than <paramref name="except"/>; stale ones are deleted on the way.</summary>
         public static IEnumerable<(string path, LockRecord record)> LiveLocks(RepositoryLayout repo, string? except)
         {
-            if (!Directory.Exists(repo.LocksDir)) yield break;
-            foreach (var f in Directory.GetFiles(repo.LocksDir, "*.json"))
+            foreach (var (f, kind) in repo.Store.List(repo.LocksDir, Validation.Reasons.RepositoryCorrupt, ".json"))
             {
                 if (except != null && string.Equals(f, except, StringComparison.Ordinal)) continue;
+                if (kind != Validation.StoredKind.File) continue; // a FIFO or link is no lock: never opened
                 LockRecord? rec = null;
-                try { rec = JsonSerializer.Deserialize<LockRecord>(File.ReadAllText(f), RepositoryLayout.Json); }
-                catch (Exception e) when (e is IOException || e is JsonException) { }
+                try
+                {
+                    var bytes = repo.Store.ReadAllBytes(f, Validation.GhostRules.MaxLockBytes, Validation.Reasons.RepositoryCorrupt, "the lock");
+                    if (bytes != null) rec = Validation.GhostRules.CheckLock(bytes, f);
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NekkBackupException) { }
                 if (rec == null) continue;
                 if (IsStale(rec))
                 {

@@ -4,7 +4,9 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using NekkBackup.Core.Errors;
 using NekkBackup.Core.Folder;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Plans
 {
@@ -57,12 +59,23 @@ namespace NekkBackup.Core.Plans
             };
         }
 
-        public static string Publish(BackupPlan plan, IReadOnlyList<ComplianceFinding> findings, EvidenceSet evidence, IReadOnlyList<PlanHistoryEntry> history) =>
-            Write(PlanPaths.StatusDirectory(plan), Build(plan, findings, evidence, history));
-
-        public static string Write(string directory, HostStatusDocument doc)
+        /// <summary>
+        /// Writes the host's status to its status folder: FleetStatusPath (the admin's folder), or
+        /// &lt;NasDestination&gt;/.nekkbackup/status — created inside the destination, never through a link.
+        /// </summary>
+        public static string Publish(BackupPlan plan, IReadOnlyList<ComplianceFinding> findings, EvidenceSet evidence, IReadOnlyList<PlanHistoryEntry> history)
         {
-            Directory.CreateDirectory(directory);
+            var dir = PlanPaths.StatusDirectory(plan);
+            var root = string.IsNullOrEmpty(plan.FleetStatusPath) ? plan.NasDestination : dir;
+            return Write(new StoreRoot(root, "the status folder"), dir, Build(plan, findings, evidence, history));
+        }
+
+        public static string Write(string directory, HostStatusDocument doc) => Write(new StoreRoot(directory, "the status folder"), directory, doc);
+
+        private static string Write(StoreRoot root, string directory, HostStatusDocument doc)
+        {
+            Directory.CreateDirectory(root.Path);
+            root.EnsureDirectory(directory, Reasons.StatusCorrupt);
             var path = Path.Combine(directory, SystemdUnits.Sanitize(doc.Host) + ".json");
             AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(doc, Json));
             return path;
@@ -71,7 +84,8 @@ namespace NekkBackup.Core.Plans
         /// <summary>
         /// Every host status under <paramref name="path"/>: &lt;path&gt;/*.json (a FleetStatusPath folder),
         /// &lt;path&gt;/.nekkbackup/status/*.json (one NAS destination) and &lt;path&gt;/*/.nekkbackup/status/*.json
-        /// (a share holding one destination per host). Latest per host and plan.
+        /// (a share holding one destination per host). Latest per host and plan. Links are not followed; a file that
+        /// is not a regular file or not a sound status document is reported through <paramref name="onError"/>.
         /// </summary>
         public static IReadOnlyList<FleetHostStatus> Read(string path, DateTime? nowUtc = null, Action<string, Exception>? onError = null) =>
             FromDocuments(ReadDocuments(path, onError), nowUtc);
@@ -79,21 +93,27 @@ namespace NekkBackup.Core.Plans
         /// <summary>The status documents <see cref="Read"/> aggregates, with the file each came from (the HTML report reads them whole).</summary>
         public static IReadOnlyList<(string Source, HostStatusDocument Document)> ReadDocuments(string path, Action<string, Exception>? onError = null)
         {
+            var store = new StoreRoot(path, "the fleet folder");
             var files = new List<string>();
             void Add(string dir)
             {
-                try { if (Directory.Exists(dir)) files.AddRange(Directory.GetFiles(dir, "*.json")); }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { onError?.Invoke(dir, ex); }
+                try
+                {
+                    foreach (var (f, kind) in store.List(dir, Reasons.StatusCorrupt, ".json"))
+                        if (kind != StoredKind.Directory) files.Add(f);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { onError?.Invoke(dir, ex); }
             }
-            Add(path);
-            Add(Path.Combine(path, FolderRepository.MetaDirName, "status"));
+            Add(store.Path);
+            Add(Path.Combine(store.Path, FolderRepository.MetaDirName, "status"));
             try
             {
-                foreach (var d in Directory.GetDirectories(path))
-                    Add(Path.Combine(d, FolderRepository.MetaDirName, "status"));
+                foreach (var (d, kind) in store.List(store.Path, Reasons.StatusCorrupt))
+                    if (kind == StoredKind.Directory && Path.GetFileName(d) != FolderRepository.MetaDirName)
+                        Add(Path.Combine(d, FolderRepository.MetaDirName, "status"));
             }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { onError?.Invoke(path, ex); }
-            return files.Select(f => (f, TryRead(f, onError))).Where(x => x.Item2 != null).Select(x => (x.f, x.Item2!)).ToList();
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { onError?.Invoke(path, ex); }
+            return files.Select(f => (f, TryRead(store, f, onError))).Where(x => x.Item2 != null).Select(x => (x.f, x.Item2!)).ToList();
         }
 
         public static IReadOnlyList<FleetHostStatus> FromDocuments(IEnumerable<(string source, HostStatusDocument doc)> docs, DateTime? nowUtc = null)
@@ -123,20 +143,28 @@ namespace NekkBackup.Core.Plans
                 .ToList();
         }
 
+        /// <summary>A sound status document, or null (see <see cref="Check"/> for why not).</summary>
         public static HostStatusDocument? Parse(byte[] json)
+        {
+            try { return Check(json, "(status)"); }
+            catch (NekkBackupException) { return null; }
+        }
+
+        /// <summary>The status document in <paramref name="json"/>, or NekkBackup.StatusCorrupt naming the source and the field.</summary>
+        public static HostStatusDocument Check(byte[] json, string source)
+        {
+            var c = new StoredCheck(source, Reasons.StatusCorrupt, "the host status");
+            return PlanRules.CheckStatus(StoredJson.Parse<HostStatusDocument>(json, Json, c), c);
+        }
+
+        private static HostStatusDocument? TryRead(StoreRoot store, string file, Action<string, Exception>? onError)
         {
             try
             {
-                var d = JsonSerializer.Deserialize<HostStatusDocument>(json, Json);
-                return d != null && d.Format == HostStatusDocument.FormatName && d.Host.Length > 0 ? d : null;
+                var bytes = store.ReadAllBytes(file, PlanRules.MaxStatusBytes, Reasons.StatusCorrupt, "the host status");
+                return bytes == null ? null : Check(bytes, file);
             }
-            catch (JsonException) { return null; }
-        }
-
-        private static HostStatusDocument? TryRead(string file, Action<string, Exception>? onError)
-        {
-            try { return Parse(File.ReadAllBytes(file)); }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { onError?.Invoke(file, ex); return null; }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { onError?.Invoke(file, ex); return null; }
         }
     }
 }

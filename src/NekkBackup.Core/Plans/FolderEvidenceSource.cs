@@ -55,9 +55,11 @@ namespace NekkBackup.Core.Plans
             {
                 problem = ex.Message;
             }
-            var history = PlanHistoryStore.ReadFile(PlanHistoryStore.NasHistoryPath(plan))
+            var history = PlanHistoryStore.ReadNas(plan)
                 .Where(e => string.Equals(e.Plan, plan.Name, StringComparison.OrdinalIgnoreCase)).ToList();
-            var historyPath = PlanHistoryStore.NasHistoryPath(plan);
+            string historyPath;
+            try { historyPath = PlanHistoryStore.NasHistoryPath(plan); }
+            catch (NekkBackupException) { historyPath = Path.Combine(dest, FolderRepository.MetaDirName, "plan-history"); }
             var checks = history.Where(e => e.Job == "Folder" && e.Step == "Verify" || e.Job == "Drill" && e.Step == "FullVerify")
                 .Select(e => ToRecord(e, historyPath)).ToList();
             var drills = history.Where(e => e.Job == "Drill" && e.Step == "FullVerify").Select(e => ToRecord(e, historyPath)).ToList();

@@ -5,6 +5,8 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Plans
 {
@@ -31,15 +33,19 @@ namespace NekkBackup.Core.Plans
         {
             if (!Directory.Exists(repo))
                 return new LegEvidence { Leg = Leg, Location = repo, Problem = $"the image repository '{repo}' is not reachable (or does not exist yet)" };
+            // Read as documented files, inside the repository: no link followed, no FIFO opened, sizes bounded.
+            var store = new StoreRoot(repo, "the image repository");
             var images = new List<EvidenceRecord>();
             var ids = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var f in Files(Path.Combine(repo, "images"), "*.json"))
+            foreach (var f in Files(store, Path.Combine(store.Path, "images")))
             {
-                var o = Read(f);
+                var o = Read(store, f);
                 if (o == null) continue;
                 var host = Str(o.Value, "host");
                 if (!string.Equals(host, plan.Host, StringComparison.OrdinalIgnoreCase)) continue;
+                // Evidence only from a manifest whose id is its file's name and a safe name (anything else is damage).
                 var id = Str(o.Value, "imageId") ?? Path.GetFileNameWithoutExtension(f);
+                if (!SafeName.IsSafe(id) || id != Path.GetFileNameWithoutExtension(f)) continue;
                 var created = Time(o.Value, "created");
                 if (created == null) continue;
                 ids.Add(id);
@@ -54,12 +60,14 @@ namespace NekkBackup.Core.Plans
                 });
             }
             var drills = new List<EvidenceRecord>();
-            foreach (var f in Files(Path.Combine(repo, "drills"), "*.json"))
+            foreach (var f in Files(store, Path.Combine(store.Path, "drills")))
             {
-                var o = Read(f);
+                var o = Read(store, f);
                 if (o == null) continue;
                 var id = Str(o.Value, "imageId") ?? "";
                 var host = Str(o.Value, "host");
+                var status = Str(o.Value, "status");
+                if (!SafeName.IsSafe(id) || (status != "Passed" && status != "Failed")) continue; // not a drill record
                 if (!ids.Contains(id) && !string.Equals(host, plan.Host, StringComparison.OrdinalIgnoreCase)) continue;
                 var started = Time(o.Value, "started") ?? Time(o.Value, "finished");
                 if (started == null) continue;
@@ -67,7 +75,7 @@ namespace NekkBackup.Core.Plans
                 {
                     StartedUtc = started.Value,
                     FinishedUtc = Time(o.Value, "finished") ?? started.Value,
-                    Status = Str(o.Value, "status") ?? "Unknown",
+                    Status = status,
                     Id = id,
                     From = f,
                     Detail = Str(o.Value, "method"),
@@ -83,32 +91,42 @@ namespace NekkBackup.Core.Plans
             };
         }
 
-        private static IEnumerable<string> Files(string dir, string pattern)
+        private static IEnumerable<string> Files(StoreRoot store, string dir)
         {
-            try { return Directory.Exists(dir) ? Directory.GetFiles(dir, pattern) : Array.Empty<string>(); }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return Array.Empty<string>(); }
+            try { return store.List(dir, Reasons.RepositoryCorrupt, ".json").Where(e => e.Kind == StoredKind.File).Select(e => e.Path).ToList(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { return Array.Empty<string>(); }
         }
 
-        private static JsonElement? Read(string file)
+        private static JsonElement? Read(StoreRoot store, string file)
         {
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+                var bytes = store.ReadAllBytes(file, GhostRules.MaxManifestBytes, Reasons.ManifestCorrupt, "the repository file");
+                if (bytes == null) return null;
+                using var doc = JsonDocument.Parse(bytes);
                 return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
             }
-            catch (Exception ex) when (ex is IOException || ex is JsonException || ex is UnauthorizedAccessException) { return null; }
+            catch (Exception ex) when (ex is IOException || ex is JsonException || ex is UnauthorizedAccessException || ex is NekkBackupException) { return null; }
         }
 
         private static bool TryProp(JsonElement o, string name, out JsonElement v)
         {
-            foreach (var p in o.EnumerateObject())
-                if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) { v = p.Value; return true; }
             v = default;
+            try
+            {
+                foreach (var p in o.EnumerateObject())
+                    if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) { v = p.Value; return true; }
+            }
+            catch (InvalidOperationException) { } // a name that is not valid UTF-8: not the property
             return false;
         }
 
-        private static string? Str(JsonElement o, string name) =>
-            TryProp(o, name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        private static string? Str(JsonElement o, string name)
+        {
+            if (!TryProp(o, name, out var v) || v.ValueKind != JsonValueKind.String) return null;
+            try { return v.GetString(); }
+            catch (InvalidOperationException) { return null; } // not valid UTF-8 text: not evidence
+        }
 
         private static DateTime? Time(JsonElement o, string name) =>
             TryProp(o, name, out var v) && v.ValueKind == JsonValueKind.String && v.TryGetDateTime(out var t)

@@ -4,7 +4,9 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using NekkBackup.Core.Errors;
 using NekkBackup.Core.Folder;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Plans
 {
@@ -17,8 +19,14 @@ namespace NekkBackup.Core.Plans
     {
         private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-        public static string NasHistoryPath(BackupPlan plan) =>
-            Path.Combine(plan.NasDestination, FolderRepository.MetaDirName, "plan-history", plan.Host + ".jsonl");
+        /// <summary>&lt;NasDestination&gt;/.nekkbackup/plan-history/&lt;host&gt;.jsonl; UnsafePath when the plan's host is not a safe name.</summary>
+        public static string NasHistoryPath(BackupPlan plan)
+        {
+            if (SafeName.Problem(plan.Host) is string why)
+                throw new NekkBackupException(Reasons.UnsafePath, FailureKind.SecurityError,
+                    $"The plan's host {StoredCheck.Quote(plan.Host)} {why}; a host name never becomes a path.", plan.Host);
+            return Path.Combine(plan.NasDestination, FolderRepository.MetaDirName, "plan-history", plan.Host + ".jsonl");
+        }
 
         public static string LocalHistoryPath(BackupPlan plan) =>
             Path.Combine(PlanPaths.PlanDataDirectory(plan), "history.jsonl");
@@ -31,48 +39,66 @@ namespace NekkBackup.Core.Plans
             if (list.Count == 0) return problems;
             var text = new StringBuilder();
             foreach (var e in list) text.Append(JsonSerializer.Serialize(e, Json)).Append('\n');
-            var targets = new List<string> { LocalHistoryPath(plan) };
-            if (toNas) targets.Add(NasHistoryPath(plan));
-            foreach (var path in targets)
+            var bytes = new UTF8Encoding(false).GetBytes(text.ToString());
+            var targets = new List<(string Root, Func<string> Path)> { (OperatingSystemInfo.DataDirectory, () => LocalHistoryPath(plan)) };
+            if (toNas) targets.Add((plan.NasDestination, () => NasHistoryPath(plan)));
+            foreach (var (root, pathOf) in targets)
             {
+                string path = root;
                 try
                 {
-                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    File.AppendAllText(path, text.ToString(), new UTF8Encoding(false));
+                    // Inside its root, never through a link, never into a FIFO or device.
+                    path = pathOf();
+                    var store = new StoreRoot(root, "the history folder");
+                    store.EnsureDirectory(Path.GetDirectoryName(path)!, Reasons.HistoryCorrupt);
+                    using var fs = store.OpenAppend(path, Reasons.HistoryCorrupt, "the plan history");
+                    fs.Write(bytes, 0, bytes.Length);
                 }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
                 {
-                    problems.Add($"could not write the plan history to '{path}': {ex.Message}");
+                    problems.Add($"could not write the plan history to '{path}': {(ex is NekkBackupException n ? n.ErrorId + ": " : "")}{ex.Message}");
                 }
             }
             return problems;
         }
 
-        /// <summary>Entries from one file, oldest first; torn or foreign lines are skipped.</summary>
+        /// <summary>Entries from one file, oldest first; torn, foreign or damaged lines are skipped, and so is a file that is not a regular one.</summary>
         public static List<PlanHistoryEntry> ReadFile(string path)
         {
             var list = new List<PlanHistoryEntry>();
-            if (!File.Exists(path)) return list;
-            string[] lines;
-            try { lines = File.ReadAllLines(path); }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return list; }
-            foreach (var line in lines)
+            byte[]? bytes;
+            try
+            {
+                var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+                bytes = new StoreRoot(dir, "the history folder").ReadAllBytes(path, PlanRules.MaxHistoryBytes, Reasons.HistoryCorrupt, "the plan history");
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { return list; }
+            if (bytes == null) return list;
+            var check = new StoredCheck(path, Reasons.HistoryCorrupt, "the plan history");
+            foreach (var line in Encoding.UTF8.GetString(bytes).Split('\n'))
             {
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 try
                 {
                     var e = JsonSerializer.Deserialize<PlanHistoryEntry>(line, Json);
-                    if (e != null && e.Job.Length > 0) list.Add(e);
+                    if (e != null && PlanRules.HistoryProblem(e, check) == null) list.Add(e);
                 }
                 catch (JsonException) { }
             }
             return list;
         }
 
+        /// <summary>The NAS history of this plan (empty when the plan's host cannot name a history file).</summary>
+        public static List<PlanHistoryEntry> ReadNas(BackupPlan plan)
+        {
+            try { return ReadFile(NasHistoryPath(plan)); }
+            catch (NekkBackupException) { return new List<PlanHistoryEntry>(); }
+        }
+
         /// <summary>This plan's history from the NAS and the local copy, merged (same step once), oldest first.</summary>
         public static List<PlanHistoryEntry> Read(BackupPlan plan, bool includeLocal = true)
         {
-            var all = ReadFile(NasHistoryPath(plan));
+            var all = ReadNas(plan);
             if (includeLocal) all.AddRange(ReadFile(LocalHistoryPath(plan)));
             return all
                 .Where(e => string.Equals(e.Plan, plan.Name, StringComparison.OrdinalIgnoreCase))

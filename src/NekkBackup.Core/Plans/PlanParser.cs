@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Folder;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Plans
 {
@@ -49,9 +50,12 @@ namespace NekkBackup.Core.Plans
             var name = p.String(data, "Name", required: false);
             if (string.IsNullOrWhiteSpace(name))
                 name = planPath != null ? Path.GetFileNameWithoutExtension(planPath) : "plan";
-            if (name!.IndexOfAny(new[] { '/', '\\', ':', '*', '?', '"', '<', '>', '|' }) >= 0)
-                throw p.Error("Name", $"'{name}' contains a character that cannot be part of a task or file name");
+            // Names become task, file and folder names, and the host name a file name and an object key: one safe-name rule.
+            if (SafeName.Problem(name) is string badName)
+                throw p.Error("Name", $"'{name}' cannot be part of a task or file name: it {badName}");
             var host = p.String(data, "Host", required: false);
+            if (!string.IsNullOrWhiteSpace(host) && SafeName.Problem(host) is string badHost)
+                throw p.Error("Host", $"{StoredCheck.Quote(host)} is not a host name: it {badHost} (a host name becomes a file name and an object key, never a path)");
 
             var folder = p.Table(data, "Folder");
             string snapshot = "Auto";

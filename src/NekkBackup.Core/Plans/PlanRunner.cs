@@ -208,7 +208,7 @@ namespace NekkBackup.Core.Plans
                 catch (NekkBackupException ex) { obs.Message(RunMessageLevel.Warning, "Could not publish the host status to the bucket: " + ex.Message); }
             }
             try { return FleetStatus.Publish(plan, findings, evidence, history); }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
             {
                 obs.Message(RunMessageLevel.Warning, $"Could not publish the host status to '{PlanPaths.StatusDirectory(plan)}': {ex.Message}");
                 return null;

@@ -3,6 +3,7 @@ using System.IO;
 using System.Text.Json;
 using System.Threading;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core
 {
@@ -10,22 +11,29 @@ namespace NekkBackup.Core
     /// A small JSON state file in the data folder shared by processes (snapshots.json, mounts.json): every change
     /// is a read-modify-write under an exclusive lock file, written to a temp file, flushed and renamed
     /// (<see cref="AtomicFile"/>), so a crash leaves the old state or the new one. A file that does not parse is
-    /// NekkBackup.&lt;corruptReason&gt;: never silently replaced, since it lists things only it remembers.
+    /// NekkBackup.&lt;corruptReason&gt;: never silently replaced, since it lists things only it remembers. It is read
+    /// through the validation layer (a regular file in the data folder, never followed or blocked on, bounded in size)
+    /// and every record is checked by the store's rules before anything acts on it.
     /// </summary>
-    public sealed class StateFile<T> where T : class, new()
+    internal sealed class StateFile<T> where T : class, new()
     {
         private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
         private static readonly object ProcessLock = new();
         private readonly string _corruptReason;
         private readonly string _lockedReason;
         private readonly string _what;
+        private readonly Action<T, StoredCheck> _check;
+        private readonly long _maxBytes;
 
-        public StateFile(string filePath, string corruptReason, string lockedReason, string what)
+        /// <param name="check">The rules every record must meet; throws <paramref name="corruptReason"/> through the check.</param>
+        public StateFile(string filePath, string corruptReason, string lockedReason, string what, Action<T, StoredCheck> check, long maxBytes = 16L << 20)
         {
             FilePath = Path.GetFullPath(filePath);
             _corruptReason = corruptReason;
             _lockedReason = lockedReason;
             _what = what;
+            _check = check ?? throw new ArgumentNullException(nameof(check));
+            _maxBytes = maxBytes;
         }
 
         public string FilePath { get; }
@@ -46,16 +54,18 @@ namespace NekkBackup.Core
 
         private T Read()
         {
-            if (!File.Exists(FilePath)) return new T();
+            var c = new StoredCheck(FilePath, _corruptReason, $"the {_what} file");
+            var bytes = new StoreRoot(Path.GetDirectoryName(FilePath)!, "the data folder").ReadAllBytes(FilePath, _maxBytes, c.Reason, c.What);
+            if (bytes == null || System.Text.Encoding.UTF8.GetString(bytes).Trim().Length == 0) return new T();
             try
             {
-                var text = File.ReadAllText(FilePath);
-                if (text.Trim().Length == 0) return new T();
-                return JsonSerializer.Deserialize<T>(text, Json) ?? new T();
+                var doc = StoredJson.Parse<T>(bytes, Json, c);
+                _check(doc, c);
+                return doc;
             }
-            catch (JsonException ex)
+            catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup." + _corruptReason)
             {
-                throw Fail.InvalidData(_corruptReason, $"The {_what} file '{FilePath}' is not valid JSON ({ex.Message}). Move it aside; what it listed must then be removed by hand.", FilePath, ex);
+                throw Fail.InvalidData(_corruptReason, ex.Message + " Move it aside; what it listed must then be removed by hand.", FilePath, ex);
             }
         }
 

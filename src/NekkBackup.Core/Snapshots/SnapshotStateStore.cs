@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Snapshots
 {
@@ -18,7 +19,8 @@ namespace NekkBackup.Core.Snapshots
 
         public SnapshotStateStore(string filePath)
         {
-            _file = new StateFile<StateDocument>(filePath, "SnapshotStateCorrupt", "SnapshotStateLocked", "snapshot state");
+            _file = new StateFile<StateDocument>(filePath, Reasons.SnapshotStateCorrupt, "SnapshotStateLocked", "snapshot state",
+                (doc, c) => doc.Snapshots = SnapshotRules.Check(doc.Snapshots, c), SnapshotRules.MaxStateBytes);
         }
 
         public static string DefaultPath => Path.Combine(OperatingSystemInfo.DataDirectory, "snapshots.json");
