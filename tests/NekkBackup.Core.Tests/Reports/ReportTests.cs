@@ -112,13 +112,19 @@ namespace NekkBackup.Core.Tests.Reports
                 Directory.CreateDirectory(Path.Combine(dir, "h1", ".nekkbackup", "plan-history"));
                 var doc = new HostStatusDocument
                 {
-                    Host = "../../" + Hostile, Plan = Hostile, GeneratedUtc = DateTime.UtcNow.AddDays(-3), Compliant = false,
+                    Host = "studio-a", Plan = Hostile, GeneratedUtc = DateTime.UtcNow.AddDays(-3), Compliant = false,
                     Findings = new() { new() { Rule = "CloudFresh" + Hostile, Status = "Fail", Detail = Hostile } },
                     LastGood = new() { ["Folder"] = DateTime.UtcNow.AddDays(-3) },
                 };
                 FleetStatus.Write(status, doc);
-                var docs = FleetReportSource.ReadFolder(dir);
+                // A host name that is a path is not a host name: the validation layer refuses that document by name.
+                var pathHost = new HostStatusDocument { Host = "../../" + Hostile, Plan = "p", GeneratedUtc = DateTime.UtcNow, Compliant = true, Findings = new(), LastGood = new() };
+                FleetStatus.Write(status, pathHost);
+                var refused = new List<string>();
+                var docs = FleetReportSource.ReadFolder(dir, (f, e) => refused.Add(e.Message));
                 Assert.Single(docs);
+                Assert.Equal("studio-a", docs[0].Document.Host);
+                Assert.Single(refused);
                 Assert.Empty(docs[0].History);
                 var report = ReportBuilder.ForFleet(dir, docs, 30, DateTime.Now);
                 Assert.True(report.Fleet![0].Stale);
