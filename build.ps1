@@ -159,6 +159,11 @@ function Invoke-Test {
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     New-Item -ItemType Directory -Force -Path $results | Out-Null
     Invoke-Dotnet restore (Join-Path $root 'tests/Module/tools/TestTools.csproj') --nologo -v q
+    # The tests' own data folder (logs, snapshot/mount state, credentials, plan locks): never the machine's, and
+    # never shared with another test run on the same machine.
+    $env:NEKKBACKUP_DATA = Join-Path $outRoot 'test-data'
+    if (Test-Path $env:NEKKBACKUP_DATA) { Remove-Item $env:NEKKBACKUP_DATA -Recurse -Force }
+    New-Item -ItemType Directory -Force -Path $env:NEKKBACKUP_DATA | Out-Null
 
     Write-Host '== xunit: tests/NekkBackup.Core.Tests'
     $xargs = @('test', (Join-Path $root 'tests/NekkBackup.Core.Tests/NekkBackup.Core.Tests.csproj'), '-c', $Configuration, '--no-build', '--nologo',
