@@ -179,8 +179,8 @@ namespace NekkBackup.Core.Tests.Fuzz
                     else if (r < 30)
                     {
                         var data = _w.Objects.Keys.Where(k => k.Contains("/data/")).ToArray();
-                        Rewrite(t, t.Pick(data), json: false); // bit rot in the data: a restore must notice
-                        return;
+                        Rewrite(t, t.Pick(data), json: false); // bit rot in the data: a restore must notice (the catalog is intact)
+                        break;
                     }
                     else Rewrite(t, t.Pick(_manifestKeys.ToArray()), json: true);
                     t.CatalogMutated = true;

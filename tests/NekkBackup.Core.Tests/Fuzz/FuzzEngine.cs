@@ -167,6 +167,7 @@ namespace NekkBackup.Core.Tests.Fuzz
             {
                 target.Prepare(fixture, t);
                 target.Attack(t);
+                if (t.Entry.Length == 0) throw new InvalidOperationException("the attack chose no entry point");
             }
             catch (Exception e)
             {
