@@ -1,6 +1,10 @@
 using System;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Threading;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Folder
 {
@@ -94,6 +98,40 @@ namespace NekkBackup.Core.Folder
                     i = e;
                 }
             }
+        }
+
+        /// <summary>
+        /// Streams <paramref name="source"/> into the new file <paramref name="destination"/>, hashing as it goes and keeping
+        /// holes (<see cref="WriteSparse"/>); stops after more than <paramref name="limit"/> bytes (a file growing under the
+        /// copy). Write errors name <paramref name="destinationName"/> when given (NekkBackupException), else stay raw.
+        /// Returns the SHA-256 and the bytes copied.
+        /// </summary>
+        public static (string Hash, long Length) CopyHashing(Stream source, FileStream destination, byte[] buffer, CancellationToken ct,
+            Action<int>? onBytes = null, long limit = long.MaxValue, string? destinationName = null)
+        {
+            using var sha = SHA256.Create();
+            long total = 0;
+            int n;
+            while ((n = source.Read(buffer, 0, BufferSize)) > 0)
+            {
+                ct.ThrowIfCancellationRequested();
+                sha.TransformBlock(buffer, 0, n, null, 0);
+                try { WriteSparse(destination, buffer, n); }
+                catch (IOException ex) when (destinationName != null) { throw Fail.FromIo(ex, destinationName); }
+                total += n;
+                onBytes?.Invoke(n);
+                if (total > limit) break;
+            }
+            try { destination.SetLength(total); }
+            catch (IOException ex) when (destinationName != null) { throw Fail.FromIo(ex, destinationName); }
+            sha.TransformFinalBlock(buffer, 0, 0);
+            return (Hex.Encode(sha.Hash!), total);
+        }
+
+        public static void TryDelete(string? path)
+        {
+            if (path == null) return;
+            try { File.Delete(path); } catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
         }
 
         private const FileAttributes KeptAttributes = FileAttributes.ReadOnly | FileAttributes.Hidden | FileAttributes.System;
