@@ -98,7 +98,7 @@ namespace NekkBackup.Core.Folder
                 .Where(p => !plan.Seen.Contains(p) && plan.SourceNames.Contains(BackupContext.TopName(p)) && !scan.UnderUnreadable(p, ctx.Identity))
                 .OrderByDescending(p => p, StringComparer.Ordinal));
 
-            plan.VersionsToKeep = plan.Ops.Count(op => op.Kind != OpKind.Link && op.Cur != null && op.Cur.IsFile)
+            plan.VersionsToKeep = plan.Ops.Count(op => op.Cur != null && op.Cur.IsFile) + plan.DirOps.Count(op => op.Cur != null && op.Cur.IsFile)
                 + plan.Deletions.Count(p => state.TryGetValue(p, out var e) && e.IsFile);
 
             if (baseline.Last != null && !o.Force)
