@@ -64,7 +64,7 @@ namespace NekkBackup.Commands.Folder
             try
             {
                 retention = RetentionParser.Parse(Retention);
-                FolderBackupEngine.Validate(Options(destination, retention, Core.Observability.NullRunObserver.Instance));
+                Options(destination, retention, Core.Observability.NullRunObserver.Instance).Validate();
             }
             catch (NekkBackupException ex)
             {

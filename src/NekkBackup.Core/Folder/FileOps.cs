@@ -1,6 +1,10 @@
 using System;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Threading;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Folder
 {
@@ -9,20 +13,6 @@ namespace NekkBackup.Core.Folder
     {
         public const int BufferSize = 1 << 20;
         private const int SparseBlock = 4096;
-
-        /// <summary>The link target when <paramref name="info"/> is a symbolic link, else null.</summary>
-        public static string? LinkTarget(FileSystemInfo info)
-        {
-#if NET
-            // Attributes come from the enumeration's cached lstat: only links pay for a readlink.
-            if ((info.Attributes & FileAttributes.ReparsePoint) == 0) return null;
-            return info.LinkTarget;
-#else
-            return (info.Attributes & FileAttributes.ReparsePoint) != 0 ? "" : null;
-#endif
-        }
-
-        public static bool IsLink(FileSystemInfo info) => (info.Attributes & FileAttributes.ReparsePoint) != 0 || LinkTarget(info) != null;
 
         public static void CreateSymlink(string path, string target, bool directoryHint)
         {
@@ -54,9 +44,9 @@ namespace NekkBackup.Core.Folder
         public static void DeleteItem(string path)
         {
             var fi = new FileInfo(path);
-            if (fi.Exists || LinkTarget(fi) != null) { fi.Attributes = FileAttributes.Normal; File.Delete(path); return; }
+            if (fi.Exists || FileLinks.TargetOf(fi) != null) { fi.Attributes = FileAttributes.Normal; File.Delete(path); return; }
             var di = new DirectoryInfo(path);
-            if (di.Exists && IsLink(di)) Directory.Delete(path);
+            if (di.Exists && FileLinks.IsLink(di)) Directory.Delete(path);
         }
 
         public static bool IsAllZero(byte[] buf, int offset, int count)
@@ -110,15 +100,47 @@ namespace NekkBackup.Core.Folder
             }
         }
 
-        public static long MTimeTicks(FileSystemInfo fi) => fi.LastWriteTimeUtc.Ticks;
+        /// <summary>
+        /// Streams <paramref name="source"/> into the new file <paramref name="destination"/>, hashing as it goes and keeping
+        /// holes (<see cref="WriteSparse"/>); stops after more than <paramref name="limit"/> bytes (a file growing under the
+        /// copy). Write errors name <paramref name="destinationName"/> when given (NekkBackupException), else stay raw.
+        /// Returns the SHA-256 and the bytes copied.
+        /// </summary>
+        public static (string Hash, long Length) CopyHashing(Stream source, FileStream destination, byte[] buffer, CancellationToken ct,
+            Action<int>? onBytes = null, long limit = long.MaxValue, string? destinationName = null)
+        {
+            using var sha = SHA256.Create();
+            long total = 0;
+            int n;
+            while ((n = source.Read(buffer, 0, BufferSize)) > 0)
+            {
+                ct.ThrowIfCancellationRequested();
+                sha.TransformBlock(buffer, 0, n, null, 0);
+                try { WriteSparse(destination, buffer, n); }
+                catch (IOException ex) when (destinationName != null) { throw Fail.FromIo(ex, destinationName); }
+                total += n;
+                onBytes?.Invoke(n);
+                if (total > limit) break;
+            }
+            try { destination.SetLength(total); }
+            catch (IOException ex) when (destinationName != null) { throw Fail.FromIo(ex, destinationName); }
+            sha.TransformFinalBlock(buffer, 0, 0);
+            return (Hex.Encode(sha.Hash!), total);
+        }
+
+        public static void TryDelete(string? path)
+        {
+            if (path == null) return;
+            try { File.Delete(path); } catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+        }
 
         private const FileAttributes KeptAttributes = FileAttributes.ReadOnly | FileAttributes.Hidden | FileAttributes.System;
 
         /// <summary>On Windows, the attributes a backup keeps (ReadOnly, Hidden, System), or null.</summary>
-        public static int? KeptAttributesOf(FileSystemInfo fi)
+        public static int? KeptAttributesOf(FileAttributes attributes)
         {
             if (!OperatingSystemInfo.IsWindows) return null;
-            var a = fi.Attributes & KeptAttributes;
+            var a = attributes & KeptAttributes;
             return a == 0 ? null : (int)a;
         }
 

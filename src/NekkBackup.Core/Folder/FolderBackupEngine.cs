@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Folder
 {
@@ -16,95 +17,36 @@ namespace NekkBackup.Core.Folder
     /// </summary>
     public static class FolderBackupEngine
     {
-        /// <summary>Checks the options; throws <see cref="NekkBackupException"/> for bad input. Writes nothing.</summary>
-        public static void Validate(FolderBackupOptions o)
-        {
-            if (o == null) throw new ArgumentNullException(nameof(o));
-            if (o.Sources == null || o.Sources.Count == 0)
-                throw Fail.Argument("SourceNotFound", "Give at least one source folder.");
-            if (string.IsNullOrWhiteSpace(o.Destination))
-                throw Fail.Argument("DestinationNotFound", "Give a destination folder.");
-            if (!Path.IsPathRooted(o.Destination))
-                throw Fail.Argument("InvalidPath", $"The destination '{o.Destination}' must be an absolute path.", o.Destination);
-            var dest = Normalize(o.Destination);
-            if (File.Exists(dest))
-                throw Fail.Argument("DestinationNotFound", $"The destination '{dest}' is a file, not a folder.", dest);
-            if (!Directory.Exists(dest))
-            {
-                var parent = Path.GetDirectoryName(dest);
-                if (parent == null || !Directory.Exists(parent))
-                    throw Fail.NotFound("DestinationNotFound", $"The destination '{dest}' does not exist and neither does its parent folder (is the NAS share mounted?).", dest);
-            }
-            var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var s in o.Sources)
-            {
-                if (string.IsNullOrWhiteSpace(s))
-                    throw Fail.Argument("SourceNotFound", "A source path is empty.");
-                if (!Path.IsPathRooted(s))
-                    throw Fail.Argument("InvalidPath", $"The source '{s}' must be an absolute path.", s);
-                var src = Normalize(s);
-                if (!Directory.Exists(src))
-                    throw Fail.NotFound("SourceNotFound", $"The source folder '{src}' does not exist.", src);
-                if (IsInside(dest, src, o.PathIdentity))
-                    throw Fail.Argument("DestinationInsideSource", $"The destination '{dest}' is inside the source '{src}'; the backup would copy itself.", dest);
-                if (IsInside(src, dest, o.PathIdentity))
-                    throw Fail.Argument("SourceInsideDestination", $"The source '{src}' is inside the destination '{dest}'.", src);
-                var name = Path.GetFileName(src);
-                if (string.IsNullOrEmpty(name) || name == FolderRepository.MetaDirName)
-                    throw Fail.Argument("InvalidPath", $"The source '{src}' has no usable folder name (a drive or file-system root cannot be mirrored by name).", src);
-                if (names.TryGetValue(name, out var other))
-                    throw Fail.Argument("SourceNameConflict", $"The sources '{other}' and '{src}' have the same folder name '{name}'; each source is mirrored to <Destination>/<folder name>.", src);
-                names[name] = src;
-            }
-            if (double.IsNaN(o.MaxChangedPercent) || o.MaxChangedPercent < 0 || o.MaxChangedPercent > 100)
-                throw Fail.Argument("InvalidArgument", $"MaxChangedPercent must be between 0 and 100 (was {o.MaxChangedPercent}).", o.MaxChangedPercent);
-            if (o.SourceResolver == null)
-                throw Fail.Argument("InvalidArgument", "SourceResolver is null.");
-            Retention.Validate(o.Retention);
-        }
-
-        internal static string Normalize(string p)
-        {
-            var full = Path.GetFullPath(p);
-            var root = Path.GetPathRoot(full) ?? "";
-            return full.Length > root.Length ? full.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) : full;
-        }
-
-        /// <summary>True when <paramref name="inner"/> equals <paramref name="outer"/> or is below it (the platform's rules by default).</summary>
-        internal static bool IsInside(string inner, string outer, PathIdentity? identity = null) =>
-            (identity ?? PathIdentity.Platform).IsSameOrInside(inner, outer, Path.DirectorySeparatorChar);
-
         /// <summary>
         /// Runs one backup. Refused/Cancelled/Succeeded/CompletedWithErrors come back as the run's Status;
         /// a run that must stop (destination full) throws <see cref="FolderBackupException"/> after cleanup.
         /// </summary>
         public static async Task<FolderBackupRun> BackupAsync(FolderBackupOptions o, IRunObserver obs, CancellationToken ct)
         {
-            Validate(o);
+            if (o == null) throw new ArgumentNullException(nameof(o));
+            o.Validate();
             obs ??= NullRunObserver.Instance;
-            var runId = BackupRunner.NewRunId();
+            var runId = RunId.New();
             using var log = RunLog.Open(runId, "Backup-NekkFolder");
             var observer = log.Wrap(obs);
-            var normalized = new FolderBackupOptions
-            {
-                Sources = o.Sources.Select(Normalize).ToArray(),
-                Destination = Normalize(o.Destination),
-                Include = o.Include,
-                Exclude = o.Exclude,
-                Checksum = o.Checksum,
-                ThrottleLimit = Math.Max(1, o.ThrottleLimit),
-                MaxChangedPercent = o.MaxChangedPercent,
-                Force = o.Force,
-                Retention = o.Retention,
-                FollowSymlinks = o.FollowSymlinks,
-                SourceResolver = o.SourceResolver,
-                PathIdentity = o.PathIdentity ?? PathIdentity.Platform,
-            };
+            var normalized = o.Normalized();
             log.Logger.Information("Backup {RunId} of {Sources} to {Destination}", runId, normalized.Sources, normalized.Destination);
-            var run = await new BackupRunner(normalized, observer, runId).RunAsync(ct).ConfigureAwait(false);
+            var run = await new BackupRunner(normalized, observer, runId, log.Logger).RunAsync(ct).ConfigureAwait(false);
             log.Logger.Information("Backup {RunId} {Status}: {FilesCopied} copied, {BytesCopied} bytes, {Errors} errors, {Reason}",
                 run.RunId, run.Status, run.FilesCopied, run.BytesCopied, run.Errors, run.Reason);
             return run;
+        }
+
+        /// <summary>
+        /// What <see cref="BackupAsync"/> would do now (issue 13's -WhatIf): the plan of files to copy, version and delete,
+        /// the ransomware guard's verdict and the runs retention would drop — read from the live sources and the
+        /// destination without writing to either and without taking the lock.
+        /// </summary>
+        internal static FolderRunPlan Plan(FolderBackupOptions o, IRunObserver? obs, CancellationToken ct)
+        {
+            if (o == null) throw new ArgumentNullException(nameof(o));
+            o.Validate();
+            return new BackupRunner(o.Normalized(), obs ?? NullRunObserver.Instance, RunId.New()).Plan(ct);
         }
 
         /// <summary>The committed runs on a destination, oldest first (read from the manifests).</summary>
@@ -141,9 +83,13 @@ namespace NekkBackup.Core.Folder
             return list;
         }
 
-        /// <summary>The versions of one file across the runs (path as recorded: "&lt;source name&gt;/rel/path").</summary>
-        public static IReadOnlyList<FolderFileVersion> GetFileVersions(string destination, string relativePath)
+        /// <summary>
+        /// The versions of one file across the runs (path as recorded: "&lt;source name&gt;/rel/path"), compared by the
+        /// platform's rules (<paramref name="identity"/>: case-insensitive on Windows).
+        /// </summary>
+        public static IReadOnlyList<FolderFileVersion> GetFileVersions(string destination, string relativePath, PathIdentity? identity = null)
         {
+            var ident = identity ?? PathIdentity.Platform;
             var repo = OpenExisting(destination);
             var path = (relativePath ?? "").Replace('\\', '/').Trim('/');
             while (path.StartsWith("./", StringComparison.Ordinal)) path = path.Substring(2);
@@ -156,7 +102,7 @@ namespace NekkBackup.Core.Folder
                     var names = repo.LoadHeader(ids[ids.Count - 1]).SourceNames;
                     int slash = path.IndexOf('/');
                     var top = slash < 0 ? path : path.Substring(0, slash);
-                    if (names.Length == 1 && !string.Equals(top, names[0], StringComparison.Ordinal)) path = names[0] + "/" + path;
+                    if (names.Length == 1 && !ident.Same(top, names[0])) path = names[0] + "/" + path;
                 }
                 catch (NekkBackupException) { }
             }
@@ -165,7 +111,7 @@ namespace NekkBackup.Core.Folder
             foreach (var id in ids)
             {
                 var m = repo.LoadManifest(id);
-                var e = repo.Entries(m).Good.FirstOrDefault(x => x.Path == path);
+                var e = repo.Entries(m).Good.FirstOrDefault(x => ident.Same(x.Path, path));
                 var started = m.StartedUtc.ToLocalTime();
                 if (e == null)
                 {
@@ -198,11 +144,15 @@ namespace NekkBackup.Core.Folder
         public static Task<FolderBackupTestResult> TestAsync(string destination, bool full, IRunObserver obs, CancellationToken ct) =>
             Verifier.RunAsync(destination, full, obs ?? NullRunObserver.Instance, ct);
 
+        /// <summary>True when <paramref name="inner"/> equals <paramref name="outer"/> or is below it (the platform's rules by default).</summary>
+        internal static bool IsInside(string inner, string outer, PathIdentity? identity = null) =>
+            (identity ?? PathIdentity.Platform).IsSameOrInside(inner, outer, Path.DirectorySeparatorChar);
+
         internal static FolderRepository OpenExisting(string destination)
         {
             if (string.IsNullOrWhiteSpace(destination) || !Path.IsPathRooted(destination))
                 throw Fail.Argument("InvalidPath", $"The destination '{destination}' must be an absolute path.", destination);
-            var repo = new FolderRepository(Normalize(destination));
+            var repo = new FolderRepository(FolderBackupOptions.Normalize(destination));
             if (!Directory.Exists(repo.Destination))
                 throw Fail.NotFound("DestinationNotFound", $"The destination '{repo.Destination}' does not exist.", repo.Destination);
             if (!repo.Exists)

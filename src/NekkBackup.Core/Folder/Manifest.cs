@@ -1,11 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using NekkBackup.Core.Errors;
 using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
@@ -58,6 +55,11 @@ namespace NekkBackup.Core.Folder
     /// <summary>The header of a manifest without its entries (listing runs).</summary>
     internal class RunHeader
     {
+        /// <summary>The one versioning rule (<see cref="Primitives.FormatVersion"/>): a number or "major.minor"; written first.</summary>
+        [JsonPropertyName(Primitives.FormatVersion.PropertyName)] [JsonPropertyOrder(-1)]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public JsonElement? FormatVersionValue { get; set; }
+
+        /// <summary>The version as 0.1.0 wrote it (still written, so 0.1.0 reads what this version writes).</summary>
         public int Format { get; set; }
         public string RunId { get; set; } = "";
         public DateTime StartedUtc { get; set; }
@@ -77,177 +79,7 @@ namespace NekkBackup.Core.Folder
     /// <summary>A run manifest: the complete state of the backup after one good run. The commit point.</summary>
     internal sealed class RunManifest : RunHeader
     {
-        public RunManifest() => Format = FolderRepository.FormatVersion;
-
         public string Host { get; set; } = "";
         public List<ManifestEntry> Entries { get; set; } = new();
-    }
-
-    /// <summary>
-    /// The on-disk layout of a destination:
-    /// <code>
-    /// &lt;dest&gt;/&lt;source name&gt;/…           plain mirror of the current state
-    /// &lt;dest&gt;/.nekkbackup/format.json         format name + version
-    /// &lt;dest&gt;/.nekkbackup/runs/&lt;RunId&gt;.json  run manifests (written last, temp + fsync + rename)
-    /// &lt;dest&gt;/.nekkbackup/objects/ab/&lt;sha256&gt; displaced versions, content-addressed
-    /// &lt;dest&gt;/.nekkbackup/journal/&lt;RunId&gt;.jsonl files landed by a run without a manifest yet
-    /// &lt;dest&gt;/.nekkbackup/partial/              copies in flight (*.nekk-partial)
-    /// &lt;dest&gt;/.nekkbackup/lock                  the writer's lease (host, pid, time)
-    /// </code>
-    /// </summary>
-    internal sealed class FolderRepository
-    {
-        public const int FormatVersion = 1;
-        public const string FormatName = "nekkbackup-folder";
-        public const string MetaDirName = ".nekkbackup";
-
-        internal static readonly JsonSerializerOptions Json = new()
-        {
-            WriteIndented = false,
-            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        };
-
-        public FolderRepository(string destination)
-        {
-            Destination = Path.GetFullPath(destination);
-            Meta = Path.Combine(Destination, MetaDirName);
-            Store = new StoreRoot(Destination, "the backup destination");
-        }
-
-        public string Destination { get; }
-        public string Meta { get; }
-
-        /// <summary>The destination as a confined store: every read and write of the catalog and the mirror goes through it.</summary>
-        public StoreRoot Store { get; }
-        public string RunsDir => Path.Combine(Meta, "runs");
-        public string ObjectsDir => Path.Combine(Meta, "objects");
-        public string JournalDir => Path.Combine(Meta, "journal");
-        public string PartialDir => Path.Combine(Meta, "partial");
-        public string FormatFile => Path.Combine(Meta, "format.json");
-
-        public bool Exists => Store.Kind(Meta) != StoredKind.Missing
-            && (Store.Kind(FormatFile) != StoredKind.Missing || Store.Kind(RunsDir) != StoredKind.Missing);
-
-        /// <summary>objects/ab/&lt;hash&gt; of a validated SHA-256 (anything else never becomes a path).</summary>
-        public string ObjectPath(string hash)
-        {
-            if (!ContentHash.IsSha256Hex(hash))
-                throw Fail.InvalidData(Reasons.CorruptCatalog, $"'{hash}' is not a SHA-256 (64 lower-case hex digits) and cannot name a history object.", hash);
-            return Path.Combine(ObjectsDir, hash.Substring(0, 2), hash);
-        }
-
-        /// <summary>Absolute mirror path of a recorded path ('/' separated); UnsafePath when it would leave the destination.</summary>
-        public string MirrorPath(string recordedPath)
-        {
-            var problem = RecordedPath.Problem(recordedPath);
-            if (problem != null)
-                throw new NekkBackupException(Reasons.UnsafePath, FailureKind.SecurityError, $"The recorded path {StoredCheck.Quote(recordedPath)} {problem}; it is never used as a path.", recordedPath);
-            return Path.Combine(Destination, recordedPath.Replace('/', Path.DirectorySeparatorChar));
-        }
-
-        public void EnsureFormat()
-        {
-            Store.EnsureDirectory(Meta, Reasons.CorruptCatalog);
-            if (Store.Kind(FormatFile) != StoredKind.Missing)
-            {
-                CheckFormat();
-                return;
-            }
-            var text = JsonSerializer.Serialize(new { format = FormatName, version = FormatVersion, created = DateTime.UtcNow }, Json);
-            AtomicFile.Write(FormatFile, Encoding.UTF8.GetBytes(text));
-        }
-
-        public void CheckFormat()
-        {
-            var bytes = Store.ReadAllBytes(FormatFile, FolderRules.MaxSmallFile, Reasons.CorruptCatalog, "the format file");
-            if (bytes == null) return;
-            var (name, version) = FolderRules.CheckFormat(bytes, FormatFile);
-            if (name != FormatName || version > FormatVersion)
-                throw Fail.InvalidData("UnsupportedFormat", $"The destination '{Destination}' holds format {name} v{version}; this version of NekkBackup reads {FormatName} v{FormatVersion}.", Destination);
-        }
-
-        /// <summary>RunIds of all committed manifests, oldest first (names that cannot be run ids are not ours).</summary>
-        public List<string> ListRunIds() =>
-            Store.List(RunsDir, Reasons.CorruptCatalog, ".json")
-                .Select(e => Path.GetFileNameWithoutExtension(e.Path))
-                .Where(SafeName.IsSafe)
-                .OrderBy(s => s, StringComparer.Ordinal)
-                .ToList();
-
-        public string ManifestPath(string runId)
-        {
-            var problem = SafeName.Problem(runId);
-            if (problem != null) throw Fail.NotFound("RunNotFound", $"{StoredCheck.Quote(runId)} cannot be a run id: it {problem}.", runId);
-            return Path.Combine(RunsDir, runId + ".json");
-        }
-
-        private T Load<T>(string runId, Action<T, StoredCheck> check) where T : RunHeader
-        {
-            var path = ManifestPath(runId);
-            var c = FolderRules.Manifest(path);
-            using var fs = Store.OpenRead(path, c.Reason, c.What) ?? throw c.Error("", "is missing");
-            if (fs.Length > FolderRules.MaxManifestBytes) throw c.Error("", $"is {fs.Length:N0} bytes, more than a manifest can be");
-            var m = StoredJson.Parse<T>(fs, Json, c);
-            check(m, c);
-            return m;
-        }
-
-        public RunManifest LoadManifest(string runId) => Load<RunManifest>(runId, (m, c) => FolderRules.CheckManifest(m, runId, c));
-
-        public RunHeader LoadHeader(string runId) => Load<RunHeader>(runId, (h, c) => FolderRules.CheckHeader(h, runId, c));
-
-        /// <summary>The usable entries of a manifest, and the item error of every damaged, unsafe or repeated one.</summary>
-        public (List<ManifestEntry> Good, List<(string Item, NekkBackupException Error)> Bad) Entries(RunManifest m) =>
-            FolderRules.Sort(m.Entries, FolderRules.Manifest(ManifestPath(m.RunId)));
-
-        public RunManifest? LoadLatest()
-        {
-            var ids = ListRunIds();
-            return ids.Count == 0 ? null : LoadManifest(ids[ids.Count - 1]);
-        }
-
-        /// <summary>
-        /// A stored copy (mirror file or history object) as it is on the destination, found without following links:
-        /// its kind (File only when a regular file sits there and no folder on the way is a link), size and time.
-        /// </summary>
-        public StoredCopy Copy(string full)
-        {
-            var parents = Store.ParentsKind(full, out var at);
-            if (parents == StoredKind.Link) return new StoredCopy(full, StoredKind.Link, 0, 0, null, $"'{at}' on the way is a link (not followed)");
-            if (parents != StoredKind.Directory) return new StoredCopy(full, StoredKind.Missing, 0, 0, null, null);
-            var kind = Store.Kind(full);
-            if (kind == StoredKind.Missing || kind == StoredKind.Directory || kind == StoredKind.Link)
-                return new StoredCopy(full, kind, 0, 0, null, kind == StoredKind.Missing ? null : $"'{full}' {StoredKindText.Describe(kind)}");
-            if (kind != StoredKind.File)
-            {
-                var why = $"'{full}' {StoredKindText.Describe(kind)}";
-                return new StoredCopy(full, kind, 0, 0, why, why);
-            }
-            var fi = new FileInfo(full);
-            try { return new StoredCopy(full, kind, fi.Length, fi.LastWriteTimeUtc.Ticks, null, null); }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return new StoredCopy(full, StoredKind.Missing, 0, 0, null, ex.Message); }
-        }
-
-        /// <summary>Removes temp files a killed run left beside manifests (call under the lock).</summary>
-        public void CleanTempFiles()
-        {
-            try
-            {
-                foreach (var (f, k) in Store.List(RunsDir, Reasons.CorruptCatalog))
-                    if (k != StoredKind.Directory && Path.GetFileName(f).IndexOf(AtomicFile.TempMarker, StringComparison.Ordinal) >= 0) File.Delete(f);
-                foreach (var (f, k) in Store.List(Meta, Reasons.CorruptCatalog))
-                    if (k != StoredKind.Directory && Path.GetFileName(f).StartsWith("format.json" + AtomicFile.TempMarker, StringComparison.Ordinal)) File.Delete(f);
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-            catch (NekkBackupException) { }
-        }
-
-        public void WriteManifest(RunManifest m)
-        {
-            Store.EnsureDirectory(RunsDir, Reasons.CorruptCatalog);
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(m, Json);
-            AtomicFile.Write(ManifestPath(m.RunId), bytes);
-        }
     }
 }

@@ -5,11 +5,12 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
+using NekkBackup.Core.Sources;
 using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
@@ -28,13 +29,8 @@ namespace NekkBackup.Core.Folder
             if (o == null) throw new ArgumentNullException(nameof(o));
             var sw = Stopwatch.StartNew();
             var repo = FolderBackupEngine.OpenExisting(o.Destination);
-            if (string.IsNullOrWhiteSpace(o.Target) || !Path.IsPathRooted(o.Target))
-                throw Fail.Argument("InvalidPath", $"The restore target '{o.Target}' must be an absolute path.", o.Target);
-            var target = FolderBackupEngine.Normalize(o.Target);
-            if (FolderBackupEngine.IsInside(target, repo.Destination))
-                throw Fail.Argument("TargetInsideDestination", $"The restore target '{target}' is inside the backup destination '{repo.Destination}'.", target);
-            if (File.Exists(target))
-                throw Fail.Argument("InvalidPath", $"The restore target '{target}' is a file.", target);
+            var target = o.Validate(repo);
+            var identity = o.PathIdentity ?? PathIdentity.Platform;
 
             var runId = SelectRun(repo, o.RunId, o.AsOf);
             if (Directory.Exists(target) && !o.Overwrite && Directory.EnumerateFileSystemEntries(target).Any())
@@ -45,7 +41,7 @@ namespace NekkBackup.Core.Folder
 
             using var log = RunLog.Open(runId, "Restore-NekkFolder");
             var observer = log.Wrap(obs);
-            var globs = new GlobSet(o.Paths);
+            var globs = new GlobSet(o.Paths, identity);
             bool Selected(string p) => globs.IsEmpty || globs.Matches(p) || MatchesInside(globs, p);
             var selected = entries.Where(e => Selected(e.Path)).ToList();
             damaged = damaged.Where(d => globs.IsEmpty || Selected(d.Item)).ToList();
@@ -53,7 +49,7 @@ namespace NekkBackup.Core.Folder
                 throw Fail.NotFound("PathNotFound", $"No file of run {runId} matches {string.Join(", ", o.Paths!)}.", string.Join(", ", o.Paths!));
 
             Directory.CreateDirectory(target);
-            var ctx = new Ctx(repo, target, observer, ct);
+            var ctx = new Ctx(repo, target, identity, observer, ct);
             // Damaged, unsafe or repeated entries are one error each; everything else is restored.
             foreach (var (item, error) in damaged) ctx.ItemFailed(item, error);
             ctx.Progress.ItemsTotal = selected.Count(e => !e.IsDir);
@@ -100,7 +96,7 @@ namespace NekkBackup.Core.Folder
                     try
                     {
                         var p = ctx.SafeTargetPath(d.Path);
-                        if (Directory.Exists(p) && FileOps.LinkTarget(new DirectoryInfo(p)) == null)
+                        if (Directory.Exists(p) && FileLinks.TargetOf(new DirectoryInfo(p)) == null)
                             Directory.SetLastWriteTimeUtc(p, new DateTime(d.MTime, DateTimeKind.Utc));
                     }
                     catch (Exception ex) when (IsItemFault(ex)) { }
@@ -163,19 +159,22 @@ namespace NekkBackup.Core.Folder
             public readonly string Target;
             public readonly IRunObserver Obs;
             public readonly CancellationToken Ct;
-            public readonly ProgressMeter Progress;
+            public readonly PathIdentity Identity;
+            public readonly FolderProgress Progress;
             public readonly ConcurrentQueue<string> Details = new();
-            public readonly ConcurrentDictionary<string, byte> SafeDirs = new(StringComparer.Ordinal);
+            public readonly ConcurrentDictionary<string, byte> SafeDirs;
             public long Files, Bytes;
             public int Errors;
 
-            public Ctx(FolderRepository repo, string target, IRunObserver obs, CancellationToken ct)
+            public Ctx(FolderRepository repo, string target, PathIdentity identity, IRunObserver obs, CancellationToken ct)
             {
                 Repo = repo;
                 Target = target;
+                Identity = identity;
                 Obs = obs;
                 Ct = ct;
-                Progress = new ProgressMeter(obs, "Restore-NekkFolder " + target);
+                SafeDirs = new ConcurrentDictionary<string, byte>(identity.Comparer);
+                Progress = new FolderProgress(obs, "Restore-NekkFolder " + target);
             }
 
             public void ItemFailed(string item, NekkBackupException ex)
@@ -190,7 +189,7 @@ namespace NekkBackup.Core.Folder
             {
                 if (!RecordedPath.IsSafe(recorded)) throw Unsafe(recorded);
                 var full = Path.GetFullPath(Path.Combine(Target, recorded.Replace('/', Path.DirectorySeparatorChar)));
-                if (!FolderBackupEngine.IsInside(full, Target) || string.Equals(full, Target, StringComparison.Ordinal)) throw Unsafe(recorded);
+                if (!Identity.IsSameOrInside(full, Target, Path.DirectorySeparatorChar) || Identity.Same(full, Target)) throw Unsafe(recorded);
                 return full;
             }
 
@@ -200,7 +199,7 @@ namespace NekkBackup.Core.Folder
             /// <summary>Creates the folders from Target down to <paramref name="dir"/>, refusing any that is a link.</summary>
             public void EnsureSafeDir(string dir)
             {
-                if (SafeDirs.ContainsKey(dir) || string.Equals(dir, Target, StringComparison.Ordinal)) return;
+                if (SafeDirs.ContainsKey(dir) || Identity.Same(dir, Target)) return;
                 var rel = dir.Substring(Target.Length).TrimStart(Path.DirectorySeparatorChar);
                 var cur = Target;
                 foreach (var seg in rel.Split(Path.DirectorySeparatorChar))
@@ -208,7 +207,7 @@ namespace NekkBackup.Core.Folder
                     cur = Path.Combine(cur, seg);
                     if (SafeDirs.ContainsKey(cur)) continue;
                     var di = new DirectoryInfo(cur);
-                    if (FileOps.LinkTarget(di) != null || (di.Exists && (di.Attributes & FileAttributes.ReparsePoint) != 0))
+                    if (FileLinks.TargetOf(di) != null || (di.Exists && (di.Attributes & FileAttributes.ReparsePoint) != 0))
                         throw new NekkBackupException("UnsafePath", FailureKind.SecurityError, $"'{cur}' in the restore target is a link; NekkBackup does not write through links.", cur);
                     if (!di.Exists) Directory.CreateDirectory(cur);
                     SafeDirs.TryAdd(cur, 0);
@@ -248,7 +247,7 @@ namespace NekkBackup.Core.Folder
             var dst = ctx.SafeTargetPath(e.Path);
             var dir = Path.GetDirectoryName(dst)!;
             ctx.EnsureSafeDir(dir);
-            if (Directory.Exists(dst) && FileOps.LinkTarget(new DirectoryInfo(dst)) == null)
+            if (Directory.Exists(dst) && FileLinks.TargetOf(new DirectoryInfo(dst)) == null)
                 throw new IOException($"'{dst}' is a folder in the restore target");
 
             // Candidates are regular files only (no FIFO, device or link, none behind a linked folder).
@@ -259,7 +258,7 @@ namespace NekkBackup.Core.Folder
             if (mirrorMatches && mirror.MTime == e.MTime) candidates.Add(mirror.Path);
             if (obj.IsFile) candidates.Add(obj.Path);
             if (mirrorMatches && !candidates.Contains(mirror.Path)) candidates.Add(mirror.Path);
-            if (e.Size == 0 && e.Hash == HashUtil.EmptySha256) candidates.Insert(0, "");
+            if (e.Size == 0 && e.Hash == Sha256.EmptyHex) candidates.Insert(0, "");
             if (candidates.Count == 0)
             {
                 var why = string.Join("; ", new[] { mirror.Note, obj.Note }.Where(p => p != null));
@@ -280,13 +279,13 @@ namespace NekkBackup.Core.Folder
                 catch (NekkBackupException ex) when (ex.ErrorId != "NekkBackup.DestinationFull")
                 {
                     // Swapped for a FIFO, a link or a folder since it was looked at: the next copy may do.
-                    TryDelete(partial);
+                    FileOps.TryDelete(partial);
                     unusable.Add(ex.Message);
                     continue;
                 }
                 catch
                 {
-                    TryDelete(partial);
+                    FileOps.TryDelete(partial);
                     throw;
                 }
                 if (hash == e.Hash)
@@ -298,11 +297,11 @@ namespace NekkBackup.Core.Folder
                         AtomicFile.MoveOverwrite(partial, dst);
                         FileOps.ApplyAttributes(dst, e.Attributes, includeReadOnly: true);
                     }
-                    catch { TryDelete(partial); throw; }
+                    catch { FileOps.TryDelete(partial); throw; }
                     return;
                 }
                 lastHash = hash;
-                TryDelete(partial);
+                FileOps.TryDelete(partial);
                 ctx.Obs.Message(RunMessageLevel.Warning, $"'{c}' does not hold the recorded content of '{e.Path}' (hash {hash}, recorded {e.Hash}); trying another copy.");
             }
             if (lastHash == null)
@@ -313,33 +312,11 @@ namespace NekkBackup.Core.Folder
         /// <summary>Copies <paramref name="source"/> (or nothing, for "") to a new file, keeping holes; returns the SHA-256.</summary>
         private static string CopyVerified(string source, string partial, byte[] buffer, Ctx ctx)
         {
-            using var sha = SHA256.Create();
-            using (var dst = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
-            {
-                if (source.Length > 0)
-                {
-                    using var src = ctx.Repo.Store.OpenRead(source, Reasons.CorruptCatalog, "the stored copy")
-                        ?? throw Fail.NotFound("VersionNotFound", $"'{source}' disappeared while it was being read.", source);
-                    long total = 0;
-                    int n;
-                    while ((n = src.Read(buffer, 0, FileOps.BufferSize)) > 0)
-                    {
-                        ctx.Ct.ThrowIfCancellationRequested();
-                        sha.TransformBlock(buffer, 0, n, null, 0);
-                        FileOps.WriteSparse(dst, buffer, n);
-                        total += n;
-                        ctx.Progress.AddBytes(n);
-                    }
-                    dst.SetLength(total);
-                }
-            }
-            sha.TransformFinalBlock(buffer, 0, 0);
-            return HashUtil.ToHex(sha.Hash!);
-        }
-
-        private static void TryDelete(string path)
-        {
-            try { File.Delete(path); } catch (Exception) { }
+            using var dst = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
+            if (source.Length == 0) return Sha256.EmptyHex;
+            using var src = ctx.Repo.Store.OpenRead(source, Reasons.CorruptCatalog, "the stored copy")
+                ?? throw Fail.NotFound("VersionNotFound", $"'{source}' disappeared while it was being read.", source);
+            return FileOps.CopyHashing(src, dst, buffer, ctx.Ct, n => ctx.Progress.AddBytes(n)).Hash;
         }
     }
 }

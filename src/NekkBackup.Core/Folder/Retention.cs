@@ -1,12 +1,20 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
 {
-    /// <summary>GFS retention: which runs a policy keeps.</summary>
+    /// <summary>
+    /// Retain: GFS retention after a committed run — which runs a policy keeps, then their manifests go and the history
+    /// objects no kept run names are removed (through the target). Errs on keeping: any doubt leaves an object.
+    /// </summary>
     internal static class Retention
     {
         public static void Validate(RetentionPolicy? p)
@@ -37,6 +45,54 @@ namespace NekkBackup.Core.Folder
             }, keep);
             Bucket(sorted, p.Monthly, t => t.ToString("yyyyMM", CultureInfo.InvariantCulture), keep);
             return keep;
+        }
+
+        /// <summary>
+        /// The runs <paramref name="policy"/> drops (oldest first), counting <paramref name="pending"/> — a run not committed
+        /// yet (a plan's preview) — among them. Reads run headers only.
+        /// </summary>
+        public static List<string> Drops(FolderRepository repo, RetentionPolicy policy, (string RunId, DateTime StartedUtc)? pending = null)
+        {
+            var runs = repo.ListRunIds().Select(id => (id, repo.LoadHeader(id).StartedUtc.ToLocalTime())).ToList();
+            if (pending is { } p && !runs.Any(r => r.id == p.RunId)) runs.Add((p.RunId, p.StartedUtc.ToLocalTime()));
+            var keep = Keep(runs, policy);
+            return runs.Select(r => r.id).Where(id => !keep.Contains(id)).ToList();
+        }
+
+        /// <summary>Applies <paramref name="policy"/> after a commit. A failure is a warning: the new run is committed either way.</summary>
+        public static async Task ApplyAsync(FolderRepository repo, RetentionPolicy policy, IRunObserver obs, CancellationToken ct)
+        {
+            try
+            {
+                var drop = Drops(repo, policy);
+                if (drop.Count == 0) return;
+                var keep = repo.ListRunIds().Except(drop, StringComparer.Ordinal).ToList();
+                foreach (var id in drop)
+                {
+                    await repo.Target.DeleteAsync(repo.KeyOf(repo.ManifestPath(id)), ct).ConfigureAwait(false);
+                    obs.Message(RunMessageLevel.Verbose, $"Retention: dropped run {id}.");
+                }
+                var referenced = new HashSet<string>(StringComparer.Ordinal);
+                // Every well-formed hash a kept run names stays referenced, even on an entry refused for other damage:
+                // garbage collection errs on keeping.
+                foreach (var id in keep)
+                    foreach (var e in repo.LoadManifest(id).Entries)
+                        if (e != null && ContentHash.IsSha256Hex(e.Hash)) referenced.Add(e.Hash!);
+                var unreferenced = new List<string>();
+                await foreach (var o in repo.Target.ListAsync("objects/", ct).ConfigureAwait(false))
+                    if (!referenced.Contains(o.Key.Substring(o.Key.LastIndexOf('/') + 1))) unreferenced.Add(o.Key);
+                int removed = 0;
+                foreach (var key in unreferenced)
+                {
+                    try { await repo.Target.DeleteAsync(key, ct).ConfigureAwait(false); removed++; }
+                    catch (Storage.TargetException ex) { obs.Message(RunMessageLevel.Verbose, $"Retention: could not remove {key}: {ex.Message}"); }
+                }
+                obs.Message(RunMessageLevel.Verbose, $"Retention: kept {keep.Count} run(s), dropped {drop.Count}, removed {removed} history object(s).");
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException)
+            {
+                obs.Message(RunMessageLevel.Warning, "Retention could not finish: " + ex.Message);
+            }
         }
 
         private static void Bucket(List<(string RunId, DateTime Started)> newestFirst, int? count, Func<DateTime, string> key, HashSet<string> keep)

@@ -8,6 +8,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
+using NekkBackup.Core.Storage;
 using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
@@ -21,23 +23,19 @@ namespace NekkBackup.Core.Folder
     /// </summary>
     internal static class Verifier
     {
-        public static async Task<FolderBackupTestResult> RunAsync(string destination, bool full, IRunObserver obs, CancellationToken ct)
+        public static async Task<FolderBackupTestResult> RunAsync(string destination, bool full, IRunObserver obs, CancellationToken ct, PathIdentity? identity = null)
         {
             var repo = FolderBackupEngine.OpenExisting(destination);
+            var paths = (identity ?? PathIdentity.Platform).Comparer;
             var problems = new ConcurrentQueue<string>();
             var warnings = new List<string>();
             long filesChecked = 0, bytesVerified = 0;
-            var progress = new ProgressMeter(obs, "Test-NekkFolderBackup " + repo.Destination) { Phase = full ? "Re-hashing" : "Checking catalog" };
+            var progress = new FolderProgress(obs, "Test-NekkFolderBackup " + repo.Destination) { Phase = full ? "Re-hashing" : "Checking catalog" };
 
             var ids = repo.ListRunIds();
             foreach (var j in RunJournal.Pending(repo, ids.Count > 0 ? ids[ids.Count - 1] : null))
                 warnings.Add($"run {Path.GetFileNameWithoutExtension(j)} was interrupted (no manifest); the next backup resumes it. The last good run is unaffected.");
-            var lockPath = DestinationLock.LockPath(repo);
-            if (repo.Store.Kind(lockPath) != StoredKind.Missing)
-            {
-                var why = DestinationLock.StaleReason(lockPath);
-                warnings.Add(why != null ? $"a stale lock is left ({why}); the next run clears it." : "a backup run is writing to this destination right now.");
-            }
+            warnings.AddRange(LockWarnings(repo));
             if (PartialsLeft(repo))
                 warnings.Add("partial copies of an interrupted run are left in .nekkbackup/partial; the next run removes them.");
             if (ids.Count == 0)
@@ -65,7 +63,7 @@ namespace NekkBackup.Core.Folder
             var last = manifests.Count > 0 ? manifests[manifests.Count - 1].Manifest : null;
             var byHash = new Dictionary<string, (string Path, string RunId)>(StringComparer.Ordinal);
             var mirrorToHash = new List<ManifestEntry>();
-            var statCache = new Dictionary<string, StoredCopy>(StringComparer.Ordinal);
+            var statCache = new Dictionary<string, StoredCopy>(paths);
             var objCache = new Dictionary<string, StoredCopy>(StringComparer.Ordinal);
             foreach (var (m, entries) in manifests)
             {
@@ -92,7 +90,7 @@ namespace NekkBackup.Core.Folder
                     }
                     bool mirrorOk = st.IsFile && st.Length == e.Size && st.MTime == e.MTime;
                     if (full && mirrorOk && ReferenceEquals(m, last)) mirrorToHash.Add(e);
-                    if (!objOk && !mirrorOk && !(e.Size == 0 && e.Hash == HashUtil.EmptySha256))
+                    if (!objOk && !mirrorOk && !(e.Size == 0 && e.Hash == Sha256.EmptyHex))
                         problems.Enqueue($"'{e.Path}' of run {m.RunId} is not available: the mirror file {(st.Problem != null ? "cannot be used (" + st.Problem + ")" : st.IsFile ? "differs" : "is missing")} and the history object {Rel(repo, obj)} is missing.");
                 }
             }
@@ -119,7 +117,7 @@ namespace NekkBackup.Core.Folder
                         var name = Path.GetFileName(f);
                         try
                         {
-                            var (h, len) = HashUtil.HashFile(f, buf, ct, n => progress.AddBytes(n), repo.Store);
+                            var (h, len) = HashStored(repo, f, buf, n => progress.AddBytes(n), ct);
                             Interlocked.Add(ref bytesVerified, len);
                             if (h != name)
                             {
@@ -138,7 +136,7 @@ namespace NekkBackup.Core.Folder
                         var path = repo.MirrorPath(e.Path);
                         try
                         {
-                            var (h, len) = HashUtil.HashFile(path, buf, ct, n => progress.AddBytes(n), repo.Store);
+                            var (h, len) = HashStored(repo, path, buf, n => progress.AddBytes(n), ct);
                             Interlocked.Add(ref bytesVerified, len);
                             if (h != e.Hash)
                             {
@@ -172,7 +170,47 @@ namespace NekkBackup.Core.Folder
         }
 
         private static string Rel(FolderRepository repo, string path) =>
-            path.StartsWith(repo.Destination, StringComparison.Ordinal) ? path.Substring(repo.Destination.Length).TrimStart(Path.DirectorySeparatorChar).Replace('\\', '/') : path;
+            repo.Store.Contains(path) ? path.Substring(repo.Destination.Length).TrimStart(Path.DirectorySeparatorChar).Replace('\\', '/') : path;
+
+        /// <summary>SHA-256 of a stored copy, opened only as a regular file inside the destination.</summary>
+        private static (string Hash, long Length) HashStored(FolderRepository repo, string path, byte[] buffer, Action<int> onBytes, CancellationToken ct)
+        {
+            using var fs = repo.Store.OpenRead(path, Reasons.CorruptCatalog, "the stored copy") ?? throw new FileNotFoundException($"'{path}' disappeared.", path);
+            return Sha256.OfStream(fs, buffer, ct, onBytes);
+        }
+
+        /// <summary>A run holding the destination now, or a lock a killed run left (this version's and 0.1.0's).</summary>
+        private static IEnumerable<string> LockWarnings(FolderRepository repo)
+        {
+            var legacy = Path.Combine(repo.Meta, FolderLock.LegacyKey);
+            bool live = false, stale = false;
+            string? why = null;
+            if (repo.Store.Kind(legacy) != StoredKind.Missing)
+            {
+                why = FolderLock.LegacyStaleReason(repo, legacy);
+                if (why == null) live = true; else stale = true;
+            }
+            var options = FolderLock.DefaultOptions;
+            foreach (var (f, kind) in SafeList(repo, Path.Combine(repo.Meta, "locks")))
+            {
+                if (kind != StoredKind.File || !f.EndsWith(".json", StringComparison.Ordinal)) continue;
+                byte[]? bytes;
+                try { bytes = repo.Store.ReadAllBytes(f, 64 * 1024 + 1, Reasons.CorruptCatalog, "the lock"); }
+                catch (NekkBackupException) { continue; }
+                if (bytes == null) continue;
+                var holder = LockRecords.Judge(new TargetEntry("locks/" + Path.GetFileName(f), bytes.Length, File.GetLastWriteTimeUtc(f)), bytes, options.Lease, options.ClockSkew);
+                if (holder.IsStale) { stale = true; why ??= holder.StaleReason; }
+                else live = true;
+            }
+            if (live) yield return "a backup run is writing to this destination right now.";
+            else if (stale) yield return $"a stale lock is left ({why}); the next run clears it.";
+        }
+
+        private static List<(string Path, StoredKind Kind)> SafeList(FolderRepository repo, string dir)
+        {
+            try { return repo.Store.List(dir, Reasons.CorruptCatalog); }
+            catch (NekkBackupException) { return new List<(string, StoredKind)>(); }
+        }
 
         private static bool PartialsLeft(FolderRepository repo)
         {

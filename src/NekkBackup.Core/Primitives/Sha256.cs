@@ -49,6 +49,28 @@ namespace NekkBackup.Core.Primitives
             }
         }
 
+        /// <summary>
+        /// Hashes <paramref name="stream"/> from its position to its end on the calling thread, reading into the caller's
+        /// <paramref name="buffer"/> (worker threads that keep one pooled buffer); returns (hex, bytes read).
+        /// </summary>
+        public static (string Hash, long Length) OfStream(Stream stream, byte[] buffer, CancellationToken cancellationToken, Action<int>? onBytes = null)
+        {
+            if (stream == null) throw new ArgumentNullException(nameof(stream));
+            if (buffer == null || buffer.Length == 0) throw new ArgumentException("A buffer is needed.", nameof(buffer));
+            using var sha = SHA256.Create();
+            long total = 0;
+            int n;
+            while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                sha.TransformBlock(buffer, 0, n, null, 0);
+                total += n;
+                onBytes?.Invoke(n);
+            }
+            sha.TransformFinalBlock(buffer, 0, 0);
+            return (Hex.Encode(sha.Hash!), total);
+        }
+
         /// <summary>Hashes a whole file (opened for sequential reading, sharing read/write/delete with other processes).</summary>
         public static async Task<(string Hash, long Length)> OfFileAsync(string path, CancellationToken cancellationToken, Action<int>? onBytes = null)
         {

@@ -1,13 +1,18 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Folder;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Validation
 {
     /// <summary>
-    /// What a folder destination's catalog (<c>.nekkbackup/</c>: format.json, runs/*.json, journal/*.jsonl, lock) must
-    /// look like before the folder engine uses it. A run manifest is checked in two tiers: its header (RunId equal to
+    /// What a folder destination's catalog (<c>.nekkbackup/</c>: format.json, runs/*.json, journal/*.jsonl, locks) must
+    /// look like before the folder engine uses it. Both format.json and run manifests carry <c>formatVersion</c> (files
+    /// from 0.1.0 carry only the older field: <c>version</c>, <c>Format</c>); a newer major is refused with
+    /// <c>NekkBackup.UnsupportedFormatVersion</c> before anything else in the document is trusted. A run manifest is checked in two tiers: its header (RunId equal to
     /// the file name, counts in range, lists present) is the whole document — damage there is one terminating
     /// <c>NekkBackup.CorruptCatalog</c>; its entries are items — a damaged, unsafe or repeated entry is an error for that
     /// item alone (CorruptCatalog or UnsafePath) and every other entry goes on.
@@ -25,7 +30,7 @@ namespace NekkBackup.Core.Validation
 
         public static void CheckHeader(RunHeader h, string runId, StoredCheck c)
         {
-            c.Range(h.Format, 1, FolderRepository.FormatVersion, "Format");
+            Version(h.FormatVersionValue, h.Format, "Format", c);
             c.Name(h.RunId, "RunId");
             c.Equal(h.RunId, runId, "RunId", "a manifest is named after its run");
             c.Strings(h.Sources, "Sources", 100_000);
@@ -110,14 +115,80 @@ namespace NekkBackup.Core.Validation
         private static string Item(ManifestEntry? e, int i) =>
             e != null && !string.IsNullOrEmpty(e.Path) && e.Path.IndexOf('\0') < 0 ? e.Path : $"Entries[{i}]";
 
-        /// <summary>format.json: {"format": "nekkbackup-folder", "version": n, …}.</summary>
-        public static (string Format, int Version) CheckFormat(byte[] json, string file)
+        /// <summary>format.json: {"formatVersion": n, "format": "nekkbackup-folder", "version": n (0.1.0's field), …}.</summary>
+        public static (string Format, FormatVersion Version) CheckFormat(byte[] json, string file)
         {
             var c = new StoredCheck(file, Reasons.CorruptCatalog, "the format file");
             var o = StoredJson.ParseObject(json, c);
+            JsonElement? v = o.TryGetProperty(FormatVersion.PropertyName, out var fv) && fv.ValueKind != JsonValueKind.Null ? fv : null;
+            var version = Version(v, v == null ? StoredJson.Int(o, "version", c) ?? 0 : 0, "version", c);
             var name = StoredJson.String(o, "format", c) ?? throw c.Error("format", "is missing");
-            var version = StoredJson.Int(o, "version", c) ?? throw c.Error("version", "is missing");
             return (name, version);
+        }
+
+        /// <summary>
+        /// The version a document declares (<c>formatVersion</c>, else 0.1.0's <paramref name="legacyName"/>): damage when
+        /// missing or unreadable, NekkBackup.UnsupportedFormatVersion when its major is newer than this version reads.
+        /// </summary>
+        public static FormatVersion Version(JsonElement? formatVersion, int legacy, string legacyName, StoredCheck c)
+        {
+            FormatVersion v;
+            if (formatVersion is JsonElement e)
+            {
+                if (!FormatVersion.TryParse(e, out v) || v.Major < 1) throw c.Error(FormatVersion.PropertyName, $"is {e.GetRawText()}, not a version (a whole number or \"major.minor\")");
+            }
+            else if (legacy >= 1) v = new FormatVersion(legacy);
+            else throw c.Error(legacyName, legacy == 0 ? "is missing (and so is formatVersion)" : $"is {legacy}, not a version");
+            FormatVersion.Check(v, Document(c), FolderRepository.Version, c.Source);
+            return v;
+        }
+
+        private static bool TryParseText(string? text, out FormatVersion v)
+        {
+            v = default;
+            var parts = (text ?? "").Split('.');
+            int minor = 0;
+            if (parts.Length > 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var major)
+                || (parts.Length == 2 && !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out minor))) return false;
+            v = new FormatVersion(major, minor);
+            return true;
+        }
+
+        private static string Document(StoredCheck c) => $"{char.ToUpperInvariant(c.What[0])}{c.What.Substring(1)} '{c.Source}'";
+
+        /// <summary>
+        /// After a manifest failed to parse: refuses it as a newer format when the start of the document says so (this
+        /// version writes <c>formatVersion</c> first), so a newer layout is not reported as damage. Returns when it is not.
+        /// </summary>
+        public static void RefuseNewer(Stream json, StoredCheck c)
+        {
+            var prefix = new byte[64 * 1024];
+            int got = 0, n;
+            try
+            {
+                json.Position = 0;
+                while (got < prefix.Length && (n = json.Read(prefix, got, prefix.Length - got)) > 0) got += n;
+            }
+            catch (IOException) { return; }
+            var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(prefix, 0, got), isFinalBlock: got < prefix.Length, state: default);
+            try
+            {
+                while (reader.Read())
+                {
+                    if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1) continue;
+                    bool current = reader.ValueTextEquals(FormatVersion.PropertyName);
+                    bool legacy = reader.ValueTextEquals("Format");
+                    if (!current && !legacy) { if (!reader.TrySkip()) return; continue; }
+                    if (!reader.Read()) return;
+                    FormatVersion v;
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var major) && major >= 0) v = new FormatVersion(major);
+                    else if (reader.TokenType != JsonTokenType.String || !TryParseText(reader.GetString(), out v)) return;
+                    FormatVersion.Check(v, Document(c), FolderRepository.Version, c.Source);
+                    return;
+                }
+            }
+            catch (JsonException) { }
+            catch (InvalidOperationException) { }
         }
     }
 }

@@ -92,7 +92,7 @@ namespace NekkBackup.Core.Tests.Folder
             Assert.Equal("mix", File.ReadAllText(Path.Combine(dest, "Bounces", "mix.txt")));
 
             var c = tmp.Sub("C/Sessions");
-            var ex = Assert.Throws<NekkBackup.Core.Errors.NekkBackupException>(() => FolderBackupEngine.Validate(new FolderBackupOptions { Sources = new[] { a, c }, Destination = dest }));
+            var ex = Assert.Throws<NekkBackup.Core.Errors.NekkBackupException>(() => new FolderBackupOptions { Sources = new[] { a, c }, Destination = dest }.Validate());
             Assert.Equal("NekkBackup.SourceNameConflict", ex.ErrorId);
         }
 

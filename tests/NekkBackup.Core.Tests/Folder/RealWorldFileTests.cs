@@ -264,5 +264,66 @@ namespace NekkBackup.Core.Tests.Folder
             Assert.Equal("Succeeded", FolderKit.Restore(dest, target).Status);
             Assert.Equal(new[] { "ok.txt" }, Directory.GetFiles(Path.Combine(target, "S")).Select(Path.GetFileName));
         }
+
+        [Fact]
+        public void UnreadableFolder_ReportedOnce_ItsFilesStayInTheBackup()
+        {
+            if (!OperatingSystem.IsLinux()) return;
+            using var tmp = new TempDir("fb-denied-dir");
+            var src = tmp.Sub("S");
+            File.WriteAllText(Path.Combine(src, "ok.txt"), "ok");
+            Directory.CreateDirectory(Path.Combine(src, "Locked", "sub"));
+            File.WriteAllText(Path.Combine(src, "Locked", "take.wav"), "take");
+            File.WriteAllText(Path.Combine(src, "Locked", "sub", "x.txt"), "x");
+            var dest = Path.Combine(tmp.Path, "nas");
+            Assert.Equal("Succeeded", FolderKit.Backup(dest, null, false, src).Status);
+            File.WriteAllText(Path.Combine(src, "ok.txt"), "ok, second take");
+            File.SetLastWriteTimeUtc(Path.Combine(src, "ok.txt"), DateTime.UtcNow.AddMinutes(1));
+            var locked = Path.Combine(src, "Locked");
+
+            string status, item, errorId;
+            int errors;
+            if (Conditions.IsRoot)
+            {
+                // Root lists everything: the second run runs as 'nobody' in a child process (as UnreadableFile_AccessDenied_RunGoesOn).
+                var host = tmp.Sub("host");
+                foreach (var f in Directory.GetFiles(Path.GetDirectoryName(FolderKit.CrashHostDll)!)) File.Copy(f, Path.Combine(host, Path.GetFileName(f)));
+                var data = tmp.Sub("data");
+                ProcessHelper.Check("chmod", $"-R a+rwX \"{tmp.Path}\"");
+                File.SetUnixFileMode(locked, UnixFileMode.None);
+                var r = ProcessHelper.Run("setpriv", $"--reuid=65534 --regid=65534 --clear-groups env HOME={data} NEKKBACKUP_DATA={data} DOTNET_CLI_TELEMETRY_OPTOUT=1 dotnet \"{Path.Combine(host, "NekkBackup.CrashHost.dll")}\" \"{dest}\" \"{src}\" --force", 120);
+                File.SetUnixFileMode(locked, (UnixFileMode)0x1FF);
+                _out.WriteLine(r.StdOut + r.StdErr);
+                var run = JsonDocument.Parse(r.StdOut.Split('\n').Single(l => l.StartsWith("RUN ")).Substring(4)).RootElement;
+                (status, errors) = (run.GetProperty("Status").GetString()!, run.GetProperty("Errors").GetInt32());
+                var parts = r.StdOut.Split('\n').Single(l => l.StartsWith("ITEM ")).TrimEnd().Split(' ', 3);
+                (errorId, item) = (parts[1], parts[2]);
+            }
+            else
+            {
+                File.SetUnixFileMode(locked, UnixFileMode.None);
+                var obs = new RecordingObserver();
+                try
+                {
+                    var run = FolderKit.Backup(dest, obs, true, src);
+                    (status, errors) = (run.Status, run.Errors);
+                    var f = obs.Failed.Single();
+                    (errorId, item) = (f.Error.ErrorId, f.Item);
+                }
+                finally { File.SetUnixFileMode(locked, (UnixFileMode)0x1FF); }
+            }
+            Assert.Equal(("CompletedWithErrors", 1, "NekkBackup.AccessDenied", locked), (status, errors, errorId, item));
+            // What the last run recorded below the folder it could not list is kept, not taken as deleted.
+            var repo = new FolderRepository(dest);
+            var last = repo.LoadManifest(repo.ListRunIds().Last());
+            Assert.Equal(2, repo.ListRunIds().Count);
+            Assert.Contains(last.Entries, e => e.Path == "S/Locked/take.wav");
+            Assert.Contains(last.Entries, e => e.Path == "S/Locked/sub/x.txt");
+            Assert.Equal(0, last.FilesDeleted);
+            var target = Path.Combine(tmp.Path, "r");
+            Assert.Equal("Succeeded", FolderKit.Restore(dest, target).Status);
+            Assert.Equal("take", File.ReadAllText(Path.Combine(target, "S", "Locked", "take.wav")));
+            Assert.Equal("ok, second take", File.ReadAllText(Path.Combine(target, "S", "ok.txt")));
+        }
     }
 }

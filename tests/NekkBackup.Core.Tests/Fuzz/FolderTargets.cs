@@ -87,13 +87,20 @@ namespace NekkBackup.Core.Tests.Fuzz
             // A pending journal (an interrupted fourth run), written by the engine's own journal writer.
             var repo = new FolderRepository(dest);
             var manifest = repo.LoadManifest(r3.RunId);
-            using (var j = RunJournal.Create(repo, BackupRunner.NewRunId() + "-zz"))
+            using (var j = RunJournal.Create(repo, NekkBackup.Core.Primitives.RunId.New() + "-zz"))
             {
                 foreach (var e in manifest.Entries.Take(4)) j.Landed(e);
                 j.Removed("S/Sessions/new.txt");
             }
-            // A stale lock record (a run that died long ago on another host).
-            File.WriteAllText(DestinationLock.LockPath(repo), JsonSerializer.Serialize(new DestinationLock.LockInfo { host = "other-host", pid = 4242, time = DateTime.UtcNow.AddHours(-3), token = "t" }));
+            // Stale lock records (runs that died long ago on another host): 0.1.0's lock file and a lock object.
+            File.WriteAllText(Path.Combine(repo.Meta, FolderLock.LegacyKey), JsonSerializer.Serialize(new FolderLock.LegacyRecord { host = "other-host", pid = 4242, time = DateTime.UtcNow.AddHours(-3), token = "t" }));
+            Directory.CreateDirectory(Path.Combine(repo.Meta, "locks"));
+            var stale = DateTime.UtcNow.AddHours(-3);
+            File.WriteAllText(Path.Combine(repo.Meta, "locks", "0123456789abcdef0123456789abcdef.json"), JsonSerializer.Serialize(new
+            {
+                formatVersion = 1, id = "0123456789abcdef0123456789abcdef", host = "other-host", pid = 4242, exclusive = true,
+                operation = "Backup-NekkFolder", created = stale, refreshed = stale, leaseSeconds = 1800.0,
+            }));
             _srcFixture = Path.Combine(dir, "src");
         }
 
@@ -152,7 +159,9 @@ namespace NekkBackup.Core.Tests.Fuzz
                     }
                     break;
                 case Part.Lock:
-                    m.Attack(Meta(t, "lock"), json: true, swapPercent: 35);
+                    if (r < 50) m.Attack(Meta(t, "lock"), json: true, swapPercent: 35);
+                    else if (r < 60) m.SwapDirectory(Meta(t, "locks"));
+                    else m.Attack(Meta(t, "locks", "0123456789abcdef0123456789abcdef.json"), json: true, swapPercent: 35);
                     break;
             }
             ChooseEntry(t);

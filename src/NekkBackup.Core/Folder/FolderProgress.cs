@@ -2,19 +2,20 @@ using System;
 using System.Diagnostics;
 using System.Threading;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Folder
 {
-    /// <summary>Thread-safe counters reported to the observer at most ~4 times a second.</summary>
-    internal sealed class ProgressMeter
+    /// <summary>Thread-safe counters of a folder run, reported to the observer through the one <see cref="ProgressThrottle"/>.</summary>
+    internal sealed class FolderProgress
     {
         private readonly IRunObserver _observer;
         private readonly string _activity;
         private readonly Stopwatch _sw = Stopwatch.StartNew();
-        private long _lastReportMs = -1000;
+        private readonly ProgressThrottle _throttle = new();
         private long _bytesDone, _itemsDone;
 
-        public ProgressMeter(IRunObserver observer, string activity)
+        public FolderProgress(IRunObserver observer, string activity)
         {
             _observer = observer;
             _activity = activity;
@@ -32,7 +33,7 @@ namespace NekkBackup.Core.Folder
             {
                 if (_phase == value) return;
                 _phase = value;
-                Interlocked.Exchange(ref _lastReportMs, -1000);
+                _throttle.Reset();
             }
         }
 
@@ -45,11 +46,7 @@ namespace NekkBackup.Core.Folder
 
         private void Maybe(string? item)
         {
-            long now = _sw.ElapsedMilliseconds;
-            long last = Interlocked.Read(ref _lastReportMs);
-            if (now - last < 250) return;
-            if (Interlocked.CompareExchange(ref _lastReportMs, now, last) != last) return;
-            Report(item, false);
+            if (_throttle.TryEnter()) Report(item, false);
         }
 
         public void Report(string? item, bool completed)
