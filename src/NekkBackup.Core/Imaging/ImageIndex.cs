@@ -26,6 +26,7 @@ namespace NekkBackup.Core.Imaging
         private readonly ProducerPipe _pipe = new(capacity: 16);
         private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private readonly Task<TargetEntry> _put;
+        private readonly string _key;
         private readonly long _expectedLength;
         private byte[] _block = new byte[BlockSize];
         private int _fill;
@@ -36,6 +37,7 @@ namespace NekkBackup.Core.Imaging
         {
             long count = ChunkCount(sizeBytes, chunkSize);
             _expectedLength = HeaderSize + count * 32;
+            _key = key;
             _put = target.PutAsync(key, _pipe, new PutOptions { Mode = PutMode.CreateNew, Durable = false }, ct);
             _put.ContinueWith(t => _pipe.ConsumerFailed(t.Exception?.GetBaseException() ?? new OperationCanceledException()),
                 CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -71,7 +73,15 @@ namespace NekkBackup.Core.Imaging
             if (_fill < full.Length) Array.Resize(ref full, _fill);
             _block = new byte[BlockSize];
             _fill = 0;
-            _pipe.Push(full);
+            try { _pipe.Push(full); }
+            catch (IOException) when (_put.IsCompleted) { Stored(); throw; } // the store refused the list: its own error, named
+        }
+
+        /// <summary>The finished put, or its error as the repository's (a full share is DestinationFull).</summary>
+        private TargetEntry Stored()
+        {
+            try { return TargetIo.Wait(_put); }
+            catch (TargetException e) { throw TargetIo.Map(e, Reasons.IndexCorrupt, _key); }
         }
 
         /// <summary>The next chunk's entry; null for an all-zero chunk.</summary>
@@ -91,7 +101,7 @@ namespace NekkBackup.Core.Imaging
             Flush();
             _done = true;
             _pipe.Complete();
-            var entry = TargetIo.Wait(_put);
+            var entry = Stored();
             if (_written != _expectedLength || entry.Size != _expectedLength)
                 throw Fail.InvalidData(Reasons.IndexCorrupt, $"The chunk list '{entry.Key}' was stored with {entry.Size} bytes; {_expectedLength} were expected.", entry.Key);
             return Hex.Encode(_sha.GetHashAndReset());
