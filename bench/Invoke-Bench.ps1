@@ -11,9 +11,10 @@ param(
 $ErrorActionPreference = 'Stop'
 foreach ($tool in 'rsync') { if (-not (Get-Command $tool -ErrorAction Ignore)) { throw "$tool is needed for the benchmarks (apt-get install $tool)" } }
 & (Join-Path $PSScriptRoot 'folder-bench.ps1') -ModuleManifest $ModuleManifest -SizeMB $SizeMB -WorkDirectory $WorkDirectory
-# Ghost images: needs root (loop devices) and partclone, restic, ntfsclone on PATH.
+# Ghost images: needs root (loop devices) and partclone, restic, ntfsclone, zstd on PATH.
 if ((& id -u) -eq '0') {
     & (Join-Path $PSScriptRoot 'ghost-bench.ps1') -ModuleManifest $ModuleManifest -WorkDirectory $WorkDirectory
+    & (Join-Path $PSScriptRoot 'usedblocks-bench.ps1') -ModuleManifest $ModuleManifest -WorkDirectory (Join-Path $WorkDirectory 'usedblocks')
 } else {
     Write-Host 'Ghost benchmark skipped: it needs root for loop devices.'
 }

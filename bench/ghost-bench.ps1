@@ -4,9 +4,9 @@
     Ghost image benchmark (PRODUCT.md §5): New-/Restore-/Test-NekkGhostImage against partclone, restic --stdin,
     ntfsclone and dd on the same volume images, same run. Linux, root.
 .DESCRIPTION
-    A 1 GiB ext4 image holding DataMB of studio data (half full by default): first capture vs
+    A VolumeMB (1 GiB) ext4 image holding DataMB of studio data (half full by default): first capture vs
     `partclone.ext4 -c` and `restic backup --stdin`; a 5 % change (studiogen mutate); second capture vs restic's second
-    run; restore vs `dd bs=4M conv=fsync`; the restore drill; a 1 GiB NTFS image vs `ntfsclone --save-image`;
+    run; restore vs `dd bs=4M conv=fsync`; the restore drill; a VolumeMB NTFS image vs `ntfsclone --save-image`;
     Compression None vs Zstd. Cmdlets are timed inside this already-started, warmed PowerShell session;
     anchor tools as processes (with a final `sync`, since the engine syncs before it commits an image).
     Page cache is dropped before every step. Prints seconds, CPU seconds and ratios (> 1 = NekkBackup better).
@@ -16,6 +16,7 @@ param(
     # The project's sample-data generator (tests/NekkBackup.StudioGen), built with the solution.
     [string] $StudioGen = (Join-Path $PSScriptRoot '../out/studiogen/studiogen.dll'),
     [int] $DataMB = 500,
+    [ValidateRange(64, 8192)] [int] $VolumeMB = 1024,
     [string] $WorkDirectory = (Join-Path ([System.IO.Path]::GetTempPath()) 'nekk-bench')
 )
 $ErrorActionPreference = 'Stop'
@@ -71,8 +72,8 @@ try {
         $rows[$Name] = [pscustomobject]@{ Wall = [double]$w; Cpu = [double]$u + [double]$s }
     }
 
-    Write-Host "Building a 1 GiB ext4 image with $DataMB MB of studio data…"
-    & truncate -s 1G ext4.img; & mkfs.ext4 -q -F ext4.img
+    Write-Host "Building a $VolumeMB MiB ext4 image with $DataMB MB of studio data…"
+    & truncate -s "${VolumeMB}M" ext4.img; & mkfs.ext4 -q -F ext4.img
     & mount -o loop ext4.img mnt; & dotnet $StudioGen gen "$work/mnt/studio" $DataMB --seed 1 | Out-Null; & umount mnt
 
     $img1 = Step-Nekk 'capture ext4 (1st)' { New-NekkGhostImage -Source "$work/ext4.img" -Repository "$work/repo" -Snapshot None }
@@ -94,8 +95,8 @@ try {
     $drill = Step-Nekk 'restore drill (Test -Full)' { Test-NekkGhostImage -Repository "$work/repo" -ImageId $img2.ImageId -Full }
     $none = Step-Nekk 'capture ext4, Compression None' { New-NekkGhostImage -Source "$work/ext4.img" -Repository "$work/repo-none" -Snapshot None -Compression None }
 
-    Write-Host "Building a 1 GiB NTFS image with $DataMB MB…"
-    & truncate -s 1G ntfs.img; & mkntfs -q -F -f ntfs.img 2>$null | Out-Null; & ntfs-3g ntfs.img mnt
+    Write-Host "Building a $VolumeMB MiB NTFS image with $DataMB MB…"
+    & truncate -s "${VolumeMB}M" ntfs.img; & mkntfs -q -F -f ntfs.img 2>$null | Out-Null; & ntfs-3g ntfs.img mnt
     & dotnet $StudioGen gen "$work/mnt/studio" $DataMB --seed 3 | Out-Null; & umount mnt
     $null = Step-Nekk 'capture NTFS' { New-NekkGhostImage -Source "$work/ntfs.img" -Repository "$work/repo-ntfs" -Snapshot None }
     Step-Tool 'ntfsclone --save-image' 'ntfsclone --save-image -q -f -o ntfs.clone ntfs.img >/dev/null 2>&1'

@@ -5,16 +5,16 @@
     partclone.ext4 / partclone.ntfs / ntfsclone, and -Mode AllBlocks against `dd | zstd -3`, like with like, on the
     same half-full ext4 and NTFS volume images. Linux, root.
 .DESCRIPTION
-    For each size: an ext4 and an NTFS image, half full of studio data (gen-dataset.sh). Each repetition takes
+    For each size: an ext4 and an NTFS image, half full of studio data (the project's generator, studiogen). Each repetition takes
     first captures into empty repositories and runs the anchors, page cache dropped before every step. Cmdlets
     are timed inside this warmed PowerShell session (wall, and this process's CPU); anchors as processes through
     /usr/bin/time, each with a final `sync` (the engine syncs before it commits). Prints min–max per step and the
-    range of the per-repetition ratios (anchor / NekkBackup: > 1 = NekkBackup faster).
-    Kept apart from bench/ghost-bench.ps1 (owned elsewhere); fold it into the one `build.ps1 Bench` run later.
+    range of the per-repetition ratios (anchor / NekkBackup: > 1 = NekkBackup faster). Part of `build.ps1 Bench`.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
-    [Parameter(Mandatory)] [string] $SharedBench,
+    # The project's sample-data generator (tests/NekkBackup.StudioGen), built with the solution.
+    [string] $StudioGen = (Join-Path $PSScriptRoot '../out/studiogen/studiogen.dll'),
     # Comma-separated (a `pwsh -File` argument arrives as one string): volume sizes in MiB, each 64–8192.
     [string] $SizesMB = '512,1024',
     [int] $Repeat = 3,
@@ -22,6 +22,8 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+$ModuleManifest = (Resolve-Path $ModuleManifest).Path
+$StudioGen = (Resolve-Path $StudioGen).Path
 $sizes = @($SizesMB -split '[,\s]+' | Where-Object { $_ } | ForEach-Object { [int]$_ })
 if (-not $sizes -or ($sizes | Where-Object { $_ -lt 64 -or $_ -gt 8192 })) { throw "-SizesMB '$SizesMB': give sizes of 64 to 8192 MiB, e.g. '512,1024'" }
 foreach ($t in 'partclone.ext4', 'partclone.ntfs', 'ntfsclone', 'mkntfs', 'ntfs-3g', 'mkfs.ext4', 'zstd') {
@@ -62,9 +64,9 @@ try {
         $data = [int]($mb / 2)
         Write-Host "Building $mb MiB ext4 and NTFS images with $data MB of studio data each…"
         & truncate -s "${mb}M" "ext4-$mb.img"; & mkfs.ext4 -q -F "ext4-$mb.img"
-        & mount -o loop "ext4-$mb.img" mnt; & bash "$SharedBench/gen-dataset.sh" mnt/studio $data 1 | Out-Null; & umount mnt
+        & mount -o loop "ext4-$mb.img" mnt; & dotnet $StudioGen gen "$work/mnt/studio" $data --seed 1 | Out-Null; & umount mnt
         & truncate -s "${mb}M" "ntfs-$mb.img"; & mkntfs -q -F -f "ntfs-$mb.img" 2>$null | Out-Null
-        & ntfs-3g "ntfs-$mb.img" mnt; & bash "$SharedBench/gen-dataset.sh" mnt/studio $data 1 | Out-Null; & umount mnt
+        & ntfs-3g "ntfs-$mb.img" mnt; & dotnet $StudioGen gen "$work/mnt/studio" $data --seed 1 | Out-Null; & umount mnt
         for ($r = 1; $r -le $Repeat; $r++) {
             foreach ($fs in 'ext4', 'ntfs') {
                 $img = "$work/$fs-$mb.img"

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
 using NekkBackup.Core.Snapshots;
 
 namespace NekkBackup.Core.Imaging
@@ -45,7 +46,7 @@ namespace NekkBackup.Core.Imaging
         public async Task<GhostMount> MountAsync(string repository, string imageId, string mountPoint, CancellationToken ct)
         {
             if (string.IsNullOrWhiteSpace(mountPoint)) throw Fail.Argument("MountPointMissing", "A -MountPoint folder is required.");
-            var repo = RepositoryLayout.Open(repository);
+            var repo = ImageRepository.Open(repository);
             var manifest = repo.ReadManifest(imageId);
             var mp = Path.GetFullPath(mountPoint).TrimEnd(Path.DirectorySeparatorChar);
             var why = _mounter.Unavailable();
@@ -61,7 +62,7 @@ namespace NekkBackup.Core.Imaging
             if (!created && MountCheck.FindMountAt(mp))
                 throw Fail.InvalidOperation("MountPointInUse", $"Something is already mounted at '{mp}'.", mp);
 
-            var id = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'") + "-" + Guid.NewGuid().ToString("N").Substring(0, 8);
+            var id = RunId.New(); // invariant digits and calendar, whatever the current culture
             var work = Path.Combine(repo.Root, MountsFolder, id);
             var record = new MountRecord
             {
@@ -178,7 +179,7 @@ namespace NekkBackup.Core.Imaging
         }
 
         /// <summary>The sparse file needs room for the non-zero chunks; say so before writing gigabytes.</summary>
-        private static void CheckSpace(RepositoryLayout repo, ImageManifest m, string work)
+        private static void CheckSpace(ImageRepository repo, ImageManifest m, string work)
         {
             long needed = (m.Chunks - m.ZeroChunks) * (long)m.ChunkSize + (16L << 20);
             long free;

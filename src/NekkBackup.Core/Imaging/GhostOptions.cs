@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using NekkBackup.Core.Errors;
 
 namespace NekkBackup.Core.Imaging
 {
@@ -58,5 +59,29 @@ namespace NekkBackup.Core.Imaging
         public bool VolumeDigest { get; init; }
         /// <summary>Zstd level for compressed chunks (default 1: fastest; see docs/ghost-repository.md).</summary>
         public int ZstdLevel { get; init; }
+
+        /// <summary>Every rule on the options, in one place, before anything is read or written.</summary>
+        public void Validate() => Validate(requireSource: true);
+
+        /// <summary>As <see cref="Validate()"/>; a caller that brings its own opened source needs no <see cref="Source"/>.</summary>
+        internal void Validate(bool requireSource)
+        {
+            if (requireSource && string.IsNullOrWhiteSpace(Source))
+                throw Fail.Argument("SourceMissing", "No source volume, device or image file was given.");
+            if (string.IsNullOrWhiteSpace(Repository))
+                throw Fail.Argument("RepositoryMissing", "No repository path was given.");
+            if (ChunkSize != 0) CheckChunkSize(ChunkSize);
+            if (ZstdLevel < 0 || ZstdLevel > 22)
+                throw Fail.Argument("InvalidZstdLevel", $"The Zstd level must be 1 to 22 (or 0 for the repository's); {ZstdLevel} was given.", ZstdLevel);
+            if (Parallelism < 0)
+                throw Fail.Argument("InvalidParallelism", $"Parallelism must be 0 (one worker per core) or more; {Parallelism} was given.", Parallelism);
+        }
+
+        /// <summary>A new repository's chunk size: a multiple of 4096 bytes, at most 64 MiB.</summary>
+        internal static void CheckChunkSize(int chunkSize)
+        {
+            if (chunkSize <= 0 || chunkSize % 4096 != 0 || chunkSize > (64 << 20))
+                throw Fail.Argument("InvalidChunkSize", "The chunk size must be a multiple of 4096 bytes and at most 64 MiB.", chunkSize);
+        }
     }
 }

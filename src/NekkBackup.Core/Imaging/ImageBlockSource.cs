@@ -11,15 +11,14 @@ namespace NekkBackup.Core.Imaging
     /// </summary>
     internal sealed class ImageBlockSource : IBlockSource
     {
-        private readonly RepositoryLayout _repo;
+        private readonly ChunkStore _chunks;
         private readonly ImageIndexReader _index;
-        private readonly byte[] _hash = new byte[32];
         private readonly byte[] _chunk;
         private long _cached = -1;
 
-        public ImageBlockSource(RepositoryLayout repo, ImageManifest manifest)
+        public ImageBlockSource(ImageRepository repo, ImageManifest manifest)
         {
-            _repo = repo;
+            _chunks = new ChunkStore(repo);
             _index = ImageIndexReader.Open(repo, manifest);
             _chunk = new byte[_index.ChunkSize];
             Path = manifest.ImageId;
@@ -30,7 +29,7 @@ namespace NekkBackup.Core.Imaging
         public long Length { get; }
 
         /// <summary>Is chunk <paramref name="index"/> an all-zero chunk (stored as nothing)?</summary>
-        public bool IsZeroChunk(long index) => _index.HashAt(index, _hash);
+        public bool IsZeroChunk(long index) => _index.At(index, out _);
 
         public int ChunkSize => _index.ChunkSize;
 
@@ -47,10 +46,10 @@ namespace NekkBackup.Core.Imaging
                 int n = Math.Min(count - done, len - within);
                 if (c != _cached)
                 {
-                    if (_index.HashAt(c, _hash)) Array.Clear(_chunk, 0, len);
+                    if (_index.At(c, out var id)) Array.Clear(_chunk, 0, len);
                     else
                     {
-                        try { ChunkStore.Read(_repo, _repo.ChunkPath(_hash), _hash, _chunk, len); }
+                        try { _chunks.Read(id, _chunk, len); }
                         catch (ChunkException e) { _cached = -1; throw new IOException($"chunk {c} of image '{Path}' is {e.Problem.ToLowerInvariant()}: {e.Message}", e); }
                     }
                     _cached = c;

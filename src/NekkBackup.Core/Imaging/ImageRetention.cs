@@ -32,13 +32,13 @@ namespace NekkBackup.Core.Imaging
         {
             if (policy == null) throw Fail.Argument("InvalidRetention", "A retention policy is required.");
             Retention.Validate(policy);
-            var repo = RepositoryLayout.Open(repository);
+            var repo = ImageRepository.Open(repository);
             var unreadable = new List<string>();
             var manifests = repo.ReadManifests((f, _) => unreadable.Add(f));
             if (unreadable.Count > 0)
                 throw Fail.InvalidData("ManifestCorrupt",
                     $"The repository '{repo.Root}' has unreadable image manifests ({string.Join(", ", unreadable.Take(3))}); retention would free chunks they may use. Repair or remove them first (Test-NekkGhostImage names them).", repo.Root);
-            var images = GhostRepository.List(repository);
+            var images = manifests.Select(m => GhostRepository.ToImage(m, repo.Root)).ToList();
             var keep = new List<GhostImage>();
             var remove = new List<GhostImage>();
             foreach (var group in images.GroupBy(i => i.Host, StringComparer.OrdinalIgnoreCase))

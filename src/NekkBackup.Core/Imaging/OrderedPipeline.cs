@@ -52,41 +52,4 @@ namespace NekkBackup.Core.Imaging
             complete(entry.item);
         }
     }
-
-    /// <summary>Throttled progress (~4/s) with a rate for Write-Progress's ETA.</summary>
-    internal sealed class ProgressMeter
-    {
-        private readonly Observability.IRunObserver _observer;
-        private readonly string _activity;
-        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
-        private long _lastMs = -1000;
-
-        public ProgressMeter(Observability.IRunObserver observer, string activity)
-        {
-            _observer = observer;
-            _activity = activity;
-        }
-
-        public TimeSpan Elapsed => _clock.Elapsed;
-
-        public void Report(string status, long bytesDone, long bytesTotal, long itemsDone, long itemsTotal, string? item = null, bool force = false)
-        {
-            long ms = _clock.ElapsedMilliseconds;
-            if (!force && ms - _lastMs < 250) return;
-            _lastMs = ms;
-            double secs = _clock.Elapsed.TotalSeconds;
-            _observer.Progress(new Observability.RunProgress(_activity, status)
-            {
-                CurrentItem = item,
-                BytesDone = bytesDone,
-                BytesTotal = bytesTotal,
-                ItemsDone = itemsDone,
-                ItemsTotal = itemsTotal,
-                BytesPerSecond = secs > 0.05 ? bytesDone / secs : 0,
-            });
-        }
-
-        public void Completed(string status) =>
-            _observer.Progress(new Observability.RunProgress(_activity, status) { Completed = true });
-    }
 }

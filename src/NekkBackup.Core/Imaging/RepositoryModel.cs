@@ -1,12 +1,16 @@
 using System;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace NekkBackup.Core.Imaging
 {
     /// <summary>config.json: written once when the repository is created (docs/ghost-repository.md).</summary>
     internal sealed class RepositoryConfig
     {
-        public string Format { get; set; } = RepositoryLayout.FormatName;
-        public int FormatVersion { get; set; } = RepositoryLayout.FormatVersion;
+        public string Format { get; set; } = ImageRepository.FormatName;
+        [JsonConverter(typeof(FormatMajorConverter))]
+        public int FormatVersion { get; set; } = ImageRepository.Format.Major;
         public string RepositoryId { get; set; } = "";
         public int ChunkSize { get; set; }
         public string Hash { get; set; } = "sha256";
@@ -16,10 +20,11 @@ namespace NekkBackup.Core.Imaging
         public DateTime Created { get; set; }
     }
 
-    /// <summary>images/&lt;id&gt;.json — the commit point of a capture, written last (temp + rename).</summary>
+    /// <summary>images/&lt;id&gt;.json — the commit point of a capture, written last.</summary>
     internal sealed class ImageManifest
     {
-        public int FormatVersion { get; set; } = RepositoryLayout.FormatVersion;
+        [JsonConverter(typeof(FormatMajorConverter))]
+        public int FormatVersion { get; set; } = ImageRepository.Format.Major;
         public string ImageId { get; set; } = "";
         public string Source { get; set; } = "";
         /// <summary>The device actually read (a snapshot device when a snapshot hook was used).</summary>
@@ -61,6 +66,9 @@ namespace NekkBackup.Core.Imaging
     /// <summary>drills/&lt;time&gt;-&lt;id&gt;.json — evidence of a restore drill, read by compliance.</summary>
     internal sealed class DrillRecord
     {
+        /// <summary>Absent in records written before drill records were versioned (read as 1).</summary>
+        [JsonConverter(typeof(FormatMajorConverter))]
+        public int FormatVersion { get; set; } = ImageRepository.Format.Major;
         public string ImageId { get; set; } = "";
         public string Host { get; set; } = "";
         public DateTime Started { get; set; }
@@ -77,13 +85,25 @@ namespace NekkBackup.Core.Imaging
         public string[] Problems { get; set; } = Array.Empty<string>();
     }
 
-    internal sealed class LockRecord
+    /// <summary>
+    /// Reads a <c>formatVersion</c> as its major: a number, or "major.minor" (<see cref="Primitives.FormatVersion"/>; a newer
+    /// major was refused before the document is read as a type, so only the major matters here). Writes a number.
+    /// </summary>
+    internal sealed class FormatMajorConverter : JsonConverter<int>
     {
-        public string Host { get; set; } = "";
-        public int Pid { get; set; }
-        public bool Exclusive { get; set; }
-        public string Operation { get; set; } = "";
-        public DateTime Created { get; set; }
-        public DateTime Refreshed { get; set; }
+        public override int Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var n)) return n;
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                var text = reader.GetString() ?? "";
+                int dot = text.IndexOf('.');
+                var major = dot < 0 ? text : text.Substring(0, dot);
+                if (int.TryParse(major, NumberStyles.None, CultureInfo.InvariantCulture, out var m)) return m;
+            }
+            throw new JsonException("formatVersion is not a number or \"major.minor\".");
+        }
+
+        public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
     }
 }

@@ -4,6 +4,7 @@ using System.Threading;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Imaging.Allocation;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Imaging
 {
@@ -86,7 +87,7 @@ namespace NekkBackup.Core.Imaging
         /// the allocation map the capture followed, and every block that map calls free must be zeros in the
         /// image. Null when the image passes (or is an AllBlocks image).
         /// </summary>
-        public static GhostImageProblem? Drill(RepositoryLayout repo, ImageManifest m, CancellationToken ct)
+        public static GhostImageProblem? Drill(ImageRepository repo, ImageManifest m, CancellationToken ct)
         {
             if (ModeOf(m) != GhostCaptureMode.UsedBlocks) return null;
             var recorded = m.Allocation;

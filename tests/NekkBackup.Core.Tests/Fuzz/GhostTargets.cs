@@ -2,18 +2,22 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Imaging;
 using NekkBackup.Core.Plans;
 using NekkBackup.Core.Tests.Imaging;
+using NekkBackup.Core.Tests.TestKit;
 
 namespace NekkBackup.Core.Tests.Fuzz
 {
     /// <summary>
     /// The Ghost image repository's formats. The fixture is real: two captures of a generated volume (the second
-    /// after a change), a restore drill of each (drill records), and a stale lock record. Each trial attacks one part
+    /// after a change), a used-block capture of a small ext4 volume (mode and allocation record; where mkfs.ext4 exists),
+    /// a restore drill of each (drill records), and a stale lock in the format before TargetLock. Each trial attacks one part
     /// and calls List, Test (quick or the full drill), Restore (raw or VHD), Remove (with garbage collection), a new
     /// capture, the plugin inventory, or the plan's image evidence reader.
     /// </summary>
@@ -24,6 +28,7 @@ namespace NekkBackup.Core.Tests.Fuzz
         private readonly Part _part;
         private readonly Dictionary<string, (string Sha, long Size)> _volumes = new(StringComparer.Ordinal);
         private string[] _ids = Array.Empty<string>();
+        private string? _usedId;
         private string _volume = "";
 
         public GhostTarget(Part part) => _part = part;
@@ -40,16 +45,27 @@ namespace NekkBackup.Core.Tests.Fuzz
             var a = GhostTestSupport.Capture(_volume, repo, chunkSize: 8192);
             _volumes[a.ImageId] = (GhostTestSupport.Sha256(_volume), new FileInfo(_volume).Length);
             GhostTestSupport.Scribble(_volume, 100 * 1024, 9000, 6);
-            Thread.Sleep(1100); // image ids carry the second
             var b = GhostTestSupport.Capture(_volume, repo);
             _volumes[b.ImageId] = (GhostTestSupport.Sha256(_volume), new FileInfo(_volume).Length);
             _ids = new[] { a.ImageId, b.ImageId };
-            if (GhostTestSupport.Test(repo, true).Status != "Passed") throw new InvalidOperationException("fixture drill failed");
-            var layout = RepositoryLayout.Open(repo);
-            RepositoryLayout.WriteJsonAtomic(Path.Combine(layout.LocksDir, "other-host-4242-deadbeef.json"), new LockRecord
+            if (Conditions.HasTool("mkfs.ext4"))
             {
-                Host = "other-host", Pid = 4242, Exclusive = false, Operation = "capture", Created = DateTime.UtcNow.AddHours(-2), Refreshed = DateTime.UtcNow.AddHours(-2),
-            });
+                // A used-block image: a fresh 2 MiB ext4 (free space is zeros, so it restores to the volume itself).
+                var ext = Path.Combine(dir, "ext4.img");
+                File.WriteAllBytes(ext, new byte[2 << 20]);
+                ProcessHelper.Check("mkfs.ext4", $"-q -F \"{ext}\"");
+                var u = GhostTestSupport.Capture(ext, repo, mode: GhostCaptureMode.UsedBlocks);
+                if (u.Mode != GhostCaptureMode.UsedBlocks) throw new InvalidOperationException("the ext4 fixture was not captured by its bitmap");
+                _volumes[u.ImageId] = (GhostTestSupport.Sha256(ext), new FileInfo(ext).Length);
+                _usedId = u.ImageId;
+                _ids = new[] { a.ImageId, b.ImageId, u.ImageId };
+            }
+            if (GhostTestSupport.Test(repo, true).Status != "Passed") throw new InvalidOperationException("fixture drill failed");
+            // A stale shared lock of another host, as NekkBackup wrote them before TargetLock (host-pid-random.json, no id or version).
+            File.WriteAllText(Path.Combine(repo, "locks", "other-host-4242-deadbeef.json"), JsonSerializer.Serialize(new
+            {
+                host = "other-host", pid = 4242, exclusive = false, operation = "capture", created = DateTime.UtcNow.AddHours(-2), refreshed = DateTime.UtcNow.AddHours(-2),
+            }));
         }
 
         public override void Prepare(string fixture, TrialContext t)
@@ -71,6 +87,7 @@ namespace NekkBackup.Core.Tests.Fuzz
                     break;
                 case Part.Manifest:
                     if (r < 10) m.SwapDirectory(R(t, "images"));
+                    else if (r < 30 && _usedId != null) AttackAllocation(t, R(t, "images", _usedId + ".json"));
                     else
                     {
                         m.Attack(R(t, "images", t.Pick(_ids) + ".json"), json: true);
@@ -105,6 +122,36 @@ namespace NekkBackup.Core.Tests.Fuzz
                 ("List", 10), ("Test", 14), ("Test -ImageId", 8), ("Test -Full", 14), ("Restore", 16), ("Restore -Format Vhd", 5),
                 ("Remove", 10), ("Capture", 9), ("PluginInventory", 4), ("ImageEvidence", 10),
             });
+        }
+
+        private static readonly string[] AllocationFields = { "mode", "allocation", "allocation.fileSystem", "allocation.blockSize", "allocation.usedBytes", "allocation.runs", "allocation.runsSha256" };
+
+        /// <summary>The used-block manifest's own fields: its mode and the allocation record the drill compares against.</summary>
+        private static void AttackAllocation(TrialContext t, string file)
+        {
+            var root = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+            var field = t.Pick(AllocationFields);
+            var parts = field.Split('.');
+            var parent = parts.Length == 1 ? root : root["allocation"] as JsonObject;
+            if (parent == null) return;
+            var name = parts[parts.Length - 1];
+            var original = parent[name]?.ToJsonString() ?? "null";
+            JsonNode? value = t.Rng.Next(9) switch
+            {
+                0 => null,
+                1 => JsonValue.Create(t.Pick(new[] { "AllBlocks", "UsedBlocks", "SparseBlocks", "usedblocks", "" })),
+                2 => JsonValue.Create(t.Pick(new long[] { -1, 0, 1, 511, 513, 4096, 3 << 20, int.MaxValue, long.MaxValue })),
+                3 => JsonValue.Create(t.Mutate.HostileString(original)),
+                4 => new JsonObject(),
+                5 => JsonValue.Create(t.Pick(new[] { "ext4", "ntfs", "xfs", "EXT4" })),
+                6 => JsonValue.Create(new string('0', 64)),
+                7 => root["sizeBytes"]?.DeepClone(),
+                _ => JsonValue.Create(t.Rng.Next(2) == 0 ? 2 << 20 : 4096),
+            };
+            if (t.Rng.Next(6) == 0) parent.Remove(name);
+            else parent[name] = value;
+            t.Notes.Add($"{field}: {original} -> {(parent.ContainsKey(name) ? value?.ToJsonString() ?? "null" : "removed")}");
+            File.WriteAllText(file, root.ToJsonString());
         }
 
         public override async Task<object?> InvokeAsync(TrialContext t, CancellationToken ct)

@@ -68,6 +68,10 @@ namespace NekkBackup.Core.Tests.Imaging
             // 12 distinct chunks of A + 1 changed chunk of B, however the two raced.
             Assert.Equal(13, Directory.EnumerateFiles(Path.Combine(repo, "chunks"), "*", SearchOption.AllDirectories).Count(f => !Path.GetFileName(f).StartsWith(".")));
             Assert.InRange(results[0].NewBytes + results[1].NewBytes, 13 * MiB, 13 * (MiB + 12));
+            // Exactly: a chunk both captures stored counts as new for the one whose conditional create won.
+            var chunkBytes = Directory.EnumerateFiles(Path.Combine(repo, "chunks"), "*", SearchOption.AllDirectories)
+                .Where(f => !Path.GetFileName(f).StartsWith(".")).Sum(f => new FileInfo(f).Length);
+            Assert.Equal(chunkBytes, results[0].NewBytes + results[1].NewBytes);
             Assert.Equal("Passed", Test(repo, full: true).Status);
             var rb = Path.Combine(dir.Path, "b.out");
             Restore(repo, results[1].ImageId, rb);
@@ -94,23 +98,38 @@ namespace NekkBackup.Core.Tests.Imaging
             Assert.Equal(new[] { plugins }, inv.Folders);
         }
     
-        [Fact]
-        public void ACaptureWhoseLockWasSweptAsStaleCommitsNothing()
+        [Theory]
+        [InlineData("swept")]
+        [InlineData("taken over")]
+        public void ACaptureWhoseLockWasLostCommitsNothing(string how)
         {
             using var dir = new TempDir("ghost");
             var src = Path.Combine(dir.Path, "vol.img");
             WriteVolumeFile(src, 4 * MiB, seed: 45);
             var repo = Path.Combine(dir.Path, "repo");
             Capture(src, repo); // creates the repository
+            var images = Directory.GetFiles(Path.Combine(repo, "images")).OrderBy(f => f).ToArray();
             using var slow = new SlowSource(BlockSources.Open(src));
             var task = GhostRepository.CaptureAsync(slow, src, new GhostCaptureOptions { Repository = repo }, null, CancellationToken.None);
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (Volatile.Read(ref slow.Reads) < 3 && DateTime.UtcNow < deadline) Thread.Sleep(10);
-            // What a Remove on another host does to a lock it judges stale (this machine "slept" 30 minutes).
-            foreach (var f in Directory.GetFiles(Path.Combine(repo, "locks"))) File.Delete(f);
+            var lockFile = Assert.Single(Directory.GetFiles(Path.Combine(repo, "locks")));
+            if (how == "swept")
+                File.Delete(lockFile); // what a Remove on another host does to a lock it judges stale (this machine "slept" 30 minutes)
+            else
+            {
+                // Another process judged it stale and put its own lock object under the same name.
+                var o = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(lockFile))!.AsObject();
+                o["id"] = Guid.NewGuid().ToString("N");
+                o["host"] = "other-host";
+                o["pid"] = 4242;
+                File.WriteAllText(lockFile, o.ToJsonString());
+            }
             var ex = Assert.Throws<NekkBackup.Core.Errors.NekkBackupException>(() => task.GetAwaiter().GetResult());
             Assert.Equal("NekkBackup.RepositoryLockLost", ex.ErrorId);
+            Assert.True(ex.IsTransient);
             Assert.Single(GhostRepository.List(repo)); // only the first image
+            Assert.Equal(images, Directory.GetFiles(Path.Combine(repo, "images")).OrderBy(f => f).ToArray()); // nor its chunk list
         }
     }
 }

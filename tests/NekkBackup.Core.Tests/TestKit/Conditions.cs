@@ -74,6 +74,16 @@ namespace NekkBackup.Core.Tests.TestKit
         }
     }
 
+    /// <summary>[Theory] that needs the given tools, not root (skips outside CI when absent).</summary>
+    public sealed class ToolTheoryAttribute : TheoryAttribute
+    {
+        public ToolTheoryAttribute(params string[] tools)
+        {
+            var why = Conditions.MissingFor(false, tools);
+            if (why != null && !Conditions.IsCi) Skip = why;
+        }
+    }
+
     /// <summary>[Fact] that can only run on Windows. Allowed to skip in CI.</summary>
     public sealed class WindowsOnlyFactAttribute : FactAttribute
     {

@@ -1,0 +1,221 @@
+using System;
+using System.Buffers;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
+using NekkBackup.Core.Storage;
+
+namespace NekkBackup.Core.Imaging
+{
+    /// <summary>
+    /// The capture phase: a volume into the repository. One thread reads the source in order; workers hash, look the chunk
+    /// up in the set of known chunks (one listing of chunks/ at the start, not a stat per chunk), compress and store new
+    /// ones with a conditional create; the chunk list streams into the target as it is made. Commit, in order (restic's
+    /// rule): chunks and chunk list stored → one durability point → the lock checked (a capture whose lock was lost or
+    /// taken over commits nothing) → the manifest, the image's commit point.
+    /// </summary>
+    internal sealed class ImageCapture
+    {
+        private sealed class Item
+        {
+            public long Index;
+            public byte[] Buffer = Array.Empty<byte>();
+            public int Count;
+            public ChunkId? Id;
+            public long StoredBytes;
+            public long NewBytes;
+        }
+
+        private readonly ImageRepository _repo;
+        private readonly GhostCaptureOptions _options;
+        private readonly IRunObserver _observer;
+        private readonly Serilog.ILogger _log;
+        private readonly ChunkStore _chunks;
+        private readonly bool _compress;
+        private readonly int _level;
+        private KnownChunks _known = new();
+        private CancellationToken _ct;
+
+        private ImageCapture(ImageRepository repo, GhostCaptureOptions options, IRunObserver observer, Serilog.ILogger log)
+        {
+            _repo = repo;
+            _options = options;
+            _observer = observer;
+            _log = log;
+            _chunks = new ChunkStore(repo);
+            _compress = options.Compression == GhostCompression.Zstd;
+            _level = options.ZstdLevel > 0 ? options.ZstdLevel : Math.Max(1, repo.Config.ZstdLevel);
+        }
+
+        /// <summary>
+        /// Captures <paramref name="source"/> into the repository <see cref="GhostCaptureOptions.Repository"/> names (created
+        /// when absent or empty), or into <paramref name="target"/> when given (another store; tests).
+        /// </summary>
+        public static GhostImage Run(IBlockSource source, string sourceName, GhostCaptureOptions options, IRunObserver outer, CancellationToken ct, IBackupTarget? target = null)
+        {
+            options.Validate(requireSource: false);
+            using var log = RunLog.Open(RunId.New(), "GhostCapture");
+            var observer = log.Wrap(outer);
+            var repo = target != null
+                ? ImageRepository.OpenOrCreate(target, options.ChunkSize, options.Compression, options.ZstdLevel)
+                : ImageRepository.OpenOrCreate(options.Repository, options.ChunkSize, options.Compression, options.ZstdLevel, observer, log.Logger);
+            repo.Layout?.Create(); // nothing is written through a link or into a file planted where a folder belongs
+            using var repoLock = repo.Lock(LockMode.Shared, "capture", observer, ct);
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, repoLock.LostToken);
+            var capture = new ImageCapture(repo, options, observer, log.Logger);
+            try { return capture.Capture(source, sourceName, repoLock, run.Token); }
+            catch (OperationCanceledException) when (repoLock.IsLost && !ct.IsCancellationRequested) { throw LockLost(repo, repoLock.LostReason); }
+        }
+
+        private static NekkBackupException LockLost(ImageRepository repo, string? why, Exception? inner = null) =>
+            new("RepositoryLockLost", FailureKind.ResourceUnavailable,
+                $"The capture's lock on '{repo.Root}' was lost ({why ?? "it was removed or taken over"}; the machine slept or the share dropped), so garbage collection may have removed chunks it reuses. No image was written; run the capture again.",
+                repo.Root, inner)
+            { IsTransient = true };
+
+        private GhostImage Capture(IBlockSource source, string sourceName, TargetLock repoLock, CancellationToken ct)
+        {
+            _ct = ct;
+            PluginInventory? inventory = null;
+            if (!_options.SkipPluginInventory)
+            {
+                inventory = PluginScanner.Scan(_options.PluginPaths, _options.ToolRoot);
+                _observer.Message(RunMessageLevel.Verbose, $"Plugin inventory: {inventory.Plugins.Length} plugins, {inventory.AuthorizationTools.Length} licence tools.");
+            }
+            (source, var allocation) = UsedBlocks.Prepare(source, sourceName, _options.Mode, _observer, ct);
+            var imageId = RunId.New();
+            int chunkSize = _repo.Config.ChunkSize;
+            long size = source.Length;
+            var created = DateTime.UtcNow;
+            var clock = Stopwatch.StartNew();
+            _known = KnownChunks.List(_repo, ct);
+            _log.Information("Capturing {Source} ({Device}, {Size} bytes) into {Repository} as {ImageId}; {Known} chunks listed in {Ms} ms",
+                sourceName, source.Path, size, _repo.Root, imageId, _known.Count, clock.ElapsedMilliseconds);
+
+            var meter = new GhostProgress(_observer, $"Capturing {sourceName}");
+            var totals = new Item();
+            long zeroChunks = 0, chunks = 0, bytesDone = 0;
+            string indexSha, volumeSha;
+            bool indexStored = false;
+            try
+            {
+                using (var volume = _options.VolumeDigest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null)
+                using (var index = new ImageIndexWriter(_repo.Target, _repo.IndexKey(imageId), chunkSize, size, ct))
+                {
+                    Pipeline(source, sourceName, chunkSize, size, it =>
+                    {
+                        volume?.AppendData(it.Buffer, 0, it.Count);
+                        index.Add(it.Id);
+                        if (it.Id == null) zeroChunks++;
+                        totals.StoredBytes += it.StoredBytes;
+                        totals.NewBytes += it.NewBytes;
+                        chunks++;
+                        bytesDone += it.Count;
+                        meter.Report("Hashing, deduplicating, compressing", bytesDone, size, chunks, ImageIndexWriter.ChunkCount(size, chunkSize), sourceName);
+                    });
+                    indexSha = index.Complete();
+                    indexStored = true;
+                    volumeSha = volume != null ? Hex.Encode(volume.GetHashAndReset()) : "";
+                }
+
+                // Chunks and chunk list reach stable storage before the manifest commits the image.
+                _repo.MakeDurable();
+                try { TargetIo.Wait(repoLock.EnsureHeldAsync(ct)); }
+                catch (NekkBackupException e) when (e.ErrorId == "NekkBackup.RepositoryLockLost") { throw LockLost(_repo, repoLock.LostReason, e); }
+                var manifest = new ImageManifest
+                {
+                    ImageId = imageId, Source = sourceName, Device = source.Path, Host = OperatingSystemInfo.HostName,
+                    Created = created, Finished = DateTime.UtcNow, SizeBytes = size, ChunkSize = chunkSize,
+                    Chunks = chunks, ZeroChunks = zeroChunks, StoredBytes = totals.StoredBytes, NewBytes = totals.NewBytes,
+                    DurationMs = clock.ElapsedMilliseconds,
+                    Tags = _options.Tags?.Where(t => !string.IsNullOrWhiteSpace(t)).ToArray() ?? Array.Empty<string>(),
+                    Compression = _compress ? "zstd" : "none", VolumeSha256 = volumeSha,
+                    IndexFile = imageId + ".idx", IndexSha256 = indexSha, Plugins = inventory,
+                    Mode = allocation != null ? UsedBlocks.UsedBlocksName : UsedBlocks.AllBlocksName, Allocation = allocation,
+                };
+                _repo.WriteManifest(manifest, ct);
+                meter.Completed("Done");
+                _log.Information("Image {ImageId}: {Chunks} chunks ({ZeroChunks} zero), {Stored} bytes stored, {New} new, in {Ms} ms",
+                    imageId, chunks, zeroChunks, totals.StoredBytes, totals.NewBytes, clock.ElapsedMilliseconds);
+                return GhostRepository.ToImage(manifest, _repo.Root);
+            }
+            catch
+            {
+                // A chunk list without its manifest is no image; garbage collection would sweep it, but do not leave it.
+                if (indexStored) { try { _repo.Delete(_repo.IndexKey(imageId), CancellationToken.None); } catch (NekkBackupException) { } }
+                meter.Completed("Stopped");
+                throw;
+            }
+        }
+
+        private void Pipeline(IBlockSource source, string sourceName, int chunkSize, long size, Action<Item> complete)
+        {
+            int workers = GhostRepository.Workers(_options.Parallelism);
+            var pool = ArrayPool<byte>.Create(chunkSize, workers * 2 + 4);
+            long offset = 0, index = 0;
+            OrderedPipeline.Run<Item>(
+                produce: () =>
+                {
+                    if (offset >= size) return null;
+                    int n = (int)Math.Min(chunkSize, size - offset);
+                    var buf = pool.Rent(chunkSize);
+                    int got;
+                    try { got = source.Read(offset, buf, n); }
+                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); throw Fail.FromIo(e, sourceName); }
+                    if (got != n)
+                    {
+                        pool.Return(buf);
+                        throw Fail.InvalidData("SourceChanged", $"'{sourceName}' ended at {offset + got} bytes, before its size {size}: it shrank while it was read.", sourceName);
+                    }
+                    var item = new Item { Index = index++, Buffer = buf, Count = n };
+                    offset += n;
+                    return item;
+                },
+                work: Store,
+                complete: it =>
+                {
+                    complete(it);
+                    pool.Return(it.Buffer);
+                },
+                workers, _ct);
+        }
+
+        /// <summary>
+        /// One chunk: all zeros is stored as nothing; a chunk the repository holds is referenced; a new one is stored with a
+        /// conditional create, so only the capture that created it counts its bytes as new.
+        /// </summary>
+        private void Store(Item it)
+        {
+            if (IsAllZero(it.Buffer, it.Count)) return;
+            var id = ChunkId.Of(it.Buffer, it.Count);
+            it.Id = id;
+            bool first = _known.Use(id, out int size);
+            if (size < 0)
+            {
+                var (created, length) = _chunks.Put(id, it.Buffer, it.Count, _compress, _level, _ct);
+                _known.Stored(id, length);
+                if (created) it.NewBytes = length;
+                size = length;
+            }
+            if (first) it.StoredBytes = size;
+        }
+
+        private static bool IsAllZero(byte[] buffer, int count)
+        {
+#if NET
+            return buffer.AsSpan(0, count).IndexOfAnyExcept((byte)0) < 0;
+#else
+            int i = 0;
+            for (; i + 8 <= count; i += 8)
+                if (BitConverter.ToUInt64(buffer, i) != 0) return false;
+            for (; i < count; i++) if (buffer[i] != 0) return false;
+            return true;
+#endif
+        }
+    }
+}
