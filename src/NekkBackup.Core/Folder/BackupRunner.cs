@@ -169,7 +169,7 @@ namespace NekkBackup.Core.Folder
                 // 1. Scan (a stat walk).
                 var items = new List<SourceItem>();
                 for (int i = 0; i < views.Count; i++)
-                    Scan(views[i].ReadPath, names[i], items, ct);
+                    Scan(views[i], names[i], items, ct);
                 _filesScanned = items.Count(x => !x.IsDir);
                 if (ct.IsCancellationRequested) return Finish("Cancelled", "The run was cancelled.");
 
@@ -389,102 +389,48 @@ namespace NekkBackup.Core.Folder
 
         // ---------------------------------------------------------------- scan
 
-        private void Scan(string root, string name, List<SourceItem> items, CancellationToken ct)
+        private void Scan(SourceView view, string name, List<SourceItem> items, CancellationToken ct)
         {
-            var include = new GlobSet(_o.Include);
-            var exclude = new GlobSet(_o.Exclude);
-            var visited = new HashSet<string>(_paths);
-            var stack = new Stack<(string Dir, string Rel)>();
-            stack.Push((root, ""));
-            visited.Add(Path.GetFullPath(root));
-            while (stack.Count > 0)
+            var walker = new SourceWalker(new WalkOptions
             {
-                if (ct.IsCancellationRequested) return;
-                var (dir, relDir) = stack.Pop();
-                IEnumerable<FileSystemInfo> entries;
-                try
+                Filter = PathFilter.From(_o.Include, _o.Exclude, _identity),
+                Links = _o.FollowSymlinks ? LinkPolicy.Follow : LinkPolicy.Record,
+                PathIdentity = _identity,
+            });
+            try
+            {
+                foreach (var e in walker.Walk(view, ct))
                 {
-                    entries = new DirectoryInfo(dir).EnumerateFileSystemInfos().ToList();
-                }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-                {
-                    ItemFailed(dir, Fail.FromIo(ex, dir));
-                    _unreadable.Add(relDir.Length == 0 ? name : name + "/" + relDir);
-                    continue;
-                }
-                _progress.Tick(dir);
-                foreach (var info in entries)
-                {
-                    var rel = relDir.Length == 0 ? info.Name : relDir + "/" + info.Name;
-                    if (exclude.Matches(rel)) continue;
-                    // The btrfs provider keeps its snapshots in .nekk-snapshots/ at the file system's root:
-                    // never back up snapshots of the source into the backup of the source.
-                    if (relDir.Length == 0 && info is DirectoryInfo && info.Name == Snapshots.BtrfsSnapshotProvider.SnapshotDirName) continue;
-                    string? link;
-                    try { link = FileOps.LinkTarget(info); }
-                    catch (IOException) { link = null; }
-                    bool isDir = info is DirectoryInfo;
-                    if (link != null && !_o.FollowSymlinks)
+                    var path = e.RelativePath.Length == 0 ? name : name + "/" + e.RelativePath;
+                    _progress.Tick(e.FullPath);
+                    switch (e.Kind)
                     {
-                        if (!include.IsEmpty && !include.Matches(rel)) continue;
-                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Link = link, LinkIsDir = isDir, MTime = SafeMTime(info) });
-                        continue;
-                    }
-                    if (isDir)
-                    {
-                        if (include.IsEmpty)
-                            items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, IsDir = true, MTime = SafeMTime(info) });
-                        if (link != null)
-                        {
-                            // Following: guard against loops through the resolved target.
-                            string real;
-                            try { real = ResolveReal(info); }
-                            catch (Exception) { continue; }
-                            if (!visited.Add(real)) continue;
-                        }
-                        stack.Push((info.FullName, rel));
-                        continue;
-                    }
-                    if (!include.IsEmpty && !include.Matches(rel)) continue;
-                    var fi = (FileInfo)info;
-                    try
-                    {
-                        if (link != null)
-                        {
-                            fi = new FileInfo(ResolveReal(fi));
-                            if (!fi.Exists) { ItemFailed(info.FullName, Fail.NotFound("ItemVanished", $"The link '{info.FullName}' points to nothing.", info.FullName)); continue; }
-                        }
-                        items.Add(new SourceItem { Path = name + "/" + rel, FullPath = info.FullName, Size = fi.Length, MTime = fi.LastWriteTimeUtc.Ticks, Attributes = FileOps.KeptAttributesOf(fi), Followed = link != null });
-                    }
-                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-                    {
-                        ItemFailed(info.FullName, Fail.FromIo(ex, info.FullName));
-                        _unreadable.Add(name + "/" + rel);
+                        case WalkEntryKind.Failed:
+                            ItemFailed(e.FullPath, e.Error!);
+                            // Nothing is known below it: what the last run recorded there is kept, not deleted.
+                            if (e.ContentsUnknown) _unreadable.Add(path);
+                            break;
+                        case WalkEntryKind.Link:
+                            items.Add(new SourceItem { Path = path, FullPath = e.FullPath, Link = e.LinkTarget, LinkIsDir = e.LinkIsDirectory, MTime = e.LastWriteTimeUtc.Ticks });
+                            break;
+                        case WalkEntryKind.Directory:
+                            items.Add(new SourceItem { Path = path, FullPath = e.FullPath, IsDir = true, MTime = e.LastWriteTimeUtc.Ticks });
+                            break;
+                        default:
+                            items.Add(new SourceItem { Path = path, FullPath = e.FullPath, Size = e.Size, MTime = e.LastWriteTimeUtc.Ticks, Attributes = FileOps.KeptAttributesOf(e.Attributes), Followed = e.Followed });
+                            break;
                     }
                 }
             }
-        }
-
-        private static long SafeMTime(FileSystemInfo i)
-        {
-            try { return i.LastWriteTimeUtc.Ticks; } catch (Exception) { return 0; }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         }
 
         private static FileInfo StatSource(SourceItem it)
         {
             var fi = new FileInfo(it.FullPath);
             if (!it.Followed) return fi;
-            try { return new FileInfo(ResolveReal(fi)); }
+            try { return new FileInfo(FileLinks.ResolveFinal(fi)); }
             catch (IOException) { return fi; }
-        }
-
-        private static string ResolveReal(FileSystemInfo info)
-        {
-#if NET
-            return info.ResolveLinkTarget(true)?.FullName ?? info.FullName;
-#else
-            return info.FullName;
-#endif
         }
 
         // ---------------------------------------------------------------- guard
@@ -685,7 +631,7 @@ namespace NekkBackup.Core.Folder
                 {
                     // Something not in the catalog at that name (a link, an unrecorded leftover): replace it.
                     var di = new DirectoryInfo(mirror);
-                    if (di.Exists && FileOps.IsLink(di)) Directory.Delete(mirror);
+                    if (di.Exists && FileLinks.IsLink(di)) Directory.Delete(mirror);
                 }
                 FileOps.ClearReadOnly(mirror);
                 AtomicFile.MoveOverwrite(partial!, mirror);

@@ -10,20 +10,6 @@ namespace NekkBackup.Core.Folder
         public const int BufferSize = 1 << 20;
         private const int SparseBlock = 4096;
 
-        /// <summary>The link target when <paramref name="info"/> is a symbolic link, else null.</summary>
-        public static string? LinkTarget(FileSystemInfo info)
-        {
-#if NET
-            // Attributes come from the enumeration's cached lstat: only links pay for a readlink.
-            if ((info.Attributes & FileAttributes.ReparsePoint) == 0) return null;
-            return info.LinkTarget;
-#else
-            return (info.Attributes & FileAttributes.ReparsePoint) != 0 ? "" : null;
-#endif
-        }
-
-        public static bool IsLink(FileSystemInfo info) => (info.Attributes & FileAttributes.ReparsePoint) != 0 || LinkTarget(info) != null;
-
         public static void CreateSymlink(string path, string target, bool directoryHint)
         {
 #if NET
@@ -54,9 +40,9 @@ namespace NekkBackup.Core.Folder
         public static void DeleteItem(string path)
         {
             var fi = new FileInfo(path);
-            if (fi.Exists || LinkTarget(fi) != null) { fi.Attributes = FileAttributes.Normal; File.Delete(path); return; }
+            if (fi.Exists || FileLinks.TargetOf(fi) != null) { fi.Attributes = FileAttributes.Normal; File.Delete(path); return; }
             var di = new DirectoryInfo(path);
-            if (di.Exists && IsLink(di)) Directory.Delete(path);
+            if (di.Exists && FileLinks.IsLink(di)) Directory.Delete(path);
         }
 
         public static bool IsAllZero(byte[] buf, int offset, int count)
@@ -110,15 +96,13 @@ namespace NekkBackup.Core.Folder
             }
         }
 
-        public static long MTimeTicks(FileSystemInfo fi) => fi.LastWriteTimeUtc.Ticks;
-
         private const FileAttributes KeptAttributes = FileAttributes.ReadOnly | FileAttributes.Hidden | FileAttributes.System;
 
         /// <summary>On Windows, the attributes a backup keeps (ReadOnly, Hidden, System), or null.</summary>
-        public static int? KeptAttributesOf(FileSystemInfo fi)
+        public static int? KeptAttributesOf(FileAttributes attributes)
         {
             if (!OperatingSystemInfo.IsWindows) return null;
-            var a = fi.Attributes & KeptAttributes;
+            var a = attributes & KeptAttributes;
             return a == 0 ? null : (int)a;
         }
 

@@ -10,6 +10,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Sources;
 using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Folder
@@ -100,7 +101,7 @@ namespace NekkBackup.Core.Folder
                     try
                     {
                         var p = ctx.SafeTargetPath(d.Path);
-                        if (Directory.Exists(p) && FileOps.LinkTarget(new DirectoryInfo(p)) == null)
+                        if (Directory.Exists(p) && FileLinks.TargetOf(new DirectoryInfo(p)) == null)
                             Directory.SetLastWriteTimeUtc(p, new DateTime(d.MTime, DateTimeKind.Utc));
                     }
                     catch (Exception ex) when (IsItemFault(ex)) { }
@@ -208,7 +209,7 @@ namespace NekkBackup.Core.Folder
                     cur = Path.Combine(cur, seg);
                     if (SafeDirs.ContainsKey(cur)) continue;
                     var di = new DirectoryInfo(cur);
-                    if (FileOps.LinkTarget(di) != null || (di.Exists && (di.Attributes & FileAttributes.ReparsePoint) != 0))
+                    if (FileLinks.TargetOf(di) != null || (di.Exists && (di.Attributes & FileAttributes.ReparsePoint) != 0))
                         throw new NekkBackupException("UnsafePath", FailureKind.SecurityError, $"'{cur}' in the restore target is a link; NekkBackup does not write through links.", cur);
                     if (!di.Exists) Directory.CreateDirectory(cur);
                     SafeDirs.TryAdd(cur, 0);
@@ -248,7 +249,7 @@ namespace NekkBackup.Core.Folder
             var dst = ctx.SafeTargetPath(e.Path);
             var dir = Path.GetDirectoryName(dst)!;
             ctx.EnsureSafeDir(dir);
-            if (Directory.Exists(dst) && FileOps.LinkTarget(new DirectoryInfo(dst)) == null)
+            if (Directory.Exists(dst) && FileLinks.TargetOf(new DirectoryInfo(dst)) == null)
                 throw new IOException($"'{dst}' is a folder in the restore target");
 
             // Candidates are regular files only (no FIFO, device or link, none behind a linked folder).
