@@ -91,6 +91,7 @@ namespace NekkBackup.Core.Cloud
             var key = client.Target.ArchiveManifestKey(archiveId);
             var bytes = await client.TryGetSmallAsync(key, ct).ConfigureAwait(false)
                 ?? throw Fail.NotFound("CloudArchiveNotFound", $"Bucket '{client.Target.Bucket}' holds no archive '{archiveId}' under '{client.Target.HostRoot}'.", archiveId);
+            Validation.CloudRules.CheckVersion(bytes, Validation.CloudRules.Check(key, "the archive manifest"), ArchiveManifest.Version, $"The archive manifest '{key}'", key);
             ArchiveManifest? m;
             try { m = JsonSerializer.Deserialize<ArchiveManifest>(bytes); }
             catch (JsonException ex) { throw Fail.InvalidData("ManifestCorrupt", $"The archive manifest '{key}' is not valid JSON: {ex.Message}", key, ex); }

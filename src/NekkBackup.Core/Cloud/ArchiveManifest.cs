@@ -17,7 +17,10 @@ namespace NekkBackup.Core.Cloud
     public sealed class ArchiveManifest
     {
         public const string FormatName = "nekkbackup-cloud-archive/1";
+        /// <summary>Any 1.x is read; a newer major is NekkBackup.UnsupportedFormatVersion (older manifests have only <see cref="Format"/>).</summary>
+        public static readonly Primitives.FormatVersion Version = new(1);
         [JsonPropertyName("format")] public string Format { get; set; } = FormatName;
+        [JsonPropertyName("formatVersion")] public int FormatVersion { get; set; } = Version.Major;
         [JsonPropertyName("archiveId")] public string ArchiveId { get; set; } = "";
         [JsonPropertyName("host")] public string Host { get; set; } = "";
         [JsonPropertyName("source")] public string Source { get; set; } = "";

@@ -52,7 +52,7 @@ namespace NekkBackup.Core.Cloud
             CloudClient.Validate(_target);
             using var log = RunLog.Open(RunId.New(), Activity);
             var observer = log.Wrap(_observer);
-            using var client = await CloudClient.OpenAsync(_target, observer, log, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, observer, log, ct, check: false).ConfigureAwait(false);
             await using var held = await CloudLocks.AcquireAsync(client, LockMode.Exclusive, Activity, observer, ct).ConfigureAwait(false);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(ct, held.LostToken);
             try

@@ -67,7 +67,7 @@ namespace NekkBackup.Core.Cloud
             var warnings = CheckMedia(src);
             foreach (var w in warnings) observer.Message(RunMessageLevel.Warning, w);
 
-            using var client = await CloudClient.OpenAsync(_target, observer, log, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, observer, log, ct, check: false).ConfigureAwait(false);
             await using var held = await CloudLocks.AcquireAsync(client, LockMode.Shared, Activity, observer, ct).ConfigureAwait(false);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(ct, held.LostToken);
             try
@@ -98,8 +98,10 @@ namespace NekkBackup.Core.Cloud
                 }
                 if (pending != null) observer.Message(RunMessageLevel.Verbose, $"Continuing the unfinished upload of archive '{archiveId}' (started {pending.CreatedUtc:u}).");
 
-                var plan = TarPlan.Scan(src, name, observer);
-                long total = plan.Files.Sum(f => f.File.Length);
+                int mediaWarnings = warnings.Count;
+                var plan = TarPlan.Scan(src, name, observer, warnings);
+                foreach (var w in warnings.Skip(mediaWarnings)) observer.Message(RunMessageLevel.Warning, w);
+                long total = plan.Files.Sum(f => f.Size);
                 int partSize = UploadContext.PartSizeFor(plan.TarBytes, options.PartSize);
                 using var ctx = new UploadContext(client, options.ThrottleLimit, options.MaxMBps, partSize, new MultipartJournal(journalDir), observer);
 
@@ -145,11 +147,11 @@ namespace NekkBackup.Core.Cloud
                 try
                 {
                     var buf = new byte[1 << 20];
-                    await plan.WriteAsync(tar, async (f, rel) =>
+                    await plan.WriteAsync(tar, async f =>
                     {
-                        using var fs = new FileStream(f.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
-                        long size = f.Length;
-                        if (fs.Length != size) throw Fail.InvalidData("ItemChanged", $"'{f.FullName}' changed size while it was being archived; archive it again.", f.FullName);
+                        var (path, rel, size, mtime) = f;
+                        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
+                        if (fs.Length != size) throw Fail.InvalidData("ItemChanged", $"'{path}' changed size while it was being archived; archive it again.", path);
                         long offset = tar.Position;
                         using var sha = SHA256.Create();
                         long left = size;
@@ -157,7 +159,7 @@ namespace NekkBackup.Core.Cloud
                         {
                             ct.ThrowIfCancellationRequested();
                             int n = await fs.ReadAsync(buf, 0, (int)Math.Min(buf.Length, left), ct).ConfigureAwait(false);
-                            if (n == 0) throw Fail.InvalidData("ItemChanged", $"'{f.FullName}' shrank while it was being archived; archive it again.", f.FullName);
+                            if (n == 0) throw Fail.InvalidData("ItemChanged", $"'{path}' shrank while it was being archived; archive it again.", path);
                             sha.TransformBlock(buf, 0, n, null, 0);
                             await tar.WriteDataAsync(buf, 0, n).ConfigureAwait(false);
                             left -= n;
@@ -170,7 +172,7 @@ namespace NekkBackup.Core.Cloud
                                 });
                         }
                         sha.TransformFinalBlock(buf, 0, 0);
-                        manifest.Files.Add(new ArchiveManifestEntry { Path = name + "/" + rel, Size = size, LastWriteTimeUtc = f.LastWriteTimeUtc, Hash = Hex.Encode(sha.Hash!), Offset = offset });
+                        manifest.Files.Add(new ArchiveManifestEntry { Path = name + "/" + rel, Size = size, LastWriteTimeUtc = mtime, Hash = Hex.Encode(sha.Hash!), Offset = offset });
                     }, ct).ConfigureAwait(false);
                     tarSha.TransformFinalBlock(buf, 0, 0);
                     if (tar.Position != plan.TarBytes)

@@ -41,7 +41,7 @@ namespace NekkBackup.Core.Cloud
             log.Logger.Information("Cloud backup of {Sources} to {Bucket}/{Root} (endpoint {Endpoint}, class {Class}, encrypted {Encrypted})",
                 roots.Select(r => r.Full).ToArray(), _target.Bucket, _target.HostRoot, _target.Endpoint ?? "aws", settings.StorageClassOrDefault, options.Cipher != null);
 
-            using var client = await CloudClient.OpenAsync(_target, observer, log, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, observer, log, ct, check: false).ConfigureAwait(false);
             await using var held = await CloudLocks.AcquireAsync(client, LockMode.Shared, Activity, observer, ct).ConfigureAwait(false);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(ct, held.LostToken);
             var token = running.Token;
@@ -57,7 +57,7 @@ namespace NekkBackup.Core.Cloud
                 }
 
                 using var scan = await CloudScan.RunAsync(roots, options, observer, token).ConfigureAwait(false);
-                observer.Message(RunMessageLevel.Verbose, $"Scanned {scan.Files.Count} files; previous manifest: {previous.RunId ?? "none"}.");
+                observer.Message(RunMessageLevel.Verbose, $"Scanned {scan.Files.Count} files and {scan.Links.Count} links; previous manifest: {previous.RunId ?? "none"}.");
 
                 // Parts stay at the chosen size unless the largest file would need more than 10,000 of them.
                 long largest = scan.Files.Count == 0 ? 0 : scan.Files.Max(c => options.Cipher != null ? ContentCipher.EncryptedLength(c.Size) : c.Size);
@@ -69,6 +69,8 @@ namespace NekkBackup.Core.Cloud
 
                 var upload = new UploadPhase(ctx, new ContentStore(ctx, settings, options.Cipher, observer, token), options, previous, observer, sw, token);
                 await upload.RunAsync(scan.Files).ConfigureAwait(false);
+                upload.RecordLinks(scan.Links);
+                upload.KeepUnder(scan.Unknown);
                 long dataBytes = ctx.BytesSent;
 
                 var manifest = new CloudManifest
@@ -85,7 +87,7 @@ namespace NekkBackup.Core.Cloud
                 upload.ReportDone();
                 var result = new CloudRun
                 {
-                    RunId = runId, Bucket = _target.Bucket, Prefix = _target.HostRoot.TrimEnd('/'), FilesScanned = scan.Files.Count,
+                    RunId = runId, Bucket = _target.Bucket, Prefix = _target.HostRoot.TrimEnd('/'), FilesScanned = scan.Files.Count + scan.Links.Count,
                     FilesUploaded = upload.Uploaded, FilesSkipped = upload.Skipped, BytesUploaded = dataBytes, PartsResumed = ctx.PartsResumed,
                     Duration = sw.Elapsed, Errors = errors, Status = status, ManifestKey = manifestKey,
                 };

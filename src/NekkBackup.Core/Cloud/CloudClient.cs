@@ -44,7 +44,9 @@ namespace NekkBackup.Core.Cloud
         /// </summary>
         /// <param name="root">The key prefix the target is rooted at: this host's &lt;Prefix&gt;/&lt;host&gt;/ unless told
         /// (the fleet view reads every host's status under &lt;Prefix&gt;/).</param>
-        public static async Task<CloudClient> OpenAsync(CloudTarget target, IRunObserver? observer, RunLog? log, CancellationToken ct, string? root = null)
+        /// <param name="check">False for a caller that takes the bucket lock next: the lock's first listing (under
+        /// &lt;Prefix&gt;/&lt;host&gt;/locks/) is the same check, mapped to the same errors, one request earlier.</param>
+        public static async Task<CloudClient> OpenAsync(CloudTarget target, IRunObserver? observer, RunLog? log, CancellationToken ct, string? root = null, bool check = true)
         {
             if (target == null) throw new ArgumentNullException(nameof(target));
             Validate(target);
@@ -55,7 +57,7 @@ namespace NekkBackup.Core.Cloud
             var client = new CloudClient(target, root, store, new RetryingTarget(store, preset, log?.Logger, observer ?? NullRunObserver.Instance));
             try
             {
-                await client.RunAsync("ListObjectsV2 (bucket check)", async t => { await store.CheckAsync(t).ConfigureAwait(false); return true; }, ct, target.Bucket).ConfigureAwait(false);
+                if (check) await client.RunAsync(BucketCheck, async t => { await store.CheckAsync(t).ConfigureAwait(false); return true; }, ct, target.Bucket).ConfigureAwait(false);
                 return client;
             }
             catch
@@ -64,6 +66,8 @@ namespace NekkBackup.Core.Cloud
                 throw;
             }
         }
+
+        internal const string BucketCheck = "ListObjectsV2 (bucket check)";
 
         public CloudTarget Target { get; }
 

@@ -25,10 +25,11 @@ namespace NekkBackup.Core.Cloud
 
         public static LockOptions OptionsFor(CloudTarget target, LockMode mode)
         {
-            var t = target.Lock ?? new LockOptions { WaitTimeout = mode == LockMode.Shared ? UploadWait : TimeSpan.Zero };
+            var t = target.Lock ?? new LockOptions { WaitTimeout = UploadWait };
             var o = new LockOptions
             {
-                Prefix = Prefix, Lease = t.Lease, RefreshInterval = t.RefreshInterval, ClockSkew = t.ClockSkew, WaitTimeout = t.WaitTimeout,
+                Prefix = Prefix, Lease = t.Lease, RefreshInterval = t.RefreshInterval, ClockSkew = t.ClockSkew,
+                WaitTimeout = mode == LockMode.Shared ? t.WaitTimeout : TimeSpan.Zero,
                 LockedReason = LockedReason,
             };
             o.Validate();
@@ -43,7 +44,8 @@ namespace NekkBackup.Core.Cloud
             }
             catch (TargetException ex)
             {
-                throw CloudErrors.Map(ex, $"taking the bucket lock under '{client.Target.HostRoot}{Prefix}'", client.Target, client.Target.Bucket);
+                // Also the bucket check of an upload (its first request lists the locks).
+                throw CloudErrors.Map(ex, CloudClient.BucketCheck + $" and the bucket lock under '{client.Target.HostRoot}{Prefix}'", client.Target, client.Target.Bucket);
             }
         }
 

@@ -55,7 +55,7 @@ namespace NekkBackup.Core.Cloud
             return files.Where(f => match(f.Path)).Select(f => new CloudBackupItem
             {
                 Path = f.Path, Size = f.Size, LastWriteTimeUtc = f.LastWriteTimeUtc, Hash = f.Hash, Key = f.Key, RunId = m.RunId,
-                StorageClass = f.StorageClass ?? "STANDARD",
+                StorageClass = f.IsLink ? "" : f.StorageClass ?? "STANDARD", LinkTarget = f.LinkTarget,
             }).ToList();
         }
 
@@ -132,6 +132,12 @@ namespace NekkBackup.Core.Cloud
                         throw Fail.InvalidData("UnsafePath", $"'{e.Path}' would be written outside the target; skipped.", e.Path);
                     if (File.Exists(dest) && !options.Overwrite)
                         throw Fail.InvalidOperation("TargetExists", $"'{dest}' exists; use -Overwrite.", dest);
+                    if (e.IsLink)
+                    {
+                        RestoreLink(e, dest, targetStore, options.Overwrite);
+                        Interlocked.Increment(ref restored);
+                        return;
+                    }
 
                     var cls = e.StorageClass ?? "STANDARD";
                     if (ColdStorage.IsColdClass(cls))
@@ -186,7 +192,9 @@ namespace NekkBackup.Core.Cloud
                 }
             }
 
-            await BoundedParallel.ForEachAsync(selected, Math.Max(1, options.ThrottleLimit), OneAsync, ct).ConfigureAwait(false);
+            await BoundedParallel.ForEachAsync(selected.Where(e => !e.IsLink), Math.Max(1, options.ThrottleLimit), OneAsync, ct).ConfigureAwait(false);
+            // Links last, so no file is ever written through a link this restore made.
+            foreach (var link in selected.Where(e => e.IsLink)) await OneAsync(link).ConfigureAwait(false);
             observer.Progress(new RunProgress("Restore-NekkCloudBackup", "done") { Completed = true });
 
             TimeSpan? wait = null;
@@ -213,6 +221,23 @@ namespace NekkBackup.Core.Cloud
 
         private static Task RequestThawAsync(CloudClient client, ManifestEntry e, string cls, string tier, int days, bool alreadyInProgress, CancellationToken ct) =>
             alreadyInProgress ? Task.CompletedTask : ColdStorage.RequestThawAsync(client, e.Key, e.Path, cls, tier, days, ct);
+
+        /// <summary>Recreates a recorded link (never followed: the folders on the way are checked, an existing item is replaced only with -Overwrite).</summary>
+        private static void RestoreLink(ManifestEntry e, string dest, StoreRoot target, bool overwrite)
+        {
+            if (string.IsNullOrEmpty(e.LinkTarget))
+                throw Fail.InvalidData("LinkTargetUnknown", $"'{e.Path}' was recorded as a link without its target (Windows PowerShell 5.1 cannot read link targets); recreate it by hand.", e.Path);
+            target.EnsureDirectory(Path.GetDirectoryName(dest)!, Reasons.UnsafePath);
+            var kind = target.Kind(dest);
+            if (kind == StoredKind.Directory)
+                throw Fail.InvalidOperation("TargetExists", $"'{dest}' is a folder; the backup holds a link there.", dest);
+            if (kind != StoredKind.Missing)
+            {
+                if (!overwrite) throw Fail.InvalidOperation("TargetExists", $"'{dest}' exists; use -Overwrite.", dest);
+                Folder.FileOps.DeleteItem(dest);
+            }
+            Folder.FileOps.CreateSymlink(dest, e.LinkTarget!, e.LinkIsDirectory == true);
+        }
 
         private static async Task DownloadAsync(CloudClient client, ManifestEntry e, string dest, StoreRoot target, ContentCipher? cipher, bool encrypted, CancellationToken ct)
         {

@@ -26,9 +26,9 @@ namespace NekkBackup.Core.Cloud
         public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(15);
 
         /// <summary>
-        /// Timing of the bucket lock under &lt;Prefix&gt;/&lt;host&gt;/locks/ (lease, refresh, clock skew, how long to wait);
-        /// null: the defaults (uploads wait up to 30 minutes for a prune, a prune does not wait). Its Prefix and
-        /// reasons are the cloud leg's own and are not taken from here.
+        /// Timing of the bucket lock under &lt;Prefix&gt;/&lt;host&gt;/locks/: lease, refresh, clock skew, and how long an upload
+        /// waits for a prune (WaitTimeout; a prune never waits for uploads). Null: the defaults (30 minutes' wait).
+        /// Its Prefix and reasons are the cloud leg's own and are not taken from here.
         /// </summary>
         public Storage.LockOptions? Lock { get; init; }
 

@@ -9,7 +9,7 @@ using NekkBackup.Core.Observability;
 namespace NekkBackup.Core.Cloud
 {
     /// <summary>
-    /// The tar's layout fixed before anything is sent: the files (sorted walk), their folders' times, and the
+    /// The tar's layout fixed before anything is sent: the files (the walker's order), their folders' times, and the
     /// exact tar size (a sizing pass through the same writer), so the object's size is known up front and the
     /// multipart journal can resume it.
     /// </summary>
@@ -20,14 +20,15 @@ namespace NekkBackup.Core.Cloud
 
         private TarPlan(string name) => _name = name;
 
-        public List<(FileInfo File, string Rel)> Files { get; private set; } = new();
+        public List<(string FullPath, string Rel, long Size, DateTime MTime)> Files { get; private set; } = new();
         public long TarBytes { get; private set; }
 
-        public static TarPlan Scan(string src, string name, IRunObserver observer)
+        /// <param name="warnings">Gets a warning for each link in the project (an archive holds files only).</param>
+        public static TarPlan Scan(string src, string name, IRunObserver observer, List<string> warnings)
         {
-            var plan = new TarPlan(name) { Files = CloudScan.Walk(src, observer, () => { }).ToList() };
+            var plan = new TarPlan(name) { Files = CloudScan.ProjectFiles(src, observer, warnings) };
             plan._dirTimes[""] = Directory.GetLastWriteTimeUtc(src);
-            foreach (var (_, rel) in plan.Files)
+            foreach (var (_, rel, _, _) in plan.Files)
             {
                 var parts = rel.Split('/');
                 for (int i = 1; i < parts.Length; i++)
@@ -37,18 +38,19 @@ namespace NekkBackup.Core.Cloud
                 }
             }
             var sizing = new TarWriter((_, _, _) => Task.CompletedTask);
-            plan.WriteAsync(sizing, (f, _) => { sizing.Advance(f.Length); return Task.CompletedTask; }, CancellationToken.None).GetAwaiter().GetResult();
+            plan.WriteAsync(sizing, f => { sizing.Advance(f.Size); return Task.CompletedTask; }, CancellationToken.None).GetAwaiter().GetResult();
             plan.TarBytes = sizing.Position;
             return plan;
         }
 
         /// <summary>Headers (root, each folder once, each file) and padding through <paramref name="tar"/>; <paramref name="data"/> writes a file's bytes.</summary>
-        public async Task WriteAsync(TarWriter tar, Func<FileInfo, string, Task> data, CancellationToken ct)
+        public async Task WriteAsync(TarWriter tar, Func<(string FullPath, string Rel, long Size, DateTime MTime), Task> data, CancellationToken ct)
         {
             var dirs = new HashSet<string>(StringComparer.Ordinal);
             await tar.WriteEntryHeaderAsync(_name, 0, _dirTimes[""], true).ConfigureAwait(false);
-            foreach (var (fi, rel) in Files)
+            foreach (var f in Files)
             {
+                var (_, rel, size, mtime) = f;
                 ct.ThrowIfCancellationRequested();
                 var parts = rel.Split('/');
                 for (int i = 1; i < parts.Length; i++)
@@ -56,9 +58,9 @@ namespace NekkBackup.Core.Cloud
                     var dRel = string.Join("/", parts, 0, i);
                     if (dirs.Add(dRel)) await tar.WriteEntryHeaderAsync(_name + "/" + dRel, 0, _dirTimes[dRel], true).ConfigureAwait(false);
                 }
-                await tar.WriteEntryHeaderAsync(_name + "/" + rel, fi.Length, fi.LastWriteTimeUtc, false).ConfigureAwait(false);
-                await data(fi, rel).ConfigureAwait(false);
-                await tar.PadAsync(fi.Length).ConfigureAwait(false);
+                await tar.WriteEntryHeaderAsync(_name + "/" + rel, size, mtime, false).ConfigureAwait(false);
+                await data(f).ConfigureAwait(false);
+                await tar.PadAsync(size).ConfigureAwait(false);
             }
             await tar.FinishAsync().ConfigureAwait(false);
         }

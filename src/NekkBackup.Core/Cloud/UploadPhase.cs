@@ -63,6 +63,21 @@ namespace NekkBackup.Core.Cloud
 
         public void ReportDone() => Report(null, done: true);
 
+        /// <summary>Links found by the scan: recorded as they are (no content to send).</summary>
+        public void RecordLinks(IEnumerable<ManifestEntry> links)
+        {
+            foreach (var l in links) Entries[l.Path] = l;
+        }
+
+        /// <summary>Below a folder the scan could not list nothing is known: what the last run recorded there stays.</summary>
+        public void KeepUnder(IReadOnlyList<string> unknownFolders)
+        {
+            if (unknownFolders.Count == 0) return;
+            foreach (var prev in _previous.ByPath.Values)
+                if (!Entries.ContainsKey(prev.Path) && unknownFolders.Any(u => prev.Path == u || prev.Path.StartsWith(u + "/", StringComparison.Ordinal)))
+                    Entries[prev.Path] = prev;
+        }
+
         private void Report(string? item, bool done = false)
         {
             if (!done && !_progress.TryEnter()) return;
