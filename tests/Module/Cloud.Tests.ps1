@@ -75,6 +75,31 @@ Describe 'Send/Get/Restore-NekkCloudBackup round trip' {
     }
 }
 
+Describe 'Send-NekkCloudBackup -Include/-Exclude/-Snapshot' {
+    BeforeAll {
+        $script:fsrc = New-Item -ItemType Directory (Join-Path $work 'filter/Proj')
+        New-Item -ItemType Directory (Join-Path $fsrc 'Render Cache'), (Join-Path $fsrc 'Stems') | Out-Null
+        Set-Content (Join-Path $fsrc 'song.rpp') 'session'
+        Set-Content (Join-Path $fsrc 'Stems/kick.wav') 'kick'
+        Set-Content (Join-Path $fsrc 'Stems/peaks.tmp') 'peaks'
+        Set-Content (Join-Path $fsrc 'Render Cache/freeze.wav') 'frozen'
+        Set-Content (Join-Path $fsrc 'notes.txt') 'notes'
+    }
+
+    It 'uploads only what the filters select, read live with -Snapshot None' {
+        $r = Send-NekkCloudBackup -Path $fsrc @common -Prefix 'pester-filter' -Include '*.wav', '*.rpp' -Exclude 'Render Cache', '*.tmp' -Snapshot None
+        $r.Status | Should -Be 'Succeeded'
+        $r.FilesScanned | Should -Be 2
+        (Get-NekkCloudBackup @common -Prefix 'pester-filter').Path | Sort-Object | Should -Be @('Proj/Stems/kick.wav', 'Proj/song.rpp')
+    }
+
+    It '-Snapshot Required where no snapshot can be made is NekkBackup.SnapshotUnsupported and sends nothing' {
+        { Send-NekkCloudBackup -Path $fsrc @common -Prefix 'pester-snap' -Snapshot Required -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.SnapshotUnsupported,NekkBackup.Commands.Cloud.SendNekkCloudBackupCommand'
+        Get-NekkCloudBackup @common -Prefix 'pester-snap' | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Cloud argument and connection errors' {
     It 'bad -ModifiedWithin is NekkBackup.InvalidModifiedWithin' {
         { Send-NekkCloudBackup -Path $work @common -ModifiedWithin 'soon' -ErrorAction Stop } |

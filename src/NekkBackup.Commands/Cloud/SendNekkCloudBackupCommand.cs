@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using NekkBackup.Core.Cloud;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Snapshots;
 
 namespace NekkBackup.Commands.Cloud
 {
@@ -18,6 +19,16 @@ namespace NekkBackup.Commands.Cloud
         [Alias("FullName")]
         [ValidateNotNullOrEmpty]
         public string[] Path { get; set; } = null!;
+
+        /// <summary>Auto (a snapshot where the volume supports one, else live with a warning), Required, or None.</summary>
+        [Parameter]
+        public SnapshotMode Snapshot { get; set; } = SnapshotMode.Auto;
+
+        [Parameter]
+        public string[]? Exclude { get; set; }
+
+        [Parameter]
+        public string[]? Include { get; set; }
 
         /// <summary>TimeSpan, '12h', '30d', or a number of days.</summary>
         [Parameter]
@@ -60,16 +71,19 @@ namespace NekkBackup.Commands.Cloud
                 try { window = NekkBackup.Core.Cloud.ModifiedWithin.Parse(ModifiedWithin is PSObject p ? p.BaseObject : ModifiedWithin); }
                 catch (NekkBackupException ex) { Terminate(ex, ModifiedWithin); }
             }
-            var options = new CloudBackupOptions
+            var cipher = CipherFrom(EncryptionKey);
+            CloudBackupOptions Options(Core.Observability.IRunObserver observer) => new()
             {
                 Paths = _paths.ToArray(), ModifiedWithin = window, StorageClass = StorageClass?.ToUpperInvariant(), ThrottleLimit = ThrottleLimit,
-                MaxMBps = MaxMBps, Cipher = CipherFrom(EncryptionKey),
+                MaxMBps = MaxMBps, Cipher = cipher, Include = Include, Exclude = Exclude,
+                SourceResolver = SnapshotSources.ForMode(Snapshot, observer),
                 ObjectLockDays = MyInvocation.BoundParameters.ContainsKey(nameof(ObjectLockDays)) ? ObjectLockDays : null,
                 ObjectLockMode = ObjectLockMode.ToUpperInvariant(),
             };
-            if (!ShouldProcess(Where(target), $"Upload {string.Join(", ", _paths)}"))
+            var filters = (Include is { Length: > 0 } ? $" including {string.Join(", ", Include)}" : "") + (Exclude is { Length: > 0 } ? $" excluding {string.Join(", ", Exclude)}" : "");
+            if (!ShouldProcess(Where(target), $"Upload {string.Join(", ", _paths)}{filters} (snapshot: {Snapshot})"))
                 return;
-            WriteObject(Run((observer, ct) => new CloudBackupEngine(target, observer).RunAsync(options, ct), _paths.FirstOrDefault()));
+            WriteObject(Run((observer, ct) => new CloudBackupEngine(target, observer).RunAsync(Options(observer), ct), _paths.FirstOrDefault()));
         }
     }
 }

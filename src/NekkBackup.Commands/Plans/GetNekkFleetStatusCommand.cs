@@ -35,13 +35,8 @@ namespace NekkBackup.Commands.Plans
             System.Collections.Generic.IReadOnlyList<FleetHostStatus> hosts;
             if (ParameterSetName == BucketSet)
             {
-                if (FleetBucket.Read == null)
-                {
-                    Terminate(new NekkBackupException("NotAvailable", FailureKind.NotSupported, "This build of NekkBackup has no cloud engine to read a bucket with; read the NAS path with -Path."));
-                    return;
-                }
                 var b = new FleetBucketTarget { Bucket = Bucket, Prefix = Prefix ?? "", Endpoint = Endpoint, Region = Region, ProfileName = ProfileName };
-                hosts = Run((o, ct) => FleetBucket.Read(b, ct), Bucket);
+                hosts = Run(async (o, ct) => FleetStatus.FromDocuments(await PlanLegRegistry.Bucket.ReadStatusAsync(b, ct).ConfigureAwait(false)), Bucket);
             }
             else
             {

@@ -6,9 +6,9 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
-using Amazon.S3.Model;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Storage;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -42,13 +42,11 @@ namespace NekkBackup.Core.Cloud
         /// <summary>The archives (all, or those whose id matches one of the wildcard patterns), oldest first.</summary>
         public async Task<IReadOnlyList<CloudArchiveInfo>> ListAsync(IReadOnlyList<string>? idPatterns, int throttleLimit = 4, CancellationToken ct = default)
         {
-            CloudClient.Validate(_target);
-            using var client = new CloudClient(_target, _observer);
-            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, _observer, null, ct).ConfigureAwait(false);
             var match = CloudRestoreEngine.Matcher(idPatterns);
             var ids = (await ListIdsAsync(client, ct).ConfigureAwait(false)).Where(id => match(id)).ToList();
             var found = new ConcurrentBag<CloudArchiveInfo>();
-            await CloudBackupEngine.ForEachAsync(ids, Math.Max(1, throttleLimit), async id =>
+            await BoundedParallel.ForEachAsync(ids, Math.Max(1, throttleLimit), async id =>
             {
                 try
                 {
@@ -56,7 +54,7 @@ namespace NekkBackup.Core.Cloud
                     var (info, _) = await DescribeAsync(client, m, ct).ConfigureAwait(false);
                     found.Add(info);
                 }
-                catch (NekkBackupException ex) when (!CloudBackupEngine.IsFatal(ex))
+                catch (NekkBackupException ex) when (!CloudErrors.IsFatal(ex))
                 {
                     _observer.ItemFailed(id, ex);
                 }
@@ -68,9 +66,7 @@ namespace NekkBackup.Core.Cloud
         public async Task<CloudArchiveInfo> GetAsync(string archiveId, CancellationToken ct = default)
         {
             ValidateArchiveId(archiveId);
-            CloudClient.Validate(_target);
-            using var client = new CloudClient(_target, _observer);
-            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, _observer, null, ct).ConfigureAwait(false);
             var m = await LoadManifestAsync(client, archiveId, ct).ConfigureAwait(false);
             return (await DescribeAsync(client, m, ct).ConfigureAwait(false)).Info;
         }
@@ -79,22 +75,12 @@ namespace NekkBackup.Core.Cloud
         {
             var prefix = client.Target.ArchivePrefix;
             var ids = new List<string>();
-            string? token = null;
-            for (int page = 0; page < 10_000; page++)
+            foreach (var o in await client.ListAsync(prefix, ct).ConfigureAwait(false))
             {
-                var resp = await client.RunAsync("ListObjectsV2 (archives)", t => client.S3.ListObjectsV2Async(new ListObjectsV2Request
-                {
-                    BucketName = client.Target.Bucket, Prefix = prefix, ContinuationToken = token,
-                }, t), ct).ConfigureAwait(false);
-                foreach (var o in resp.S3Objects ?? new List<S3Object>())
-                {
-                    var name = o.Key.Substring(prefix.Length);
-                    if (!name.EndsWith(ManifestSuffix, StringComparison.Ordinal)) continue;
-                    var id = name.Substring(0, name.Length - ManifestSuffix.Length);
-                    if (IsValidArchiveId(id)) ids.Add(id);
-                }
-                if (resp.IsTruncated != true || string.IsNullOrEmpty(resp.NextContinuationToken)) break;
-                token = resp.NextContinuationToken;
+                var name = o.Key.Substring(prefix.Length);
+                if (!name.EndsWith(ManifestSuffix, StringComparison.Ordinal)) continue;
+                var id = name.Substring(0, name.Length - ManifestSuffix.Length);
+                if (IsValidArchiveId(id)) ids.Add(id);
             }
             return ids.Distinct(StringComparer.Ordinal).ToList();
         }
@@ -103,8 +89,9 @@ namespace NekkBackup.Core.Cloud
         internal static async Task<ArchiveManifest> LoadManifestAsync(CloudClient client, string archiveId, CancellationToken ct)
         {
             var key = client.Target.ArchiveManifestKey(archiveId);
-            var bytes = await CloudStore.TryGetSmallObjectAsync(client, key, ct).ConfigureAwait(false)
+            var bytes = await client.TryGetSmallAsync(key, ct).ConfigureAwait(false)
                 ?? throw Fail.NotFound("CloudArchiveNotFound", $"Bucket '{client.Target.Bucket}' holds no archive '{archiveId}' under '{client.Target.HostRoot}'.", archiveId);
+            Validation.CloudRules.CheckVersion(bytes, Validation.CloudRules.Check(key, "the archive manifest"), ArchiveManifest.Version, $"The archive manifest '{key}'", key);
             ArchiveManifest? m;
             try { m = JsonSerializer.Deserialize<ArchiveManifest>(bytes); }
             catch (JsonException ex) { throw Fail.InvalidData("ManifestCorrupt", $"The archive manifest '{key}' is not valid JSON: {ex.Message}", key, ex); }
@@ -112,9 +99,9 @@ namespace NekkBackup.Core.Cloud
         }
 
         /// <summary>The listing row of an archive and the HEAD of its tar object (missing object: CloudObjectNotFound).</summary>
-        internal static async Task<(CloudArchiveInfo Info, GetObjectMetadataResponse Head)> DescribeAsync(CloudClient client, ArchiveManifest m, CancellationToken ct)
+        internal static async Task<(CloudArchiveInfo Info, TargetEntry Head)> DescribeAsync(CloudClient client, ArchiveManifest m, CancellationToken ct)
         {
-            var head = await CloudStore.TryHeadAsync(client, m.Key, ct).ConfigureAwait(false)
+            var head = await client.HeadAsync(m.Key, ct).ConfigureAwait(false)
                 ?? throw Fail.NotFound("CloudObjectNotFound", $"The tar object '{m.Key}' of archive '{m.ArchiveId}' is missing from bucket '{client.Target.Bucket}'.", m.ArchiveId);
             var (state, cls, until) = ColdStorage.StateOf(head);
             var project = m.Files.Count > 0 ? m.Files[0].Path.Split('/')[0] : ProjectOf(m.Source);

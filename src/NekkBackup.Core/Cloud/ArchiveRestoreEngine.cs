@@ -8,6 +8,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
+using NekkBackup.Core.Storage;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -76,14 +78,13 @@ namespace NekkBackup.Core.Cloud
             if (File.Exists(target)) throw Fail.Argument("InvalidTarget", $"The target '{target}' is a file.", target);
             CloudClient.Validate(_target);
 
-            using var log = RunLog.Open(RunLog.NewRunId(), Activity);
+            using var log = RunLog.Open(RunId.New(), Activity);
             var observer = log.Wrap(_observer);
-            using var client = new CloudClient(_target, observer, log);
-            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, observer, log, ct).ConfigureAwait(false);
             var manifest = await ArchiveCatalog.LoadManifestAsync(client, o.ArchiveId, ct).ConfigureAwait(false);
             var (info, head) = await ArchiveCatalog.DescribeAsync(client, manifest, ct).ConfigureAwait(false);
-            if (head.ContentLength != manifest.TarBytes)
-                throw Fail.InvalidData("ArchiveCorrupt", $"The tar object of archive '{o.ArchiveId}' holds {head.ContentLength} bytes; its manifest says {manifest.TarBytes}.", o.ArchiveId);
+            if (head.Size != manifest.TarBytes)
+                throw Fail.InvalidData("ArchiveCorrupt", $"The tar object of archive '{o.ArchiveId}' holds {head.Size} bytes; its manifest says {manifest.TarBytes}.", o.ArchiveId);
 
             CloudArchiveRestoreResult Result(string status, long errors, IReadOnlyList<string> warnings, TimeSpan? wait = null, string thawTier = "", Run? r = null) => new()
             {
@@ -116,7 +117,7 @@ namespace NekkBackup.Core.Cloud
             var patterns = (o.Paths ?? Array.Empty<string>()).Where(p => !string.IsNullOrWhiteSpace(p)).ToList();
             var match = CloudRestoreEngine.Matcher(patterns);
             var selected = manifest.Files.Where(f => match(f.Path)).ToList();
-            var etag = head.ETag ?? "";
+            var etag = head.Attribute(S3Target.ETagAttribute) ?? "";
             var journal = Directory.Exists(target) ? ArchiveRestoreJournal.Load(target, o.ArchiveId) : null;
             bool resume = journal != null && journal.Fits(etag, manifest.TarBytes, patterns);
             if (journal != null && !resume)
@@ -129,7 +130,7 @@ namespace NekkBackup.Core.Cloud
             journal.Save(target); // from now on the target holds an unfinished restore that the next call continues
             if (resume) observer.Message(RunMessageLevel.Verbose, $"Resuming the restore of '{o.ArchiveId}' at byte {journal.NextOffset} of {manifest.TarBytes}.");
 
-            using var reader = new RangedObjectReader(client, manifest.Key, manifest.TarBytes, etag, new BandwidthLimiter(o.MaxMBps), observer, o.WindowBytes);
+            using var reader = new RangedObjectReader(client, manifest.Key, manifest.TarBytes, etag, new BandwidthLimiter(o.MaxMBps), o.WindowBytes);
             var run = new Run
             {
                 Options = o, Target = target, Manifest = manifest, Reader = reader, Observer = observer, Resume = resume,
@@ -159,7 +160,7 @@ namespace NekkBackup.Core.Cloud
                 // The HEAD said readable but the GET says cold (the thawed copy expired meanwhile): ask again.
                 journal.Save(target);
                 var cls = ColdStorage.StateOf(head).StorageClass;
-                if (!CloudStore.IsColdClass(cls)) cls = "GLACIER";
+                if (!ColdStorage.IsColdClass(cls)) cls = "GLACIER";
                 await ColdStorage.RequestThawAsync(client, manifest.Key, o.ArchiveId, cls, tier, o.ThawDays, ct).ConfigureAwait(false);
                 var (wait, text) = ColdStorage.ExpectedThaw(cls, tier);
                 var msg = $"Archive '{o.ArchiveId}' went back to cold storage during the restore. A thaw was requested (tier {tier}): expect {text}. {ColdStorage.BillingNote} Run the same restore again after the wait; it continues where it stopped.";
@@ -242,7 +243,7 @@ namespace NekkBackup.Core.Cloud
                         run.FilesRestored++;
                         run.BytesRestored += f.Size;
                     }
-                    catch (NekkBackupException ex) when (!CloudBackupEngine.IsFatal(ex) && ex.ErrorId != "NekkBackup.CloudObjectArchived" && ex.ErrorId != "NekkBackup.ArchiveChanged")
+                    catch (NekkBackupException ex) when (!CloudErrors.IsFatal(ex) && ex.ErrorId != "NekkBackup.CloudObjectArchived" && ex.ErrorId != "NekkBackup.ArchiveChanged")
                     {
                         run.Errors++;
                         run.Observer.ItemFailed(f.Path, ex);
@@ -271,7 +272,7 @@ namespace NekkBackup.Core.Cloud
 
         private static void Report(Run run, string? item)
         {
-            if (!run.Progress.Due()) return;
+            if (!run.Progress.TryEnter()) return;
             run.Observer.Progress(new RunProgress(Activity, $"{run.Options.ArchiveId}: {run.FilesRestored:N0} of {run.Selected:N0} files")
             {
                 CurrentItem = item, BytesDone = run.BytesRestored + run.InFlight, BytesTotal = run.Total, ItemsDone = run.FilesRestored, ItemsTotal = run.Selected,
@@ -331,7 +332,7 @@ namespace NekkBackup.Core.Cloud
                     throw;
                 }
                 sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
-                if (ObjectWriter.ToHex(sha.Hash!) == f.Hash) break;
+                if (Hex.Encode(sha.Hash!) == f.Hash) break;
                 TryDelete(part);
                 if (have > 0) continue; // the kept partial bytes were bad: once more from the start
                 throw Fail.InvalidData("CloudChecksumMismatch", $"'{f.Path}' read back from the archive does not match the SHA-256 its manifest records; it was not restored.", f.Path);
@@ -411,7 +412,7 @@ namespace NekkBackup.Core.Cloud
                 }
                 if (own == null) return "";
                 own.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
-                return ObjectWriter.ToHex(own.Hash!);
+                return Hex.Encode(own.Hash!);
             }
             finally
             {

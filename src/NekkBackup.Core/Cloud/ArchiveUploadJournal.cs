@@ -1,8 +1,8 @@
-using System;
 using System.IO;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using System;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -33,9 +33,8 @@ namespace NekkBackup.Core.Cloud
 
         public static string PathFor(string directory, string scope, string hostRoot, string source)
         {
-            using var sha = SHA256.Create();
-            var h = sha.ComputeHash(Encoding.UTF8.GetBytes(scope + "\n" + hostRoot + "\n" + source));
-            return Path.Combine(directory, "archives", BitConverter.ToString(h, 0, 16).Replace("-", "").ToLowerInvariant() + ".json");
+            var name = Sha256.Of(Encoding.UTF8.GetBytes(scope + "\n" + hostRoot + "\n" + source)).Substring(0, 32);
+            return Path.Combine(directory, "archives", name + ".json");
         }
 
         public static ArchiveUploadJournal? Load(string directory, string scope, string hostRoot, string source)

@@ -1,8 +1,6 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
-using System.Net;
-using System.Net.Http;
-using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon;
@@ -11,34 +9,79 @@ using Amazon.Runtime.CredentialManagement;
 using Amazon.S3;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
-using Polly;
-using Polly.Retry;
+using NekkBackup.Core.Resilience;
+using NekkBackup.Core.Storage;
+using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Cloud
 {
     /// <summary>
-    /// Builds the S3 client the way S3-compatible stores need it (field-notes.md: path-style, checksums only
-    /// when required, no aws-chunked framing) and runs every call through one retry pipeline that retries
-    /// transient faults (5xx, 429/SlowDown, timeouts, resets) and maps permanent ones to clear errors.
+    /// One operation's connection to a bucket. This host's objects are an <see cref="IBackupTarget"/>: an
+    /// <see cref="S3Target"/> rooted at &lt;Prefix&gt;/&lt;host&gt;/ inside a <see cref="RetryingTarget"/>, the one retry
+    /// pipeline. Small objects, heads, listings and manifests go through that target; the few S3 calls it has no verb
+    /// for (journaled multipart parts, ranged reads, thaw requests) run through <see cref="RunAsync{T}"/> under the same
+    /// pipeline, so every retry is one log line and one counter. Every final failure becomes a documented
+    /// NekkBackup.Cloud* error (<see cref="CloudErrors"/>). Keys are full bucket keys (as manifests record them).
     /// </summary>
     public sealed class CloudClient : IDisposable
     {
-        private readonly ResiliencePipeline _pipeline;
+        private readonly S3Target _store;
+        private readonly RetryingTarget _objects;
 
-        public CloudClient(CloudTarget target, IRunObserver observer, RunLog? log = null)
+        private readonly string _root;
+
+        private CloudClient(CloudTarget target, string root, S3Target store, RetryingTarget objects)
         {
-            Target = target ?? throw new ArgumentNullException(nameof(target));
-            Validate(target);
-            S3 = CreateClient(target);
-            _pipeline = BuildPipeline(target, observer, log);
+            Target = target;
+            _root = root;
+            _store = store;
+            _objects = objects;
         }
 
-        public CloudTarget Target { get; }
-        public IAmazonS3 S3 { get; }
+        /// <summary>
+        /// Connects and checks the bucket (one listing under this host's prefix, retried while transient): a missing
+        /// bucket is CloudBucketNotFound, refused keys CloudAccessDenied, no answer CloudUnreachable. Nothing is written.
+        /// </summary>
+        /// <param name="root">The key prefix the target is rooted at: this host's &lt;Prefix&gt;/&lt;host&gt;/ unless told
+        /// (the fleet view reads every host's status under &lt;Prefix&gt;/).</param>
+        /// <param name="check">False for a caller that takes the bucket lock next: the lock's first listing (under
+        /// &lt;Prefix&gt;/&lt;host&gt;/locks/) is the same check, mapped to the same errors, one request earlier.</param>
+        public static async Task<CloudClient> OpenAsync(CloudTarget target, IRunObserver? observer, RunLog? log, CancellationToken ct, string? root = null, bool check = true)
+        {
+            if (target == null) throw new ArgumentNullException(nameof(target));
+            Validate(target);
+            root ??= target.HostRoot;
+            // The cloud leg never needs a race-free create (the lock needs none) and sets Object Lock headers itself.
+            var store = S3Target.Connect(target, new S3TargetOptions { RootPrefix = root, ConditionalCreate = false, ObjectLock = false });
+            var preset = new NekkResilience.RetryPreset(Math.Max(0, target.MaxRetryAttempts), target.RetryFirstDelay, target.RetryMaxDelay);
+            var client = new CloudClient(target, root, store, new RetryingTarget(store, preset, log?.Logger, observer ?? NullRunObserver.Instance));
+            try
+            {
+                if (check) await client.RunAsync(BucketCheck, async t => { await store.CheckAsync(t).ConfigureAwait(false); return true; }, ct, target.Bucket).ConfigureAwait(false);
+                return client;
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+        }
 
-        /// <summary>Count of retries performed (for tests and the log).</summary>
-        public int Retries => _retries;
-        private int _retries;
+        internal const string BucketCheck = "ListObjectsV2 (bucket check)";
+
+        public CloudTarget Target { get; }
+
+        /// <summary>The objects under the root (this host's: keys relative to &lt;Prefix&gt;/&lt;host&gt;/), retried; for the lock.</summary>
+        public IBackupTarget Objects => _objects;
+
+        /// <summary>The target without the retry layer, for reads that must be retried whole inside <see cref="RunAsync{T}"/> (open, read, verify).</summary>
+        internal S3Target Store => _store;
+
+        /// <summary>The SDK client, for the calls <see cref="IBackupTarget"/> has no verb for (always through <see cref="RunAsync{T}"/>).</summary>
+        internal IAmazonS3 S3 => _store.Client;
+
+        /// <summary>Retries performed (for the run log and tests).</summary>
+        public int Retries => _objects.Retries;
 
         public static void Validate(CloudTarget t)
         {
@@ -50,11 +93,12 @@ namespace NekkBackup.Core.Cloud
                 throw Fail.Argument("InvalidCredential", "Give both an access key and a secret key, or neither.");
         }
 
+        /// <summary>The SDK client as S3-compatible stores need it (field-notes.md): path-style, checksums only when required.</summary>
         internal static IAmazonS3 CreateClient(CloudTarget t)
         {
             var config = new AmazonS3Config
             {
-                // Our own pipeline retries; keep the SDK's from multiplying with it.
+                // The one pipeline retries; keep the SDK's from multiplying with it.
                 MaxErrorRetry = 1,
                 RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
                 ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
@@ -71,7 +115,6 @@ namespace NekkBackup.Core.Cloud
                 config.RegionEndpoint = RegionEndpoint.GetBySystemName(string.IsNullOrEmpty(t.Region) ? "us-east-1" : t.Region);
                 if (t.ForcePathStyle == true) config.ForcePathStyle = true;
             }
-
             var creds = ResolveCredentials(t);
             return creds == null ? new AmazonS3Client(config) : new AmazonS3Client(creds, config);
         }
@@ -91,47 +134,20 @@ namespace NekkBackup.Core.Cloud
             return null;
         }
 
-        // ---------------------------------------------------------------- retries and error mapping
-
-        private ResiliencePipeline BuildPipeline(CloudTarget t, IRunObserver observer, RunLog? log) =>
-            new ResiliencePipelineBuilder()
-                .AddRetry(new RetryStrategyOptions
-                {
-                    ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    MaxRetryAttempts = Math.Max(0, t.MaxRetryAttempts),
-                    Delay = t.RetryFirstDelay,
-                    MaxDelay = t.RetryMaxDelay,
-                    OnRetry = args =>
-                    {
-                        Interlocked.Increment(ref _retries);
-                        var ex = args.Outcome.Exception;
-                        log?.Logger.Warning("S3 transient fault {Error}, retry {Attempt} in {Delay}", Describe(ex), args.AttemptNumber + 1, args.RetryDelay);
-                        observer.Message(RunMessageLevel.Verbose,
-                            $"S3 transient fault ({Describe(ex)}), retry {args.AttemptNumber + 1} of {t.MaxRetryAttempts} in {args.RetryDelay.TotalMilliseconds:0} ms.");
-                        return default;
-                    },
-                })
-                .Build();
-
-        private static string Describe(Exception? ex) => ex switch
-        {
-            null => "unknown",
-            AmazonServiceException s => $"{(int)s.StatusCode} {s.ErrorCode}",
-            _ => ex.GetType().Name + ": " + ex.Message,
-        };
-
-        /// <summary>Runs one S3 call with retries; maps the final failure to a NekkBackupException.</summary>
-        public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct, object? target = null)
+        /// <summary>Runs one call under the pipeline; maps the final failure to a NekkBackup.Cloud* error.</summary>
+        public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct, object? item = null)
         {
             try
             {
-                return await _pipeline.ExecuteAsync(async token => await call(token).ConfigureAwait(false), ct).ConfigureAwait(false);
+                return await _objects.ExecuteAsync(what, call, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 throw;
+            }
+            catch (TargetException ex)
+            {
+                throw CloudErrors.Map(ex, what, Target, item);
             }
             catch (NekkBackupException)
             {
@@ -139,81 +155,78 @@ namespace NekkBackup.Core.Cloud
             }
             catch (Exception ex)
             {
-                throw Map(ex, what, Target, target);
+                throw CloudErrors.Map(ex, what, Target, item);
             }
         }
 
-        public Task RunAsync(string what, Func<CancellationToken, Task> call, CancellationToken ct, object? target = null) =>
-            RunAsync<bool>(what, async token => { await call(token).ConfigureAwait(false); return true; }, ct, target);
+        public Task RunAsync(string what, Func<CancellationToken, Task> call, CancellationToken ct, object? item = null) =>
+            RunAsync<bool>(what, async token => { await call(token).ConfigureAwait(false); return true; }, ct, item);
 
-        public static bool IsPermanentAuthCode(string? code) =>
-            code is "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "AllAccessDisabled" or "InvalidToken" or "ExpiredToken" or "AccountProblem";
-
-        public static bool IsTransient(Exception ex)
+        /// <summary>The key inside the target (every key the cloud leg uses lies under its root, &lt;Prefix&gt;/&lt;host&gt;/).</summary>
+        internal string Relative(string key)
         {
-            switch (ex)
+            if (!key.StartsWith(_root, StringComparison.Ordinal) || key.Length == _root.Length)
+                throw new ArgumentException($"'{key}' is not under '{_root}'.", nameof(key));
+            return key.Substring(_root.Length);
+        }
+
+        // ---------------------------------------------------------------- through the target
+
+        /// <summary>A small object's bytes (manifests, pointers, status), null when absent; larger than <paramref name="maxBytes"/> is refused unread.</summary>
+        public Task<byte[]?> TryGetSmallAsync(string key, CancellationToken ct, long maxBytes = CloudRules.MaxManifestBytes)
+        {
+            var rel = Relative(key);
+            // Open and read are one attempt: a body cut short is read again from the start.
+            return RunAsync($"GetObject '{key}'", async t =>
             {
-                case OperationCanceledException oce:
-                    // HttpClient timeouts surface as TaskCanceledException whose token was not cancelled by us.
-                    return !oce.CancellationToken.IsCancellationRequested || oce.InnerException is TimeoutException;
-                case NekkBackupException n:
-                    return n.IsTransient;
-                case AmazonServiceException s:
-                    if (IsPermanentAuthCode(s.ErrorCode) || s.ErrorCode is "NoSuchBucket" or "NoSuchKey" or "NoSuchUpload" or "InvalidObjectState" or "NotImplemented")
-                        return false;
-                    if (s.ErrorCode is "SlowDown" or "RequestTimeout" or "InternalError" or "ServiceUnavailable" or "Throttling" or "ThrottlingException" or "BadDigest")
-                        return true;
-                    int code = (int)s.StatusCode;
-                    if (code >= 500 || code == 429 || code == 408) return true;
-                    // A response cut short (connection reset mid-body) comes with status 0 and an inner I/O error.
-                    if (code == 0) return s.InnerException == null || IsTransient(s.InnerException);
-                    return false;
-                case AmazonClientException c:
-                    return c.InnerException == null || IsTransient(c.InnerException);
-                case HttpRequestException:
-                case IOException:
-                case SocketException:
-                case WebException:
-                case TimeoutException:
-                    return true;
-                default:
-                    return ex.InnerException != null && IsTransient(ex.InnerException);
-            }
+                Stream body;
+                try { body = await _store.OpenReadAsync(rel, 0, -1, t).ConfigureAwait(false); }
+                catch (TargetException ex) when (ex.ErrorKind == TargetErrorKind.NotFound && CloudErrors.S3Code(ex) != "NoSuchBucket") { return null; }
+                using (body)
+                {
+                    if (body.Length > maxBytes)
+                        throw Fail.InvalidData(Reasons.CloudManifestInvalid, $"The object '{key}' is {body.Length:N0} bytes, more than the {maxBytes:N0} such an object can be.", key);
+                    using var ms = new MemoryStream();
+                    await body.CopyToAsync(ms, 81920, t).ConfigureAwait(false);
+                    return ms.ToArray();
+                }
+            }, ct, key);
         }
 
-        internal static NekkBackupException Map(Exception ex, string what, CloudTarget t, object? target)
+        /// <summary>HEAD: size, time and the store's attributes (<see cref="S3Target.ETagAttribute"/>…), or null when absent.</summary>
+        public Task<TargetEntry?> HeadAsync(string key, CancellationToken ct)
         {
-            var endpoint = t.Endpoint ?? "AWS S3" + (t.Region != null ? " (" + t.Region + ")" : "");
-            if (ex is AmazonServiceException s)
+            var rel = Relative(key);
+            return RunAsync($"HeadObject '{key}'", t => _store.StatAsync(rel, t), ct, key);
+        }
+
+        /// <summary>One whole small object (a manifest, a pointer, a status document); overwrites.</summary>
+        public Task PutSmallAsync(string key, byte[] body, string contentType, CancellationToken ct)
+        {
+            var rel = Relative(key);
+            return RunAsync($"PutObject '{key}'",
+                t => _store.PutAsync(rel, new MemoryStream(body, false), new PutOptions { ContentType = contentType }, t), ct, key);
+        }
+
+        public Task DeleteAsync(string key, CancellationToken ct)
+        {
+            var rel = Relative(key);
+            return RunAsync($"DeleteObject '{key}'", t => _store.DeleteAsync(rel, t), ct, key);
+        }
+
+        /// <summary>Every object under <paramref name="prefix"/> (a full key prefix under the root), with full keys; the listing restarts on a fault.</summary>
+        public Task<List<TargetEntry>> ListAsync(string prefix, CancellationToken ct)
+        {
+            var rel = prefix == _root ? "" : Relative(prefix);
+            return RunAsync($"ListObjectsV2 '{prefix}'", async t =>
             {
-                if (IsPermanentAuthCode(s.ErrorCode) || (s.StatusCode == HttpStatusCode.Forbidden && string.IsNullOrEmpty(s.ErrorCode)))
-                    return new NekkBackupException("CloudAccessDenied", FailureKind.PermissionDenied,
-                        $"Access to bucket '{t.Bucket}' at {endpoint} was denied ({s.ErrorCode ?? "403"}) during {what}: check the access key, secret and the bucket policy.", target ?? t.Bucket, ex);
-                if (s.ErrorCode == "NoSuchBucket")
-                    return new NekkBackupException("CloudBucketNotFound", FailureKind.NotFound,
-                        $"The bucket '{t.Bucket}' does not exist at {endpoint}.", target ?? t.Bucket, ex);
-                if (s.ErrorCode == "NoSuchKey" || s.StatusCode == HttpStatusCode.NotFound)
-                    return new NekkBackupException("CloudObjectNotFound", FailureKind.NotFound,
-                        $"{what}: the object is not in bucket '{t.Bucket}'.", target, ex);
-                if (s.ErrorCode == "InvalidObjectState")
-                    return new NekkBackupException("CloudObjectArchived", FailureKind.ResourceUnavailable,
-                        $"{what}: the object is in a cold storage class and must be thawed first.", target, ex);
-                if (IsTransient(ex))
-                    return new NekkBackupException("CloudUnreachable", FailureKind.ConnectionError,
-                        $"{what} kept failing at {endpoint} after retries ({(int)s.StatusCode} {s.ErrorCode}): {s.Message}", target ?? t.Bucket, ex) { IsTransient = true };
-                return new NekkBackupException("CloudRequestFailed", FailureKind.InvalidOperation,
-                    $"{what} was refused by {endpoint} ({(int)s.StatusCode} {s.ErrorCode}): {s.Message}", target ?? t.Bucket, ex);
-            }
-            return new NekkBackupException("CloudUnreachable", FailureKind.ConnectionError,
-                $"Cannot reach {endpoint} for {what}: {Innermost(ex).Message}", target ?? t.Bucket, ex) { IsTransient = true };
+                var all = new List<TargetEntry>();
+                await foreach (var e in _store.ListAsync(rel, t).ConfigureAwait(false))
+                    all.Add(new TargetEntry(_root + e.Key, e.Size, e.LastModifiedUtc));
+                return all;
+            }, ct, prefix);
         }
 
-        private static Exception Innermost(Exception ex)
-        {
-            while (ex.InnerException != null) ex = ex.InnerException;
-            return ex;
-        }
-
-        public void Dispose() => S3.Dispose();
+        public void Dispose() => _store.Dispose();
     }
 }

@@ -17,6 +17,19 @@ namespace NekkBackup.Core.Cloud
         [JsonPropertyName("storageClass")] public string? StorageClass { get; set; }
         /// <summary>Bytes of the stored object (differs from Size when encrypted).</summary>
         [JsonPropertyName("storedSize")] public long StoredSize { get; set; }
+
+        /// <summary>
+        /// A symbolic link or junction recorded as found (the walker's <c>LinkPolicy.Record</c>): its target, no content
+        /// (Hash and Key are empty, Size 0). Absent for files.
+        /// </summary>
+        [JsonPropertyName("link"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? LinkTarget { get; set; }
+
+        /// <summary>The link points to a folder (a directory symlink or a junction).</summary>
+        [JsonPropertyName("linkIsDirectory"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public bool? LinkIsDirectory { get; set; }
+
+        [JsonIgnore] public bool IsLink => LinkTarget != null;
     }
 
     /// <summary>
@@ -26,9 +39,13 @@ namespace NekkBackup.Core.Cloud
     public sealed class CloudManifest
     {
         public const string FormatName = "nekkbackup-cloud-manifest/1";
+        /// <summary>Read by <see cref="Validation.CloudRules.ParseManifest"/>: any 1.x; a newer major is NekkBackup.UnsupportedFormatVersion.</summary>
+        public static readonly Primitives.FormatVersion Version = new(1);
         private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
 
         [JsonPropertyName("format")] public string Format { get; set; } = FormatName;
+        /// <summary>Written by every run since the storage redesign; older manifests have only <see cref="Format"/>.</summary>
+        [JsonPropertyName("formatVersion")] public int FormatVersion { get; set; } = Version.Major;
         [JsonPropertyName("runId")] public string RunId { get; set; } = "";
         [JsonPropertyName("host")] public string Host { get; set; } = "";
         [JsonPropertyName("createdUtc")] public DateTime CreatedUtc { get; set; }

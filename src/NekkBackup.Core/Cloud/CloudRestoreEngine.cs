@@ -8,10 +8,10 @@ using System.Net;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
-using Amazon.S3;
-using Amazon.S3.Model;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
+using NekkBackup.Core.Primitives;
+using NekkBackup.Core.Storage;
 using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Cloud
@@ -46,9 +46,8 @@ namespace NekkBackup.Core.Cloud
         /// <summary>The files of a run (latest when <paramref name="runId"/> is null), optionally filtered by wildcards.</summary>
         public async Task<IReadOnlyList<CloudBackupItem>> GetItemsAsync(string? runId, IReadOnlyList<string>? paths = null, CancellationToken ct = default)
         {
-            using var client = new CloudClient(_target, _observer);
-            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
-            var m = await CloudStore.LoadManifestAsync(client, runId, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, _observer, null, ct).ConfigureAwait(false);
+            var m = await RunManifests.LoadAsync(client, runId, ct).ConfigureAwait(false);
             if (m == null) return Array.Empty<CloudBackupItem>();
             var match = Matcher(paths);
             var (files, damaged) = CloudRules.SortFiles(m, _target, _target.ManifestKey(m.RunId));
@@ -56,16 +55,15 @@ namespace NekkBackup.Core.Cloud
             return files.Where(f => match(f.Path)).Select(f => new CloudBackupItem
             {
                 Path = f.Path, Size = f.Size, LastWriteTimeUtc = f.LastWriteTimeUtc, Hash = f.Hash, Key = f.Key, RunId = m.RunId,
-                StorageClass = f.StorageClass ?? "STANDARD",
+                StorageClass = f.IsLink ? "" : f.StorageClass ?? "STANDARD", LinkTarget = f.LinkTarget,
             }).ToList();
         }
 
         /// <summary>RunIds of this host, oldest first.</summary>
         public async Task<IReadOnlyList<string>> GetRunIdsAsync(CancellationToken ct = default)
         {
-            using var client = new CloudClient(_target, _observer);
-            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
-            return await CloudStore.ListRunIdsAsync(client, ct).ConfigureAwait(false);
+            using var client = await CloudClient.OpenAsync(_target, _observer, null, ct).ConfigureAwait(false);
+            return await RunManifests.ListRunIdsAsync(client, ct).ConfigureAwait(false);
         }
 
         internal static Func<string, bool> Matcher(IReadOnlyList<string>? patterns)
@@ -96,11 +94,10 @@ namespace NekkBackup.Core.Cloud
             CloudClient.Validate(_target);
 
             var runLabel = options.RunId ?? "latest";
-            using var log = RunLog.Open(RunLog.NewRunId(), "Restore-NekkCloudBackup");
+            using var log = RunLog.Open(RunId.New(), "Restore-NekkCloudBackup");
             var observer = log.Wrap(_observer);
-            using var client = new CloudClient(_target, observer, log);
-            await CloudStore.PreflightAsync(client, ct).ConfigureAwait(false);
-            var manifest = await CloudStore.LoadManifestAsync(client, options.RunId, ct).ConfigureAwait(false)
+            using var client = await CloudClient.OpenAsync(_target, observer, log, ct).ConfigureAwait(false);
+            var manifest = await RunManifests.LoadAsync(client, options.RunId, ct).ConfigureAwait(false)
                 ?? throw Fail.NotFound("CloudRunNotFound", $"Bucket '{_target.Bucket}' holds no backup run under '{_target.HostRoot}'.", _target.Bucket);
             if (manifest.Encryption != null && options.Cipher == null)
                 throw Fail.Argument("EncryptionKeyRequired", $"Run {manifest.RunId} is encrypted ({manifest.Encryption}); give -EncryptionKey.", manifest.RunId);
@@ -135,18 +132,24 @@ namespace NekkBackup.Core.Cloud
                         throw Fail.InvalidData("UnsafePath", $"'{e.Path}' would be written outside the target; skipped.", e.Path);
                     if (File.Exists(dest) && !options.Overwrite)
                         throw Fail.InvalidOperation("TargetExists", $"'{dest}' exists; use -Overwrite.", dest);
+                    if (e.IsLink)
+                    {
+                        RestoreLink(e, dest, targetStore, options.Overwrite);
+                        Interlocked.Increment(ref restored);
+                        return;
+                    }
 
                     var cls = e.StorageClass ?? "STANDARD";
-                    if (CloudStore.IsColdClass(cls))
+                    if (ColdStorage.IsColdClass(cls))
                     {
-                        var head = await CloudStore.TryHeadAsync(client, e.Key, ct).ConfigureAwait(false)
+                        var head = await client.HeadAsync(e.Key, ct).ConfigureAwait(false)
                             ?? throw Fail.NotFound("CloudObjectNotFound", $"The object '{e.Key}' of '{e.Path}' is missing from the bucket.", e.Path);
-                        var headClass = head.StorageClass?.Value;
+                        var headClass = head.Attribute(S3Target.StorageClassAttribute);
                         if (!string.IsNullOrEmpty(headClass)) cls = headClass!;
-                        bool readable = head.RestoreExpiration != null || (head.RestoreInProgress == false && head.RestoreExpiration != null);
-                        if (CloudStore.IsColdClass(cls) && !readable)
+                        bool readable = ColdStorage.ThawedUntil(head) != null;
+                        if (ColdStorage.IsColdClass(cls) && !readable)
                         {
-                            await RequestThawAsync(client, e, cls, tier, options.ThawDays, head.RestoreInProgress == true, ct).ConfigureAwait(false);
+                            await RequestThawAsync(client, e, cls, tier, options.ThawDays, head.Attribute(S3Target.RestoreInProgressAttribute) == "true", ct).ConfigureAwait(false);
                             coldClasses[cls] = 1;
                             Interlocked.Increment(ref thawed);
                             return;
@@ -158,15 +161,15 @@ namespace NekkBackup.Core.Cloud
                     }
                     catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup.CloudObjectArchived")
                     {
-                        await RequestThawAsync(client, e, CloudStore.IsColdClass(cls) ? cls : "GLACIER", tier, options.ThawDays, false, ct).ConfigureAwait(false);
-                        coldClasses[CloudStore.IsColdClass(cls) ? cls : "GLACIER"] = 1;
+                        await RequestThawAsync(client, e, ColdStorage.IsColdClass(cls) ? cls : "GLACIER", tier, options.ThawDays, false, ct).ConfigureAwait(false);
+                        coldClasses[ColdStorage.IsColdClass(cls) ? cls : "GLACIER"] = 1;
                         Interlocked.Increment(ref thawed);
                         return;
                     }
                     Interlocked.Increment(ref restored);
                     Interlocked.Add(ref bytes, e.Size);
                 }
-                catch (NekkBackupException ex) when (!CloudBackupEngine.IsFatal(ex))
+                catch (NekkBackupException ex) when (!CloudErrors.IsFatal(ex))
                 {
                     Interlocked.Increment(ref errors);
                     observer.ItemFailed(e.Path, ex);
@@ -179,7 +182,7 @@ namespace NekkBackup.Core.Cloud
                 finally
                 {
                     Interlocked.Increment(ref done);
-                    if (progress.Due())
+                    if (progress.TryEnter())
                         observer.Progress(new RunProgress("Restore-NekkCloudBackup", $"{Interlocked.Read(ref done)}/{selected.Count} files")
                         {
                             CurrentItem = e.Path, ItemsDone = Interlocked.Read(ref done), ItemsTotal = selected.Count,
@@ -189,7 +192,9 @@ namespace NekkBackup.Core.Cloud
                 }
             }
 
-            await CloudBackupEngine.ForEachAsync(selected, Math.Max(1, options.ThrottleLimit), OneAsync, ct).ConfigureAwait(false);
+            await BoundedParallel.ForEachAsync(selected.Where(e => !e.IsLink), Math.Max(1, options.ThrottleLimit), OneAsync, ct).ConfigureAwait(false);
+            // Links last, so no file is ever written through a link this restore made.
+            foreach (var link in selected.Where(e => e.IsLink)) await OneAsync(link).ConfigureAwait(false);
             observer.Progress(new RunProgress("Restore-NekkCloudBackup", "done") { Completed = true });
 
             TimeSpan? wait = null;
@@ -217,6 +222,23 @@ namespace NekkBackup.Core.Cloud
         private static Task RequestThawAsync(CloudClient client, ManifestEntry e, string cls, string tier, int days, bool alreadyInProgress, CancellationToken ct) =>
             alreadyInProgress ? Task.CompletedTask : ColdStorage.RequestThawAsync(client, e.Key, e.Path, cls, tier, days, ct);
 
+        /// <summary>Recreates a recorded link (never followed: the folders on the way are checked, an existing item is replaced only with -Overwrite).</summary>
+        private static void RestoreLink(ManifestEntry e, string dest, StoreRoot target, bool overwrite)
+        {
+            if (string.IsNullOrEmpty(e.LinkTarget))
+                throw Fail.InvalidData("LinkTargetUnknown", $"'{e.Path}' was recorded as a link without its target (Windows PowerShell 5.1 cannot read link targets); recreate it by hand.", e.Path);
+            target.EnsureDirectory(Path.GetDirectoryName(dest)!, Reasons.UnsafePath);
+            var kind = target.Kind(dest);
+            if (kind == StoredKind.Directory)
+                throw Fail.InvalidOperation("TargetExists", $"'{dest}' is a folder; the backup holds a link there.", dest);
+            if (kind != StoredKind.Missing)
+            {
+                if (!overwrite) throw Fail.InvalidOperation("TargetExists", $"'{dest}' exists; use -Overwrite.", dest);
+                Folder.FileOps.DeleteItem(dest);
+            }
+            Folder.FileOps.CreateSymlink(dest, e.LinkTarget!, e.LinkIsDirectory == true);
+        }
+
         private static async Task DownloadAsync(CloudClient client, ManifestEntry e, string dest, StoreRoot target, ContentCipher? cipher, bool encrypted, CancellationToken ct)
         {
             // Never written through a link in the target: a folder on the way or the file itself that is a link is refused.
@@ -225,12 +247,14 @@ namespace NekkBackup.Core.Cloud
                 throw new NekkBackupException(Reasons.UnsafePath, FailureKind.SecurityError, $"'{dest}' in the restore target is a link or a folder; NekkBackup does not write through it.", e.Path);
             var temp = dest + ".nekkpart";
             if (target.Kind(temp) != StoredKind.Missing) File.Delete(temp);
+            var rel = client.Relative(e.Key);
+            // Download, decrypt and verify are one attempt: a body cut short or damaged on the way is fetched again.
             await client.RunAsync($"GetObject '{e.Key}'", async t =>
             {
                 try
                 {
-                    using var resp = await client.S3.GetObjectAsync(new GetObjectRequest { BucketName = client.Target.Bucket, Key = e.Key }, t).ConfigureAwait(false);
-                    using var body = encrypted ? cipher!.Decrypt(resp.ResponseStream) : resp.ResponseStream;
+                    using var stored = await client.Store.OpenReadAsync(rel, 0, -1, t).ConfigureAwait(false);
+                    using var body = encrypted ? cipher!.Decrypt(stored) : stored;
                     using (var outFile = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
                     using (var hashing = new HashingReadStream(body))
                     {
@@ -251,7 +275,7 @@ namespace NekkBackup.Core.Cloud
                     }
                     return true;
                 }
-                catch (AmazonS3Exception ex) when (ex.ErrorCode == "InvalidObjectState")
+                catch (TargetException ex) when (CloudErrors.S3Code(ex) == "InvalidObjectState")
                 {
                     throw Fail.InvalidOperation("CloudObjectArchived", $"'{e.Path}' is in a cold storage class.", e.Path, ex);
                 }

@@ -25,6 +25,13 @@ namespace NekkBackup.Core.Cloud
         public TimeSpan RetryFirstDelay { get; init; } = TimeSpan.FromMilliseconds(300);
         public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(15);
 
+        /// <summary>
+        /// Timing of the bucket lock under &lt;Prefix&gt;/&lt;host&gt;/locks/: lease, refresh, clock skew, and how long an upload
+        /// waits for a prune (WaitTimeout; a prune never waits for uploads). Null: the defaults (30 minutes' wait).
+        /// Its Prefix and reasons are the cloud leg's own and are not taken from here.
+        /// </summary>
+        public Storage.LockOptions? Lock { get; init; }
+
         public string HostName => string.IsNullOrEmpty(Host) ? OperatingSystemInfo.HostName : Host!;
 
         /// <summary>&lt;Prefix&gt;/&lt;host&gt;/ (no leading slash, always a trailing one).</summary>
@@ -44,6 +51,8 @@ namespace NekkBackup.Core.Cloud
         public string ArchivePrefix => HostRoot + "archives/";
         public string ArchiveKey(string archiveId) => ArchivePrefix + archiveId + ".tar";
         public string ArchiveManifestKey(string archiveId) => ArchivePrefix + archiveId + ".manifest.json";
+        public string DataPrefix => HostRoot + "data/";
+        public string StatusKey => HostRoot + "status.json";
 
         /// <summary>Identity of the endpoint+bucket for the local multipart journal.</summary>
         public string JournalScope => (Endpoint ?? "aws:" + (Region ?? "")) + "|" + Bucket;

@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using Amazon.S3;
 using Amazon.S3.Model;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Storage;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -50,18 +51,27 @@ namespace NekkBackup.Core.Cloud
         /// thawed copy lasts; everything else is Available. Returns the effective class ("DEEP_ARCHIVE_ACCESS" for
         /// Intelligent-Tiering's deep archive tier) and when a thawed copy expires.
         /// </summary>
-        public static (ColdState State, string StorageClass, DateTime? ThawedUntil) StateOf(GetObjectMetadataResponse head)
+        public static (ColdState State, string StorageClass, DateTime? ThawedUntil) StateOf(TargetEntry head)
         {
-            var cls = head.StorageClass?.Value;
+            var cls = head.Attribute(S3Target.StorageClassAttribute);
             if (string.IsNullOrEmpty(cls)) cls = "STANDARD";
-            var archive = head.ArchiveStatus?.Value;
-            bool cold = CloudStore.IsColdClass(cls) || (!string.IsNullOrEmpty(archive) && cls == "INTELLIGENT_TIERING");
+            var archive = head.Attribute(S3Target.ArchiveStatusAttribute);
+            bool cold = IsColdClass(cls) || (!string.IsNullOrEmpty(archive) && cls == "INTELLIGENT_TIERING");
             if (!string.IsNullOrEmpty(archive) && cls == "INTELLIGENT_TIERING") cls = archive!;
             if (!cold) return (ColdState.Available, cls!, null);
-            if (head.RestoreInProgress == true) return (ColdState.Thawing, cls!, null);
-            if (head.RestoreExpiration is DateTime until) return (ColdState.Available, cls!, DateTime.SpecifyKind(until, DateTimeKind.Utc));
+            if (head.Attribute(S3Target.RestoreInProgressAttribute) == "true") return (ColdState.Thawing, cls!, null);
+            if (ThawedUntil(head) is DateTime until) return (ColdState.Available, cls!, until);
             return (ColdState.Cold, cls!, null);
         }
+
+        /// <summary>When the thawed copy of a cold object expires (null: not thawed).</summary>
+        public static DateTime? ThawedUntil(TargetEntry head) =>
+            DateTime.TryParse(head.Attribute(S3Target.RestoreExpirationAttribute), System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var until)
+                ? DateTime.SpecifyKind(until, DateTimeKind.Utc) : null;
+
+        /// <summary>GLACIER and DEEP_ARCHIVE: readable only after a thaw.</summary>
+        public static bool IsColdClass(string? storageClass) => storageClass is "GLACIER" or "DEEP_ARCHIVE";
 
         /// <summary>
         /// RestoreObject for one cold object. A thaw already running is not an error; an endpoint without

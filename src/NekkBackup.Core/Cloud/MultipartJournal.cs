@@ -1,11 +1,11 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
+using System.Text;
+using System;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -52,9 +52,8 @@ namespace NekkBackup.Core.Cloud
 
         public string PathFor(string scope, string key)
         {
-            using var sha = SHA256.Create();
-            var h = sha.ComputeHash(Encoding.UTF8.GetBytes(scope + "\n" + key));
-            return Path.Combine(Directory, BitConverter.ToString(h, 0, 16).Replace("-", "").ToLowerInvariant() + ".json");
+            // 128 bits of the SHA-256 of scope and key (the names journals have always had).
+            return Path.Combine(Directory, Sha256.Of(Encoding.UTF8.GetBytes(scope + "\n" + key)).Substring(0, 32) + ".json");
         }
 
         public JournalEntry? Load(string scope, string key)

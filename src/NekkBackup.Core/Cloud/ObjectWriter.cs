@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using Amazon.S3;
 using Amazon.S3.Model;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -83,6 +84,9 @@ namespace NekkBackup.Core.Cloud
         }
 
         private CloudClient Client => _ctx.Client;
+
+        /// <summary>How this object is stored (a resumed encrypted upload reads its salt and nonce here).</summary>
+        internal ObjectSpec Spec => _spec;
         private string Bucket => _ctx.Client.Target.Bucket;
 
         public long BytesWritten => _total;
@@ -192,7 +196,7 @@ namespace NekkBackup.Core.Cloud
             await EnsureMultipartAsync().ConfigureAwait(false);
 
             var md5 = Md5(buffer, length);
-            var md5Hex = ToHex(md5);
+            var md5Hex = Hex.Encode(md5);
             if (_resumable != null && _resumable.TryGetValue(partNumber, out var prev) && prev.Size == length
                 && string.Equals(prev.ETag.Trim('"'), md5Hex, StringComparison.OrdinalIgnoreCase))
             {
@@ -349,7 +353,7 @@ namespace NekkBackup.Core.Cloud
         /// <summary>One PutObject with Content-MD5, no chunk encoding, and the returned ETag checked against the MD5.</summary>
         private async Task<string> PutObjectAsync(Func<Stream> open, long length, byte[] md5)
         {
-            var md5Hex = ToHex(md5);
+            var md5Hex = Hex.Encode(md5);
             await _ctx.UploadSlots.WaitAsync(_ct).ConfigureAwait(false);
             try
             {
@@ -423,18 +427,6 @@ namespace NekkBackup.Core.Cloud
             return md5.ComputeHash(buffer, 0, length);
         }
 
-        internal static string ToHex(byte[] bytes)
-        {
-            var c = new char[bytes.Length * 2];
-            const string hex = "0123456789abcdef";
-            for (int i = 0; i < bytes.Length; i++)
-            {
-                c[2 * i] = hex[bytes[i] >> 4];
-                c[2 * i + 1] = hex[bytes[i] & 15];
-            }
-            return new string(c);
-        }
-
         private static bool IsHexMd5(string s) => s.Length == 32 && s.All(Uri.IsHexDigit);
 
         private static string? ExpectedMultipartETag(List<JournalPart> parts)
@@ -444,10 +436,10 @@ namespace NekkBackup.Core.Cloud
             {
                 var e = parts[i].ETag.Trim('"');
                 if (!IsHexMd5(e)) return null;
-                for (int j = 0; j < 16; j++) all[i * 16 + j] = Convert.ToByte(e.Substring(j * 2, 2), 16);
+                Buffer.BlockCopy(Hex.Decode(e), 0, all, i * 16, 16);
             }
             using var md5 = MD5.Create();
-            return ToHex(md5.ComputeHash(all)) + "-" + parts.Count;
+            return Hex.Encode(md5.ComputeHash(all)) + "-" + parts.Count;
         }
     }
 }

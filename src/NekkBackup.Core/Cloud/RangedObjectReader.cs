@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using Amazon.S3;
 using Amazon.S3.Model;
 using NekkBackup.Core.Errors;
-using NekkBackup.Core.Observability;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -14,7 +13,7 @@ namespace NekkBackup.Core.Cloud
     /// A read-only, seekable stream over one S3 object made of ranged GETs (one window of the object per
     /// request, read as it arrives: nothing is buffered beyond the caller's buffer). Every request carries
     /// If-Match with the object's ETag, so an object replaced mid-read is noticed (NekkBackup.ArchiveChanged).
-    /// A connection that drops mid-window is reopened at the exact byte reached (bounded retries), and a seek
+    /// A connection that drops mid-window is reopened at the exact byte reached (the client's one retry pipeline), and a seek
     /// forward inside the open window reads through instead of opening a new request.
     /// </summary>
     internal sealed class RangedObjectReader : Stream
@@ -28,7 +27,6 @@ namespace NekkBackup.Core.Cloud
         private readonly long _length;
         private readonly long _window;
         private readonly BandwidthLimiter _limiter;
-        private readonly IRunObserver _observer;
         private GetObjectResponse? _response;
         private Stream? _body;
         private long _bodyPos;
@@ -36,7 +34,7 @@ namespace NekkBackup.Core.Cloud
         private long _pos;
         private byte[]? _discard;
 
-        public RangedObjectReader(CloudClient client, string key, long length, string? etag, BandwidthLimiter limiter, IRunObserver observer, long window = 64L << 20)
+        public RangedObjectReader(CloudClient client, string key, long length, string? etag, BandwidthLimiter limiter, long window = 64L << 20)
         {
             _client = client;
             _key = key;
@@ -44,7 +42,6 @@ namespace NekkBackup.Core.Cloud
             _etag = string.IsNullOrEmpty(etag) ? null : etag;
             _window = Math.Max(1 << 20, window);
             _limiter = limiter;
-            _observer = observer;
         }
 
         /// <summary>Bytes received from the server (what a resume saves shows here).</summary>
@@ -81,34 +78,31 @@ namespace NekkBackup.Core.Cloud
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
 
-        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct)
+        /// <summary>
+        /// One read, retried under the client's pipeline (the one retry layer): a connection that drops mid-window is
+        /// closed and the next attempt reopens at the exact byte reached.
+        /// </summary>
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct)
         {
-            if (count == 0 || _pos >= _length) return 0;
-            int failures = 0;
-            while (true)
+            if (count == 0 || _pos >= _length) return Task.FromResult(0);
+            return _client.RunAsync($"GetObject '{_key}' from byte {_pos}", async t =>
             {
-                ct.ThrowIfCancellationRequested();
                 try
                 {
-                    await AlignAsync(ct).ConfigureAwait(false);
+                    await AlignAsync(t).ConfigureAwait(false);
                     int want = (int)Math.Min(count, _bodyEnd - _bodyPos);
-                    int n = await _body!.ReadAsync(buffer, offset, want, ct).ConfigureAwait(false);
+                    int n = await _body!.ReadAsync(buffer, offset, want, t).ConfigureAwait(false);
                     if (n <= 0) throw new IOException($"the connection closed {_bodyEnd - _bodyPos} bytes before the end of the requested range");
                     Advance(n);
-                    await _limiter.AcquireAsync(n, ct).ConfigureAwait(false);
+                    await _limiter.AcquireAsync(n, t).ConfigureAwait(false);
                     return n;
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException && ex is not NekkBackupException && CloudClient.IsTransient(ex))
+                catch (Exception ex) when (!(ex is OperationCanceledException && t.IsCancellationRequested) && !(ex is NekkBackupException))
                 {
-                    CloseWindow();
-                    if (++failures > Math.Max(0, _client.Target.MaxRetryAttempts))
-                        throw new NekkBackupException("CloudUnreachable", FailureKind.ConnectionError,
-                            $"Reading '{_key}' kept failing at byte {_pos} after {failures - 1} retries: {ex.Message}", _key, ex) { IsTransient = true };
-                    var delay = TimeSpan.FromMilliseconds(Math.Min(_client.Target.RetryMaxDelay.TotalMilliseconds, _client.Target.RetryFirstDelay.TotalMilliseconds * (1 << Math.Min(failures - 1, 10))));
-                    _observer.Message(RunMessageLevel.Verbose, $"Reading '{_key}' was cut at byte {_pos} ({ex.Message}); reopening in {delay.TotalMilliseconds:0} ms.");
-                    await Task.Delay(delay, ct).ConfigureAwait(false);
+                    CloseWindow(); // the next attempt reopens at _pos
+                    throw;
                 }
-            }
+            }, ct, _key);
         }
 
         private void Advance(int n)
@@ -130,14 +124,20 @@ namespace NekkBackup.Core.Cloud
                     _discard ??= new byte[1 << 16];
                     long target = _pos;
                     _pos = _bodyPos; // Advance moves both
-                    while (_bodyPos < target)
+                    try
                     {
-                        int n = await _body.ReadAsync(_discard, 0, (int)Math.Min(_discard.Length, target - _bodyPos), ct).ConfigureAwait(false);
-                        if (n <= 0) throw new IOException("the connection closed inside the requested range");
-                        Advance(n);
-                        if (_body == null) break;
+                        while (_bodyPos < target)
+                        {
+                            int n = await _body.ReadAsync(_discard, 0, (int)Math.Min(_discard.Length, target - _bodyPos), ct).ConfigureAwait(false);
+                            if (n <= 0) throw new IOException("the connection closed inside the requested range");
+                            Advance(n);
+                            if (_body == null) break;
+                        }
                     }
-                    _pos = target;
+                    finally
+                    {
+                        _pos = target; // also when the read-through fails: the retry reopens where the caller asked
+                    }
                     if (_body != null && _bodyPos == _pos) return;
                 }
                 CloseWindow();
@@ -149,23 +149,21 @@ namespace NekkBackup.Core.Cloud
         {
             long start = _pos;
             long end = Math.Min(_length, start + _window); // exclusive
-            var resp = await _client.RunAsync($"GetObject '{_key}' bytes {start}-{end - 1}", async t =>
+            var req = new GetObjectRequest { BucketName = _client.Target.Bucket, Key = _key, ByteRange = new ByteRange(start, end - 1) };
+            if (_etag != null) req.EtagToMatch = _etag;
+            GetObjectResponse resp;
+            try
             {
-                var req = new GetObjectRequest { BucketName = _client.Target.Bucket, Key = _key, ByteRange = new ByteRange(start, end - 1) };
-                if (_etag != null) req.EtagToMatch = _etag;
-                try
-                {
-                    return await _client.S3.GetObjectAsync(req, t).ConfigureAwait(false);
-                }
-                catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
-                {
-                    throw Fail.InvalidData("ArchiveChanged", $"'{_key}' was replaced while it was being read (its ETag is no longer {_etag}); start the restore again.", _key, ex);
-                }
-                catch (AmazonS3Exception ex) when (ex.ErrorCode == "InvalidObjectState")
-                {
-                    throw new NekkBackupException("CloudObjectArchived", FailureKind.ResourceUnavailable, $"'{_key}' is in cold storage and must be thawed first.", _key, ex);
-                }
-            }, ct, _key).ConfigureAwait(false);
+                resp = await _client.S3.GetObjectAsync(req, ct).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
+            {
+                throw Fail.InvalidData("ArchiveChanged", $"'{_key}' was replaced while it was being read (its ETag is no longer {_etag}); start the restore again.", _key, ex);
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "InvalidObjectState")
+            {
+                throw new NekkBackupException("CloudObjectArchived", FailureKind.ResourceUnavailable, $"'{_key}' is in cold storage and must be thawed first.", _key, ex);
+            }
             Requests++;
             bool whole = resp.HttpStatusCode == HttpStatusCode.OK;
             if (whole && start != 0)

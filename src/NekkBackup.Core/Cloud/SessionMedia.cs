@@ -5,6 +5,8 @@ using System.IO.Compression;
 using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Threading;
+using NekkBackup.Core.Sources;
 
 namespace NekkBackup.Core.Cloud
 {
@@ -21,7 +23,7 @@ namespace NekkBackup.Core.Cloud
     /// <summary>
     /// Reads REAPER .rpp (text: FILE "…" lines inside SOURCE blocks) and Ableton .als (gzipped XML:
     /// FileRef/Path Value="…", or RelativePath for older sets) and reports referenced media that lies outside
-    /// the project folder, or is missing.
+    /// the project folder, or is missing. Sessions are found with the one <see cref="SourceWalker"/> (links not followed).
     /// </summary>
     public static class SessionMedia
     {
@@ -33,7 +35,10 @@ namespace NekkBackup.Core.Cloud
         {
             var root = Path.GetFullPath(projectDir).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
             var result = new List<SessionMediaReference>();
-            foreach (var file in Directory.EnumerateFiles(projectDir, "*", SearchOption.AllDirectories))
+            // The one walker: links are not followed out of the project, a folder that cannot be listed is passed over.
+            var sessions = new SourceWalker(new WalkOptions { Links = LinkPolicy.Record })
+                .Walk(projectDir, CancellationToken.None).Where(e => e.IsFile).Select(e => e.FullPath);
+            foreach (var file in sessions)
             {
                 var ext = Path.GetExtension(file).ToLowerInvariant();
                 if (ext != ".rpp" && ext != ".als") continue;

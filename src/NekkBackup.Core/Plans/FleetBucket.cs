@@ -1,4 +1,3 @@
-using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
@@ -18,15 +17,19 @@ namespace NekkBackup.Core.Plans
         public string? SecretKey { get; init; }
     }
 
-    /// <summary>The bucket side of the fleet view; the cloud wiring sets these when the cloud engine is in the build.</summary>
-    public static class FleetBucket
+    /// <summary>
+    /// The bucket side of plans, served by the cloud leg (<see cref="PlanLegRegistry.Bucket"/>): Test-NekkBackupPlan's
+    /// probe, and the host status documents (&lt;Prefix&gt;/&lt;host&gt;/status.json) the fleet view and report read.
+    /// </summary>
+    public interface IPlanBucket
     {
-        public static Func<FleetBucketTarget, CancellationToken, Task<IReadOnlyList<FleetHostStatus>>>? Read { get; set; }
+        /// <summary>Puts, reads back and deletes a probe object with the credential the schedule will use.</summary>
+        Task<PlanDestinationCheck> ProbeAsync(BackupPlan plan, CancellationToken ct);
 
-        /// <summary>Every host's status document in the bucket, with its s3:// address (the HTML report reads them whole).</summary>
-        public static Func<FleetBucketTarget, CancellationToken, Task<IReadOnlyList<(string Source, HostStatusDocument Document)>>>? ReadDocuments { get; set; }
+        /// <summary>Publishes this host's status document to the plan's bucket; returns its s3:// address.</summary>
+        Task<string> PublishStatusAsync(BackupPlan plan, HostStatusDocument status, CancellationToken ct);
 
-        /// <summary>Publishes a host status document to the plan's bucket (set by the cloud wiring).</summary>
-        public static Func<BackupPlan, HostStatusDocument, CancellationToken, Task<string>>? Publish { get; set; }
+        /// <summary>Every host's status document in the bucket, with its s3:// address (unreadable ones are left out).</summary>
+        Task<IReadOnlyList<(string Source, HostStatusDocument Document)>> ReadStatusAsync(FleetBucketTarget bucket, CancellationToken ct);
     }
 }

@@ -72,14 +72,17 @@ namespace NekkBackup.Core.Plans
 
     /// <summary>
     /// The restore drill: every stored byte of the folder backup re-hashed (Test-NekkFolderBackup -Full) and, with an
-    /// image leg, the Ghost drill through the image runner's drill step when the Ghost engine is in the build.
+    /// image leg, the Ghost drill it is given.
     /// </summary>
     public sealed class DrillLegRunner : ILegRunner
     {
-        public PlanLeg Leg => PlanLeg.Drill;
+        private readonly Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>> _imageDrill;
 
-        /// <summary>Set by the Ghost wiring: runs Test-NekkGhostImage -Full on the plan's repository.</summary>
-        public static Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>>? ImageDrill { get; set; }
+        /// <param name="imageDrill">Test-NekkGhostImage -Full of the plan's latest image (the Ghost leg's drill).</param>
+        public DrillLegRunner(Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>> imageDrill) =>
+            _imageDrill = imageDrill ?? throw new ArgumentNullException(nameof(imageDrill));
+
+        public PlanLeg Leg => PlanLeg.Drill;
 
         public async Task<IReadOnlyList<PlanHistoryEntry>> RunAsync(PlanJobContext ctx, CancellationToken ct)
         {
@@ -104,13 +107,8 @@ namespace NekkBackup.Core.Plans
             if (plan.HasImage)
             {
                 var imgStart = DateTime.UtcNow;
-                if (ImageDrill == null)
-                    steps.Add(PlanRunner.Entry(ctx, Leg, "ImageDrill", imgStart, "Failed", "this build of NekkBackup has no Ghost image engine; the image drill cannot run"));
-                else
-                {
-                    try { steps.Add(await ImageDrill(ctx, ct).ConfigureAwait(false)); }
-                    catch (NekkBackupException ex) { steps.Add(PlanRunner.Entry(ctx, Leg, "ImageDrill", imgStart, PlanRunner.StatusOf(ex), ex.Message)); }
-                }
+                try { steps.Add(await _imageDrill(ctx, ct).ConfigureAwait(false)); }
+                catch (NekkBackupException ex) { steps.Add(PlanRunner.Entry(ctx, Leg, "ImageDrill", imgStart, PlanRunner.StatusOf(ex), ex.Message)); }
             }
             return steps;
         }

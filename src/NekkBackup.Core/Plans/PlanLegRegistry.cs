@@ -6,46 +6,42 @@ using System.Threading.Tasks;
 namespace NekkBackup.Core.Plans
 {
     /// <summary>
-    /// Which engines this build has, per leg. The folder leg is built in; the Ghost image and cloud legs register
-    /// their runner and evidence source here when their engines are part of the build (see docs/plan-schema.md,
-    /// "Wiring a leg"). A leg without a runner reports a clear NotAvailable failure instead of pretending.
+    /// The legs of a plan, wired in one place (the static constructor below) and fixed from then on: each leg's
+    /// runner and evidence source, and the bucket side of the cloud leg (<see cref="Bucket"/>: Test-NekkBackupPlan's
+    /// probe and the fleet status objects). Runners get what they need by constructor (the drill gets the Ghost
+    /// drill); nothing registers itself, and nothing can be swapped at run time. See docs/plan-schema.md, "Wiring a leg".
     /// </summary>
     public static class PlanLegRegistry
     {
-        private static readonly object Gate = new();
-        private static readonly Dictionary<PlanLeg, ILegRunner> Runners = new();
-        private static readonly Dictionary<PlanLeg, ILegEvidenceSource> Sources = new();
+        private static readonly IReadOnlyDictionary<PlanLeg, ILegRunner> Runners;
+        private static readonly IReadOnlyDictionary<PlanLeg, ILegEvidenceSource> Sources;
 
         static PlanLegRegistry()
         {
-            Register(new FolderLegRunner());
-            Register(new DrillLegRunner());
-            Register(new FolderEvidenceSource());
-            Register(new ImageEvidenceSource());
-            LegWiring.RegisterOptionalLegs();
+            Runners = new Dictionary<PlanLeg, ILegRunner>
+            {
+                [PlanLeg.Folder] = new FolderLegRunner(),
+                [PlanLeg.Image] = new GhostLegRunner(),
+                [PlanLeg.Cloud] = new CloudLegRunner(),
+                [PlanLeg.Drill] = new DrillLegRunner(GhostLegRunner.DrillAsync),
+            };
+            Sources = new Dictionary<PlanLeg, ILegEvidenceSource>
+            {
+                [PlanLeg.Folder] = new FolderEvidenceSource(),
+                [PlanLeg.Image] = new ImageEvidenceSource(),
+                [PlanLeg.Cloud] = new CloudEvidenceSource(),
+            };
+            Bucket = new CloudPlanBucket();
         }
 
-        public static void Register(ILegRunner runner)
-        {
-            lock (Gate) Runners[runner.Leg] = runner;
-        }
+        /// <summary>The bucket side of plans: the probe, publishing and reading host status documents.</summary>
+        public static IPlanBucket Bucket { get; }
 
-        public static void Register(ILegEvidenceSource source)
-        {
-            lock (Gate) Sources[source.Leg] = source;
-        }
+        public static ILegRunner Runner(PlanLeg leg) => Runners[leg];
 
-        public static ILegRunner? Runner(PlanLeg leg)
-        {
-            lock (Gate) return Runners.TryGetValue(leg, out var r) ? r : null;
-        }
+        public static ILegEvidenceSource Evidence(PlanLeg leg) => Sources[leg];
 
-        public static ILegEvidenceSource? Evidence(PlanLeg leg)
-        {
-            lock (Gate) return Sources.TryGetValue(leg, out var s) ? s : null;
-        }
-
-        /// <summary>Evidence for every leg (not-configured legs and missing engines come back with Problem set).</summary>
+        /// <summary>Evidence for every leg (not-configured legs come back NotConfigured; a failed read sets Problem).</summary>
         public static async Task<EvidenceSet> GatherAsync(BackupPlan plan, CancellationToken ct)
         {
             var set = new Dictionary<PlanLeg, LegEvidence>();
@@ -53,18 +49,7 @@ namespace NekkBackup.Core.Plans
             {
                 bool configured = leg switch { PlanLeg.Image => plan.HasImage, PlanLeg.Cloud => plan.HasCloud, _ => true };
                 if (!configured) { set[leg] = LegEvidence.NotConfigured(leg); continue; }
-                var src = Evidence(leg);
-                if (src == null)
-                {
-                    set[leg] = new LegEvidence
-                    {
-                        Leg = leg,
-                        Location = leg == PlanLeg.Cloud ? $"s3://{plan.Bucket}/{plan.Prefix}" : "",
-                        Problem = $"this build of NekkBackup has no {leg} engine to read the evidence with",
-                    };
-                    continue;
-                }
-                try { set[leg] = await src.ReadAsync(plan, ct).ConfigureAwait(false); }
+                try { set[leg] = await Evidence(leg).ReadAsync(plan, ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { throw; }
                 catch (Exception ex)
                 {

@@ -44,7 +44,7 @@ namespace NekkBackup.Core.Plans
                 if (!plan.Legs.Contains(leg))
                     throw Fail.Argument("JobNotInPlan", $"The plan '{plan.Name}' has no {leg} leg (add the {leg} key to {plan.Path}).", job);
             }
-            var runId = RunLog.NewRunId();
+            var runId = Primitives.RunId.New();
             var started = DateTime.UtcNow;
             using var log = RunLog.Open(runId, "Invoke-NekkBackupPlan");
             var obs = log.Wrap(observer);
@@ -134,23 +134,17 @@ namespace NekkBackup.Core.Plans
             foreach (var leg in legs)
             {
                 if (ct.IsCancellationRequested) { cancelled = true; break; }
-                var runner = PlanLegRegistry.Runner(leg);
                 IReadOnlyList<PlanHistoryEntry> legSteps;
                 var legStart = DateTime.UtcNow;
-                if (runner == null)
-                    legSteps = new[] { Entry(ctx, leg, "Run", legStart, "Failed", $"this build of NekkBackup has no {leg} engine (the {leg} leg is not available yet)") };
-                else
+                try { legSteps = await PlanLegRegistry.Runner(leg).RunAsync(ctx, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
-                    try { legSteps = await runner.RunAsync(ctx, ct).ConfigureAwait(false); }
-                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                    {
-                        legSteps = new[] { Entry(ctx, leg, "Run", legStart, "Cancelled", "stopped (Ctrl+C or the scheduler's time limit)") };
-                        cancelled = true;
-                    }
-                    catch (NekkBackupException ex)
-                    {
-                        legSteps = new[] { Entry(ctx, leg, "Run", legStart, StatusOf(ex), ex.Message) };
-                    }
+                    legSteps = new[] { Entry(ctx, leg, "Run", legStart, "Cancelled", "stopped (Ctrl+C or the scheduler's time limit)") };
+                    cancelled = true;
+                }
+                catch (NekkBackupException ex)
+                {
+                    legSteps = new[] { Entry(ctx, leg, "Run", legStart, StatusOf(ex), ex.Message) };
                 }
                 steps.AddRange(legSteps);
                 foreach (var p in PlanHistoryStore.Append(plan, legSteps)) obs.Message(RunMessageLevel.Warning, p);
@@ -202,9 +196,9 @@ namespace NekkBackup.Core.Plans
             var evidence = await PlanLegRegistry.GatherAsync(plan, ct).ConfigureAwait(false);
             var findings = ComplianceEvaluator.Evaluate(plan, evidence, DateTime.Now);
             var history = PlanHistoryStore.Read(plan);
-            if (plan.HasCloud && FleetBucket.Publish != null)
+            if (plan.HasCloud)
             {
-                try { await FleetBucket.Publish(plan, FleetStatus.Build(plan, findings, evidence, history), ct).ConfigureAwait(false); }
+                try { await PlanLegRegistry.Bucket.PublishStatusAsync(plan, FleetStatus.Build(plan, findings, evidence, history), ct).ConfigureAwait(false); }
                 catch (NekkBackupException ex) { obs.Message(RunMessageLevel.Warning, "Could not publish the host status to the bucket: " + ex.Message); }
             }
             try { return FleetStatus.Publish(plan, findings, evidence, history); }

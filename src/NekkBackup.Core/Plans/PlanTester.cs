@@ -10,14 +10,11 @@ namespace NekkBackup.Core.Plans
 {
     /// <summary>
     /// Test-NekkBackupPlan: every destination reachable and writable with the credentials the schedule will use
-    /// (a probe file written, read back and deleted on the NAS and the image repository; a probe object for the bucket
-    /// through the cloud wiring).
+    /// (a probe file written, read back and deleted on the NAS and the image repository; a probe object in the bucket
+    /// through <see cref="PlanLegRegistry.Bucket"/>).
     /// </summary>
     public static class PlanTester
     {
-        /// <summary>Set by the cloud wiring: put, read back and delete a probe object; returns (reachable, writable, credential source, detail).</summary>
-        public static Func<BackupPlan, CancellationToken, Task<(bool reachable, bool writable, string credential, string detail)>>? CloudProbe { get; set; }
-
         public static async Task<IReadOnlyList<PlanDestinationCheck>> TestAsync(BackupPlan plan, CancellationToken ct)
         {
             var list = new List<PlanDestinationCheck> { ProbeDirectory(plan, "Folder", plan.NasDestination) };
@@ -31,28 +28,7 @@ namespace NekkBackup.Core.Plans
                 });
             }
             if (plan.HasImage) list.Add(ProbeDirectory(plan, "Image", plan.ImageRepository!));
-            if (plan.HasCloud)
-            {
-                var target = $"s3://{plan.Bucket}/{plan.Prefix}";
-                if (CloudProbe == null)
-                    list.Add(new PlanDestinationCheck
-                    {
-                        Plan = plan.Name, Leg = "Cloud", Target = target, Status = "Failed", CredentialSource = "",
-                        Detail = "this build of NekkBackup has no cloud engine to probe the bucket with",
-                    });
-                else
-                {
-                    try
-                    {
-                        var (r, w, c, d) = await CloudProbe(plan, ct).ConfigureAwait(false);
-                        list.Add(new PlanDestinationCheck { Plan = plan.Name, Leg = "Cloud", Target = target, Reachable = r, Writable = w, CredentialSource = c, Status = r && w ? "Passed" : "Failed", Detail = d });
-                    }
-                    catch (NekkBackupException ex)
-                    {
-                        list.Add(new PlanDestinationCheck { Plan = plan.Name, Leg = "Cloud", Target = target, Status = "Failed", Detail = ex.Message });
-                    }
-                }
-            }
+            if (plan.HasCloud) list.Add(await PlanLegRegistry.Bucket.ProbeAsync(plan, ct).ConfigureAwait(false));
             return list;
         }
 

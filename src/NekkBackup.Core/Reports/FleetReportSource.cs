@@ -29,9 +29,7 @@ namespace NekkBackup.Core.Reports
 
         public static async Task<IReadOnlyList<FleetDocument>> ReadBucketAsync(FleetBucketTarget target, CancellationToken ct)
         {
-            if (FleetBucket.ReadDocuments == null)
-                throw new Errors.NekkBackupException("NotAvailable", Errors.FailureKind.NotSupported, "This build of NekkBackup has no cloud engine to read a bucket with; use -FleetPath or -Path.");
-            var docs = await FleetBucket.ReadDocuments(target, ct).ConfigureAwait(false);
+            var docs = await PlanLegRegistry.Bucket.ReadStatusAsync(target, ct).ConfigureAwait(false);
             return docs.Select(d => new FleetDocument { Source = d.Source, Document = d.Document }).ToList();
         }
 

@@ -56,6 +56,14 @@ namespace NekkBackup.Core.Storage
                 $"Transient fault on {_inner.Location} ({error?.Message}); {op}: retry {attempt} of {_preset.MaxRetryAttempts} in {delay.TotalMilliseconds:0} ms.");
         }
 
+        /// <summary>
+        /// Runs an operation the target interface has no verb for (an S3 multipart part, a ranged read, a read of a
+        /// whole small object) under this target's pipeline: same retries, same log line, same counter. The call
+        /// decides what a fault is worth through <see cref="IBackupTarget.IsPermanent"/> of the inner target.
+        /// </summary>
+        public Task<T> ExecuteAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+            Run(operation, call, cancellationToken);
+
         private async Task<T> Run<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken ct)
         {
             ct.ThrowIfCancellationRequested();

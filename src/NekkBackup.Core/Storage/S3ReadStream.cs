@@ -31,7 +31,8 @@ namespace NekkBackup.Core.Storage
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
+        /// <summary>The length the server announced (known before the body is read, so a caller can refuse a huge object unread).</summary>
+        public override long Length => _response.ContentLength;
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();

@@ -47,40 +47,59 @@ namespace NekkBackup.Core.Storage
         /// </summary>
         public static async Task<S3Target> OpenAsync(CloudTarget connection, S3TargetOptions? options, CancellationToken cancellationToken)
         {
+            var probe = Connect(connection, options);
+            try
+            {
+                await probe.CheckAsync(cancellationToken).ConfigureAwait(false);
+                var caps = probe.Capabilities with
+                {
+                    ConditionalCreate = probe._options.ConditionalCreate ?? await probe.ProbeConditionalCreateAsync(cancellationToken).ConfigureAwait(false),
+                    ObjectLock = probe._options.ObjectLock ?? await probe.ProbeObjectLockAsync(cancellationToken).ConfigureAwait(false),
+                };
+                return new S3Target(probe._s3, connection, probe._options, caps);
+            }
+            catch
+            {
+                probe.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// A target without a single request: nothing is probed, so <see cref="TargetCapabilities.ConditionalCreate"/>
+        /// and <see cref="TargetCapabilities.ObjectLock"/> are what the options say (unset: false, the safe answer).
+        /// For callers that check the bucket under their own retry pipeline (<see cref="CheckAsync"/>) and never need
+        /// a race-free create (the cloud leg). Nothing is written, so read-only credentials suffice.
+        /// </summary>
+        public static S3Target Connect(CloudTarget connection, S3TargetOptions? options)
+        {
             if (connection == null) throw new ArgumentNullException(nameof(connection));
             options ??= new S3TargetOptions();
             options.Validate();
             CloudClient.Validate(connection);
-            var s3 = CloudClient.CreateClient(connection);
-            try
+            var caps = new TargetCapabilities
             {
-                var caps = new TargetCapabilities
-                {
-                    Kind = "s3",
-                    AtomicPut = true,
-                    AtomicRename = false,
-                    ServerSideHash = true,
-                    MaxObjectSize = options.PartSize * S3Upload.MaxParts,
-                    MaxKeyLength = 1024 - Encoding.UTF8.GetByteCount(options.RootPrefix),
-                    MaxSegmentLength = 1024,
-                    NameRules = KeyNameRules.ObjectStore,
-                    CaseSensitive = true,
-                };
-                var probe = new S3Target(s3, connection, options, caps);
-                await probe.Call(null, async () => await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = connection.Bucket, Prefix = options.RootPrefix, MaxKeys = 1 }, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-                caps = caps with
-                {
-                    ConditionalCreate = options.ConditionalCreate ?? await probe.ProbeConditionalCreateAsync(cancellationToken).ConfigureAwait(false),
-                    ObjectLock = options.ObjectLock ?? await probe.ProbeObjectLockAsync(cancellationToken).ConfigureAwait(false),
-                };
-                return new S3Target(s3, connection, options, caps);
-            }
-            catch
-            {
-                s3.Dispose();
-                throw;
-            }
+                Kind = "s3",
+                AtomicPut = true,
+                AtomicRename = false,
+                ServerSideHash = true,
+                ConditionalCreate = options.ConditionalCreate ?? false,
+                ObjectLock = options.ObjectLock ?? false,
+                MaxObjectSize = options.PartSize * S3Upload.MaxParts,
+                MaxKeyLength = 1024 - Encoding.UTF8.GetByteCount(options.RootPrefix),
+                MaxSegmentLength = 1024,
+                NameRules = KeyNameRules.ObjectStore,
+                CaseSensitive = true,
+            };
+            return new S3Target(CloudClient.CreateClient(connection), connection, options, caps);
         }
+
+        /// <summary>One listing of at most one key under the root: the bucket exists and these keys may list it.</summary>
+        public Task CheckAsync(CancellationToken cancellationToken) =>
+            Call(null, () => _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = _root, MaxKeys = 1 }, cancellationToken), cancellationToken);
+
+        /// <summary>The SDK client (Cloud.CloudClient runs the calls the interface has no verb for through it).</summary>
+        internal IAmazonS3 Client => _s3;
 
         private async Task<bool> ProbeConditionalCreateAsync(CancellationToken ct)
         {
@@ -182,10 +201,41 @@ namespace NekkBackup.Core.Storage
                 catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.ErrorCode != "NoSuchBucket") { return null; }
             }, ct);
 
+        /// <summary>The object's ETag as the store sent it (quotes included), in <see cref="TargetEntry.Attributes"/> of a stat.</summary>
+        public const string ETagAttribute = "ETag";
+        /// <summary>The storage class (absent: STANDARD).</summary>
+        public const string StorageClassAttribute = "StorageClass";
+        /// <summary>Intelligent-Tiering's archive tier (ARCHIVE_ACCESS, DEEP_ARCHIVE_ACCESS).</summary>
+        public const string ArchiveStatusAttribute = "ArchiveStatus";
+        /// <summary>"true" while a thaw (RestoreObject) runs, "false" once it finished.</summary>
+        public const string RestoreInProgressAttribute = "RestoreInProgress";
+        /// <summary>When a thawed copy expires (round-trip "o" format, UTC).</summary>
+        public const string RestoreExpirationAttribute = "RestoreExpiration";
+        /// <summary>User metadata x-amz-meta-&lt;name&gt; appears as "meta:&lt;name&gt;".</summary>
+        public const string MetadataPrefix = "meta:";
+
         public async Task<TargetEntry?> StatAsync(string key, CancellationToken cancellationToken)
         {
             var m = await HeadAsync(key, Full(key), cancellationToken).ConfigureAwait(false);
-            return m == null ? null : new TargetEntry(key, m.ContentLength, (m.LastModified ?? DateTime.UtcNow).ToUniversalTime());
+            return m == null ? null : new TargetEntry(key, m.ContentLength, (m.LastModified ?? DateTime.UtcNow).ToUniversalTime(), attributes: AttributesOf(m));
+        }
+
+        private static Dictionary<string, string> AttributesOf(GetObjectMetadataResponse m)
+        {
+            var a = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (!string.IsNullOrEmpty(m.ETag)) a[ETagAttribute] = m.ETag;
+            if (!string.IsNullOrEmpty(m.StorageClass?.Value)) a[StorageClassAttribute] = m.StorageClass!.Value;
+            if (!string.IsNullOrEmpty(m.ArchiveStatus?.Value)) a[ArchiveStatusAttribute] = m.ArchiveStatus!.Value;
+            if (m.RestoreInProgress is bool busy) a[RestoreInProgressAttribute] = busy ? "true" : "false";
+            if (m.RestoreExpiration is DateTime until)
+                a[RestoreExpirationAttribute] = DateTime.SpecifyKind(until, DateTimeKind.Utc).ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+            if (m.Metadata != null)
+                foreach (var k in m.Metadata.Keys)
+                {
+                    var name = k.StartsWith("x-amz-meta-", StringComparison.OrdinalIgnoreCase) ? k.Substring("x-amz-meta-".Length) : k;
+                    a[MetadataPrefix + name.ToLowerInvariant()] = m.Metadata[k];
+                }
+            return a;
         }
 
         public async IAsyncEnumerable<TargetEntry> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -233,9 +283,9 @@ namespace NekkBackup.Core.Storage
 
         public bool IsPermanent(Exception error) => error switch
         {
-            OperationCanceledException oce => oce.CancellationToken.IsCancellationRequested || !CloudClient.IsTransient(oce),
+            OperationCanceledException oce => oce.CancellationToken.IsCancellationRequested || !CloudErrors.IsTransient(oce),
             TargetException t => !t.IsTransient,
-            _ => TargetErrors.IsPermanent(error) && !CloudClient.IsTransient(error),
+            _ => TargetErrors.IsPermanent(error) && !CloudErrors.IsTransient(error),
         };
 
         private async Task<T> Call<T>(string? key, Func<Task<T>> call, CancellationToken ct)
@@ -253,7 +303,7 @@ namespace NekkBackup.Core.Storage
             {
                 var code = s.ErrorCode ?? "";
                 int status = (int)s.StatusCode;
-                if (CloudClient.IsPermanentAuthCode(code) || status == 403)
+                if (CloudErrors.IsPermanentAuthCode(code) || status == 403)
                     return new TargetException(TargetErrorKind.AccessDenied, $"Access to {what} was denied ({code}): check the keys and the bucket policy.", key, ex);
                 if (code == "NoSuchBucket")
                     return new TargetException(TargetErrorKind.NotFound, $"The bucket of {Location} does not exist.", key, ex);
@@ -267,11 +317,11 @@ namespace NekkBackup.Core.Storage
                     return new TargetException(TargetErrorKind.Full, $"{what} is larger than the store accepts.", key, ex);
                 if (code == "NotImplemented" || status == 501)
                     return new TargetException(TargetErrorKind.NotSupported, $"{Location} does not implement this request ({code}).", key, ex);
-                if (CloudClient.IsTransient(ex))
+                if (CloudErrors.IsTransient(ex))
                     return new TargetException(TargetErrorKind.Unavailable, $"{what}: the store answered {status} {code}: {s.Message}", key, ex);
                 return new TargetException(TargetErrorKind.Io, $"{what} was refused ({status} {code}): {s.Message}", key, ex, transient: false);
             }
-            if (CloudClient.IsTransient(ex))
+            if (CloudErrors.IsTransient(ex))
                 return new TargetException(TargetErrorKind.Unavailable, $"Cannot reach {Location} for {what}: {ex.Message}", key, ex);
             // The SDK failing to parse an answer (a garbled ETag from a store caught mid-write): a bounded retry may help.
             if (ex is ArgumentException || ex is FormatException || ex is System.Xml.XmlException || ex is InvalidDataException)

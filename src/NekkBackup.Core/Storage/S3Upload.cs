@@ -48,6 +48,20 @@ namespace NekkBackup.Core.Storage
         public async Task<(long Size, string? Sha256)> RunAsync(Stream content, CancellationToken ct)
         {
             using var sha = _options.ExpectedSha256 != null ? SHA256.Create() : null;
+            if (content.CanSeek && content.Length - content.Position < _partSize)
+            {
+                // A small object of known length (a lock, a manifest, a pointer): one PutObject from a buffer its size.
+                var small = new byte[Math.Max(0, content.Length - content.Position)];
+                int got = await FillAsync(content, small, ct).ConfigureAwait(false);
+                if (got == small.Length && await AtEndAsync(content, ct).ConfigureAwait(false))
+                {
+                    sha?.TransformBlock(small, 0, got, null, 0);
+                    var digest = Finish(sha, small);
+                    await PutObjectAsync(small, got, ct).ConfigureAwait(false);
+                    return (got, digest);
+                }
+                content.Position -= got; // it changed under us: the general path reads it again
+            }
             var buffer = ArrayPool<byte>.Shared.Rent(_partSize);
             string? uploadId = null;
             try
@@ -128,10 +142,10 @@ namespace NekkBackup.Core.Storage
 
         private async Task<int> FillAsync(Stream content, byte[] buffer, CancellationToken ct)
         {
-            int fill = 0;
-            while (fill < _partSize)
+            int fill = 0, want = Math.Min(_partSize, buffer.Length);
+            while (fill < want)
             {
-                int n = await content.ReadAsync(buffer, fill, _partSize - fill, ct).ConfigureAwait(false);
+                int n = await content.ReadAsync(buffer, fill, want - fill, ct).ConfigureAwait(false);
                 if (n == 0) break;
                 fill += n;
             }

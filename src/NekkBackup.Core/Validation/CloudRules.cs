@@ -25,6 +25,7 @@ namespace NekkBackup.Core.Validation
         public static CloudManifest ParseManifest(byte[] json, string key, string? expectedRunId)
         {
             var c = Check(key);
+            CheckVersion(json, c, CloudManifest.Version, $"The cloud manifest '{key}'", key);
             var m = StoredJson.Parse<CloudManifest>(json, CloudManifest.SerializerOptions, c);
             if (m.Format != CloudManifest.FormatName) throw c.Error("format", $"is {StoredCheck.Quote(m.Format)}: this is not a NekkBackup cloud manifest");
             c.Name(m.RunId, "runId");
@@ -47,6 +48,14 @@ namespace NekkBackup.Core.Validation
             return Sort(m.Files, c, (e, f) =>
             {
                 c.Relative(e.Path, f + ".path");
+                if (e.LinkTarget != null)
+                {
+                    // A recorded link: its target as text (it is recreated, never followed while restoring), no content.
+                    c.Text(e.LinkTarget, f + ".link", 4096);
+                    c.Equal(e.Hash ?? "", "", f + ".sha256", "a link has no content");
+                    c.Equal(e.Key ?? "", "", f + ".key", "a link has no object");
+                    return e.Path;
+                }
                 c.Range(e.Size, 0, MaxFileSize, f + ".size");
                 c.Range(e.StoredSize, 0, long.MaxValue, f + ".storedSize");
                 c.Hash(e.Hash, f + ".sha256");
@@ -118,6 +127,31 @@ namespace NekkBackup.Core.Validation
                 else if (reported.Add(paths[i])) bad.Add((paths[i], c.Error("files", $"lists '{paths[i]}' {n} times (a path is recorded once; none of the copies is used)")));
             }
             return (unique, bad);
+        }
+
+        /// <summary>
+        /// A <c>formatVersion</c> at the document's top level (written since the storage redesign) is checked before
+        /// anything else is read: a newer major is NekkBackup.UnsupportedFormatVersion. Older documents have none.
+        /// </summary>
+        internal static void CheckVersion(byte[] json, StoredCheck c, Primitives.FormatVersion supported, string document, string key)
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(json, new JsonReaderOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return; // the parse names the problem
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool version = reader.ValueTextEquals(Primitives.FormatVersion.PropertyName);
+                    if (!reader.Read()) return;
+                    if (!version) { reader.Skip(); continue; }
+                    using var value = JsonDocument.ParseValue(ref reader);
+                    if (!Primitives.FormatVersion.TryParse(value.RootElement, out var found))
+                        throw c.Error(Primitives.FormatVersion.PropertyName, $"is {value.RootElement.GetRawText()}, not a version");
+                    Primitives.FormatVersion.Check(found, document, supported, key);
+                    return;
+                }
+            }
+            catch (JsonException) { } // the parse names the problem
         }
 
         /// <summary>A resumable upload's journal entry, or null when it cannot be one (then the upload starts over).</summary>

@@ -97,7 +97,13 @@ namespace NekkBackup.Core.Tests.Cloud
             using var cts = new CancellationTokenSource();
             var run = new CloudBackupEngine(_s3.Target(bucket)).RunAsync(
                 new CloudBackupOptions { Paths = new[] { src }, JournalDirectory = journalDir, MaxMBps = 8, ThrottleLimit = 2 }, cts.Token);
-            await Task.Delay(2500);   // at 8 MiB/s with 8 MiB parts, one or two parts have landed
+            // At 8 MiB/s with 8 MiB parts a part lands about every second: cancel once one is journaled (not after a
+            // fixed delay, which a loaded machine can outlast before the first part is up).
+            var journal = new MultipartJournal(journalDir);
+            var wait = Stopwatch.StartNew();
+            while (!journal.All(_s3.Target(bucket).JournalScope).Any(j => j.Parts.Count > 0) && wait.Elapsed < TimeSpan.FromSeconds(30) && !run.IsCompleted)
+                await Task.Delay(50);
+            Assert.False(run.IsCompleted, "the run finished before it could be cancelled");
             var sw = Stopwatch.StartNew();
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);

@@ -228,9 +228,9 @@ namespace NekkBackup.Core.Tests.Fuzz
                 case "Journal.All": return new MultipartJournal(Path.Combine(t.Fixture, "journal")).All(_w.Target.JournalScope);
                 case "Journal.Load": return new MultipartJournal(Path.Combine(t.Fixture, "journal")).Load(_w.Target.JournalScope, _w.Target.DataKey(new string('a', 64)));
                 default:
-                    using (var client = new CloudClient(_w.Target, obs))
+                    using (var client = await CloudClient.OpenAsync(_w.Target, obs, null, ct).ConfigureAwait(false))
                     {
-                        var bytes = await CloudStore.TryGetSmallObjectAsync(client, _w.ArchiveManifestKey, ct).ConfigureAwait(false)
+                        var bytes = await client.TryGetSmallAsync(_w.ArchiveManifestKey, ct).ConfigureAwait(false)
                             ?? throw Fail.NotFound("CloudObjectNotFound", "no archive manifest");
                         var m = CloudRules.ParseArchive(bytes, _w.ArchiveManifestKey, _w.Target, _w.ArchiveId);
                         return CloudRules.SortArchiveFiles(m, _w.ArchiveManifestKey);

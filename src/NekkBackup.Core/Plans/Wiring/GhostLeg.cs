@@ -1,6 +1,3 @@
-// Compiled when the Ghost image engine (Core/Imaging) is part of the build: NEKK_GHOST is defined by
-// NekkBackup.Core.csproj when Imaging/GhostRepository.cs exists.
-#if NEKK_GHOST
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -11,15 +8,6 @@ using NekkBackup.Core.Imaging;
 
 namespace NekkBackup.Core.Plans
 {
-    internal static partial class LegWiring
-    {
-        static partial void RegisterImage()
-        {
-            PlanLegRegistry.Register(new GhostLegRunner());
-            DrillLegRunner.ImageDrill = GhostLegRunner.DrillAsync;
-        }
-    }
-
     /// <summary>The image leg: New-NekkGhostImage of the plan's image source into its repository; the drill: Test-NekkGhostImage -Full of this host's latest image.</summary>
     public sealed class GhostLegRunner : ILegRunner
     {
@@ -97,4 +85,3 @@ namespace NekkBackup.Core.Plans
         }
     }
 }
-#endif

@@ -1,0 +1,87 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using NekkBackup.Core.Cloud;
+using NekkBackup.Core.Errors;
+using NekkBackup.Core.Validation;
+
+namespace NekkBackup.Core.Plans
+{
+    /// <summary>
+    /// The bucket side of plans through the cloud leg's client (its target and its one retry pipeline): the probe of
+    /// Test-NekkBackupPlan and the host status objects &lt;Prefix&gt;/&lt;host&gt;/status.json. Status documents read back are
+    /// untrusted: size-capped and checked by <see cref="FleetStatus.Parse"/>; one that fails is left out.
+    /// </summary>
+    public sealed class CloudPlanBucket : IPlanBucket
+    {
+        private const string StatusName = "status.json";
+
+        public async Task<PlanDestinationCheck> ProbeAsync(BackupPlan plan, CancellationToken ct)
+        {
+            var target = CloudLegRunner.Target(plan);
+            var where = $"s3://{plan.Bucket}/{plan.Prefix}";
+            var credential = target.AccessKey != null ? $"stored credential ({target.AccessKey})" : target.ProfileName != null ? $"AWS profile '{target.ProfileName}'" : "AWS environment/default profile";
+            PlanDestinationCheck Check(bool reachable, bool writable, string detail) => new()
+            {
+                Plan = plan.Name, Leg = "Cloud", Target = where, Reachable = reachable, Writable = writable, CredentialSource = credential,
+                Status = reachable && writable ? "Passed" : "Failed", Detail = detail,
+            };
+            CloudClient client;
+            try { client = await CloudClient.OpenAsync(target, null, null, ct).ConfigureAwait(false); }
+            catch (NekkBackupException ex) { return Check(false, false, ex.Message); }
+            using (client)
+            {
+                var key = target.HostRoot + "probe-" + Guid.NewGuid().ToString("N") + ".tmp";
+                var body = Guid.NewGuid().ToByteArray();
+                try
+                {
+                    await client.PutSmallAsync(key, body, "application/octet-stream", ct).ConfigureAwait(false);
+                    var back = await client.TryGetSmallAsync(key, ct, body.Length).ConfigureAwait(false);
+                    await client.DeleteAsync(key, ct).ConfigureAwait(false);
+                    if (back == null || !back.SequenceEqual(body))
+                        return Check(true, false, $"a probe object written to s3://{target.Bucket}/{key} read back different bytes");
+                    return Check(true, true, $"put, read back and deleted a probe object under s3://{target.Bucket}/{target.HostRoot}");
+                }
+                catch (NekkBackupException ex) { return Check(true, false, ex.Message); }
+            }
+        }
+
+        public async Task<string> PublishStatusAsync(BackupPlan plan, HostStatusDocument status, CancellationToken ct)
+        {
+            var target = CloudLegRunner.Target(plan);
+            using var client = await CloudClient.OpenAsync(target, null, null, ct).ConfigureAwait(false);
+            var body = JsonSerializer.SerializeToUtf8Bytes(status, new JsonSerializerOptions { WriteIndented = true });
+            await client.PutSmallAsync(target.StatusKey, body, "application/json", ct).ConfigureAwait(false);
+            return $"s3://{target.Bucket}/{target.StatusKey}";
+        }
+
+        public async Task<IReadOnlyList<(string Source, HostStatusDocument Document)>> ReadStatusAsync(FleetBucketTarget b, CancellationToken ct)
+        {
+            var cred = b.AccessKey == null ? CredentialStore.TryGet(b.Bucket) : null;
+            var target = new CloudTarget
+            {
+                Bucket = b.Bucket, Prefix = b.Prefix, Endpoint = b.Endpoint, Region = b.Region, ProfileName = b.ProfileName, Host = "_",
+                AccessKey = b.AccessKey ?? cred?.UserName, SecretKey = b.AccessKey != null ? b.SecretKey : cred?.Secret,
+            };
+            var prefix = (b.Prefix ?? "").Trim('/');
+            prefix = prefix.Length == 0 ? "" : prefix + "/";
+            // Rooted at <Prefix>/, listed flat: s3rver's delimiter listing misses sub-trees (field-notes.md).
+            using var client = await CloudClient.OpenAsync(target, null, null, ct, prefix).ConfigureAwait(false);
+            var docs = new List<(string, HostStatusDocument)>();
+            foreach (var o in await client.ListAsync(prefix, ct).ConfigureAwait(false))
+            {
+                var rest = o.Key.Substring(prefix.Length);
+                if (!rest.EndsWith("/" + StatusName, StringComparison.Ordinal) || rest.IndexOf('/') != rest.Length - StatusName.Length - 1) continue;
+                byte[]? bytes;
+                try { bytes = await client.TryGetSmallAsync(o.Key, ct, PlanRules.MaxStatusBytes).ConfigureAwait(false); }
+                catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup." + Reasons.CloudManifestInvalid) { continue; } // larger than a status can be
+                var doc = bytes != null ? FleetStatus.Parse(bytes) : null;
+                if (doc != null) docs.Add(($"s3://{b.Bucket}/{o.Key}", doc));
+            }
+            return docs;
+        }
+    }
+}
