@@ -43,6 +43,9 @@ namespace NekkBackup.Core.Folder
                 if (!Path.IsPathRooted(s))
                     throw Fail.Argument("InvalidPath", $"The source '{s}' must be an absolute path.", s);
                 var src = Normalize(s);
+                if (!Directory.Exists(src) && File.Exists(src))
+                    throw Fail.Argument("SourceIsFile",
+                        $"The source '{src}' is a file; Backup-NekkFolder backs up folders. Give its folder and pick the file with -Include: -Path '{Path.GetDirectoryName(src)}' -Include '{Path.GetFileName(src)}'.", src);
                 if (!Directory.Exists(src))
                     throw Fail.NotFound("SourceNotFound", $"The source folder '{src}' does not exist.", src);
                 if (IsInside(dest, src, o.PathIdentity))
@@ -97,13 +100,17 @@ namespace NekkBackup.Core.Folder
                 Force = o.Force,
                 Retention = o.Retention,
                 FollowSymlinks = o.FollowSymlinks,
-                SourceResolver = o.SourceResolver,
+                SourceResolver = new Sources.NotingSourceResolver(o.SourceResolver, observer),
                 PathIdentity = o.PathIdentity ?? PathIdentity.Platform,
             };
             log.Logger.Information("Backup {RunId} of {Sources} to {Destination}", runId, normalized.Sources, normalized.Destination);
             var run = await new BackupRunner(normalized, observer, runId).RunAsync(ct).ConfigureAwait(false);
-            log.Logger.Information("Backup {RunId} {Status}: {FilesCopied} copied, {BytesCopied} bytes, {Errors} errors, {Reason}",
-                run.RunId, run.Status, run.FilesCopied, run.BytesCopied, run.Errors, run.Reason);
+            // One summary line per run; Refused and Failed are Errors (RunLog.LevelFor), the reason only when there is one.
+            const string Summary = "Backup {RunId} {Status}: {FilesScanned} scanned, {FilesCopied} copied ({BytesCopied} bytes), {FilesVersioned} versioned, {FilesDeleted} deleted, {Errors} errors";
+            if (string.IsNullOrEmpty(run.Reason))
+                log.Finished(run.Status, Summary, run.RunId, run.Status, run.FilesScanned, run.FilesCopied, run.BytesCopied, run.FilesVersioned, run.FilesDeleted, run.Errors);
+            else
+                log.Finished(run.Status, Summary + "; {Reason}", run.RunId, run.Status, run.FilesScanned, run.FilesCopied, run.BytesCopied, run.FilesVersioned, run.FilesDeleted, run.Errors, run.Reason);
             return run;
         }
 
