@@ -204,11 +204,8 @@ namespace NekkBackup.Core.Folder
                 if (last != null && !_o.Force)
                 {
                     var refusal = Guard(items, lastMap, nameSet, ct);
-                    if (refusal != null)
-                    {
-                        _obs.Message(RunMessageLevel.Warning, "Run refused: " + refusal);
-                        return Finish("Refused", refusal);
-                    }
+                    // The refusal is told once: by the run's Status/Reason, the cmdlet's BackupRefused error and the log's summary.
+                    if (refusal != null) return Finish("Refused", refusal);
                 }
                 if (ct.IsCancellationRequested) return Finish("Cancelled", "The run was cancelled.");
 
