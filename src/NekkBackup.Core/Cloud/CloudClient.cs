@@ -131,14 +131,17 @@ namespace NekkBackup.Core.Cloud
 
         // ---------------------------------------------------------------- retries and error mapping
 
-        private ResiliencePipeline BuildPipeline(CloudTarget t, IRunObserver observer, RunLog? log) =>
-            new ResiliencePipelineBuilder()
+        private ResiliencePipeline BuildPipeline(CloudTarget t, IRunObserver observer, RunLog? log)
+        {
+            // MaxRetryAttempts 0 (tab completion: one quick try) means no retry strategy: Polly refuses a retry of 0 attempts.
+            if (t.MaxRetryAttempts <= 0) return ResiliencePipeline.Empty;
+            return new ResiliencePipelineBuilder()
                 .AddRetry(new RetryStrategyOptions
                 {
                     ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
                     BackoffType = DelayBackoffType.Exponential,
                     UseJitter = true,
-                    MaxRetryAttempts = Math.Max(0, t.MaxRetryAttempts),
+                    MaxRetryAttempts = t.MaxRetryAttempts,
                     Delay = t.RetryFirstDelay,
                     MaxDelay = t.RetryMaxDelay,
                     OnRetry = args =>
@@ -157,6 +160,7 @@ namespace NekkBackup.Core.Cloud
                     },
                 })
                 .Build();
+        }
 
         private static string Describe(Exception? ex) => ex switch
         {
