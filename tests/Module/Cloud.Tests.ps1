@@ -206,5 +206,14 @@ Describe 'Send-NekkCloudArchive' {
         $a.Files | Should -Be 2
         $a.StorageClass | Should -Be 'STANDARD'
         ($warn -join "`n") | Should -Match 'vox.wav'
+        # -ArchiveId completes from the bucket the line names (here with the credential stored for it).
+        $global:cloudCred = $common.Credential
+        try {
+            $line = "Restore-NekkCloudArchive -Bucket nekk -Endpoint http://127.0.0.1:$port -Prefix pester -Credential `$cloudCred -Target x -ArchiveId "
+            $m = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+        }
+        finally { Remove-Variable -Scope Global cloudCred }
+        $m.CompletionText | Should -Contain $a.ArchiveId
+        ($m | Where-Object CompletionText -eq $a.ArchiveId).ToolTip | Should -BeLike 'Album, *'
     }
 }
