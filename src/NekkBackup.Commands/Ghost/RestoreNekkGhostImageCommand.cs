@@ -61,7 +61,8 @@ namespace NekkBackup.Commands.Ghost
             {
                 return ShouldContinue($"Restoring image {ImageId} replaces everything on {what} '{target}'. Continue?", "Overwrite the restore target");
             }
-            catch (PSInvalidOperationException)
+            catch (System.Exception ex) when (ex is PSInvalidOperationException || ex is System.Management.Automation.Host.HostException
+                || ex is System.NotImplementedException || ex is PSNotImplementedException)
             {
                 // A non-interactive session cannot answer: say how a script does.
                 Terminate(new NekkBackupException("TargetExists", FailureKind.ResourceExists,

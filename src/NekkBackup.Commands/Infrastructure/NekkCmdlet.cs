@@ -63,9 +63,6 @@ namespace NekkBackup.Commands.Infrastructure
             catch (Exception) { }
         }
 
-        /// <summary>The RunId of the first run log the last engine work opened (null before, or when it opened none).</summary>
-        protected string? LastRunId => _scope?.RunId;
-
         private string CommandName => MyInvocation?.MyCommand?.Name ?? GetType().Name;
 
         private void ThrowFailure(ErrorRecord record)
