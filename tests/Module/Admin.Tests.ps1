@@ -204,13 +204,16 @@ Describe 'Failures are in the log and the history (item 4)' {
         $plan = Join-Path $work 'unreach/studio-u.psd1'
         $null = New-NekkBackupPlan -Path $plan -Source $src -NasDestination (Join-Path $work 'unreach/offline/share/studio-u') -Name 'studio-u'
         $c = Invoke-ChildScript 'unreachable' @"
-`$r = Invoke-NekkBackupPlan -Path '$plan' -ErrorAction SilentlyContinue
+`$r = Invoke-NekkBackupPlan -Path '$plan' -ErrorAction SilentlyContinue -ErrorVariable e
 "RUNID `$(`$r.RunId)"
+"TARGET `$(`$e[0].TargetObject.RunId)"
 exit `$LASTEXITCODE
 "@
         $c.ExitCode | Should -Be 4
         $runId = ($c.Output | Where-Object { $_ -like 'RUNID *' }) -replace '^RUNID ', ''
         $runId | Should -Not -BeNullOrEmpty
+        # The one-line error's target is the run result, as for Backup-NekkFolder.
+        $c.Output | Should -Contain "TARGET $runId"
         # One entry per leg the run was to run (the folder backup and, on a first run, the drill).
         $h = @(Get-NekkBackupHistory -Path $plan)
         $h.Job | Should -Be @('Folder', 'Drill')
