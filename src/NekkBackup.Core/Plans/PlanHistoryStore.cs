@@ -70,9 +70,9 @@ namespace NekkBackup.Core.Plans
         }
 
         /// <summary>This plan's history from the NAS and the local copy, merged (same step once), oldest first.</summary>
-        public static List<PlanHistoryEntry> Read(BackupPlan plan, bool includeLocal = true, bool includeNas = true)
+        public static List<PlanHistoryEntry> Read(BackupPlan plan, bool includeLocal = true)
         {
-            var all = includeNas ? ReadFile(NasHistoryPath(plan)) : new List<PlanHistoryEntry>();
+            var all = ReadFile(NasHistoryPath(plan));
             if (includeLocal) all.AddRange(ReadFile(LocalHistoryPath(plan)));
             return all
                 .Where(e => string.Equals(e.Plan, plan.Name, StringComparison.OrdinalIgnoreCase))

@@ -193,7 +193,10 @@ namespace NekkBackup.Core.Plans
             if (job != "Due") legs = new List<PlanLeg> { (PlanLeg)Enum.Parse(typeof(PlanLeg), job) };
             else
             {
-                var history = PlanHistoryStore.Read(plan, includeNas: status != "Unreachable");
+                // Not the NAS copy when the NAS is what is down (a hung share must not hold the run).
+                var history = status == "Unreachable"
+                    ? PlanHistoryStore.ReadFile(PlanHistoryStore.LocalHistoryPath(plan)).Where(e => string.Equals(e.Plan, plan.Name, StringComparison.OrdinalIgnoreCase)).ToList()
+                    : PlanHistoryStore.Read(plan);
                 var now = DateTime.Now;
                 legs = plan.Legs.Where(l => IsDue(plan, l, history, now)).ToList();
                 if (legs.Count == 0) legs = plan.Legs.Take(1).ToList();
