@@ -51,6 +51,8 @@
         'Get-NekkBackupHistory'
         'Get-NekkFleetStatus'
         'Set-NekkCredential'
+        'Get-NekkCredential'
+        'Remove-NekkCredential'
         'Export-NekkBackupReport'
         'Send-NekkBackupNotification'
     )

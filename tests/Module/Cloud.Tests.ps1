@@ -49,12 +49,66 @@ Describe 'Send/Get/Restore-NekkCloudBackup round trip' {
         $run2.FilesUploaded | Should -Be 0
     }
 
-    It 'lists the latest run from its manifest' {
-        $items = Get-NekkCloudBackup @common
-        @($items).Count | Should -Be $ref.Count
+    It 'lists the runs, one object per run manifest, oldest first (issue 13 item 11)' {
+        $runs = @(Get-NekkCloudBackup @common)
+        $runs.Count | Should -Be 2
+        $runs[0].PSObject.TypeNames[0] | Should -Be 'NekkBackup.CloudRunInfo'
+        $runs.RunId | Should -Be @($run1.RunId, $run2.RunId)
+        # Against the source itself, not the product: file count and bytes.
+        $files = Get-ChildItem $src -Recurse -File -Force | Where-Object { -not $_.LinkType }
+        $runs | ForEach-Object {
+            $_.Files | Should -Be $files.Count
+            $_.SizeBytes | Should -Be ($files | Measure-Object Length -Sum).Sum
+            $_.Status | Should -Be 'Complete'
+            $_.Encrypted | Should -BeFalse
+            $_.Sources | Should -Be @($src)
+            $_.ManifestKey | Should -BeLike "pester/*/manifests/$($_.RunId).json"
+        }
+        @(Get-NekkCloudBackup @common -RunId ($run1.RunId.Substring(0, 8) + '*')).RunId | Should -Contain $run1.RunId
+    }
+
+    It '-RunId (or a run from the pipeline) lists that run''s files; -Path alone, the latest run''s' {
+        $items = @(Get-NekkCloudBackup @common -RunId $run1.RunId)
+        $items.Count | Should -Be $ref.Count
         $items[0].PSObject.TypeNames[0] | Should -Be 'NekkBackup.CloudBackupItem'
-        ($items | Select-Object -ExpandProperty RunId -Unique) | Should -Be $run2.RunId
+        ($items | Select-Object -ExpandProperty RunId -Unique) | Should -Be $run1.RunId
+        $piped = @(Get-NekkCloudBackup @common | Select-Object -Last 1 | Get-NekkCloudBackup @common)
+        ($piped | Select-Object -ExpandProperty RunId -Unique) | Should -Be $run2.RunId
+        @(Get-NekkCloudBackup @common -Path 'Sessions/*').Count | Should -Be $ref.Count
+        (@(Get-NekkCloudBackup @common -Path 'Sessions/*') | Select-Object -ExpandProperty RunId -Unique) | Should -Be $run2.RunId
         @(Get-NekkCloudBackup @common -RunId $run1.RunId -Path 'Sessions/*').Count | Should -Be $ref.Count
+    }
+
+    It 'completes -RunId from the bucket the command line names (newest first) and -ProfileName from the AWS files' {
+        $line = "Get-NekkCloudBackup -Bucket nekk -Endpoint http://127.0.0.1:$port -Prefix pester -Credential `$cloudCred -RunId "
+        $typed = $line + $run1.RunId.Substring(0, 18)
+        $global:cloudCred = $common.Credential
+        try {
+            $m = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+            $m1 = (TabExpansion2 -inputScript $typed -cursorColumn $typed.Length).CompletionMatches
+        }
+        finally { Remove-Variable -Scope Global cloudCred }
+        $m.CompletionText | Should -Be @($run2.RunId, $run1.RunId)
+        $m1.CompletionText | Should -Contain $run1.RunId
+        $m1.CompletionText | Should -Not -Contain $run2.RunId
+        # A bucket that does not answer: nothing, quickly, and no error.
+        $Error.Clear()
+        $dead = "Restore-NekkCloudBackup -Bucket nekk -Endpoint http://127.0.0.1:9 -Prefix pester -Target x -RunId "
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        (TabExpansion2 -inputScript $dead -cursorColumn $dead.Length).CompletionMatches | Should -BeNullOrEmpty
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 8
+        $Error.Count | Should -Be 0
+        $aws = Join-Path $work 'aws-credentials'
+        Set-Content $aws "[studio-offsite]`naws_access_key_id = AKIAEXAMPLE`naws_secret_access_key = x`n[backup]`naws_access_key_id = AKIAEXAMPLE2`naws_secret_access_key = y"
+        # A fresh session: the AWS SDK reads where its files are once per process.
+        $old = $env:AWS_SHARED_CREDENTIALS_FILE
+        $env:AWS_SHARED_CREDENTIALS_FILE = $aws
+        try {
+            $out = Invoke-NekkPwsh -Command ("Import-Module '$(Get-NekkManifestPath)'; `$p = 'Send-NekkCloudBackup -Path . -Bucket nekk -ProfileName stu'; " +
+                "(TabExpansion2 -inputScript `$p -cursorColumn `$p.Length).CompletionMatches.CompletionText")
+        }
+        finally { $env:AWS_SHARED_CREDENTIALS_FILE = $old }
+        $out | Should -Be @('studio-offsite')
     }
 
     It 'restores byte for byte' {
@@ -121,10 +175,49 @@ Describe 'Cloud argument and connection errors' {
             Should -Throw -ErrorId 'NekkBackup.CloudBucketNotFound,NekkBackup.Commands.Cloud.SendNekkCloudBackupCommand'
     }
 
-    It 'a closed port is NekkBackup.CloudUnreachable' {
+    It 'a closed port is NekkBackup.CloudUnreachable, each retry logged once and the failure at Error with the run''s id' {
         $c = $common.Clone(); $c.Endpoint = 'http://127.0.0.1:9'
         { Get-NekkCloudBackup @c -ErrorAction Stop } |
             Should -Throw -ErrorId 'NekkBackup.CloudUnreachable,NekkBackup.Commands.Cloud.GetNekkCloudBackupCommand'
+        $d = New-Item -ItemType Directory (Join-Path $work 'retry') -Force
+        Set-Content (Join-Path $d 'a.txt') 'a'
+        { Send-NekkCloudBackup -Path $d @c -ErrorAction Stop } | Should -Throw -ErrorId 'NekkBackup.CloudUnreachable,*'
+        $lines = Get-ChildItem (Join-Path $env:NEKKBACKUP_DATA 'logs') -Recurse -File | Get-Content
+        $failed = @($lines | Where-Object { $_ -match '\[ERR\] (\S+) Send-NekkCloudBackup: Send-NekkCloudBackup failed: NekkBackup\.CloudUnreachable' })
+        $failed.Count | Should -Be 1
+        $runId = ($failed[0] -split ' ')[4]
+        $retries = @($lines | Where-Object { $_ -like "* $runId *" -and $_ -match 'retry \d' })
+        $retries.Count | Should -BeGreaterThan 0
+        # One line per retry: attempt numbers never repeat.
+        $attempts = $retries | ForEach-Object { if ($_ -match 'retry (\d+)') { $Matches[1] } }
+        @($attempts | Select-Object -Unique).Count | Should -Be $retries.Count
+    }
+
+    It 'missing credentials are NekkBackup.CloudCredentialsMissing at once, naming the four places; a stored credential is used (child pwsh)' {
+        $home2 = New-Item -ItemType Directory (Join-Path $work 'no-aws-home') -Force
+        $data2 = Join-Path $work 'no-cred-data'
+        $d = New-Item -ItemType Directory (Join-Path $work 'nocred/Sessions') -Force
+        Set-Content (Join-Path $d 'take.txt') 'take'
+        $script = Join-Path $work 'nocred.ps1'
+        Set-Content $script @"
+Import-Module '$(Get-NekkManifestPath)'
+`$sw = [System.Diagnostics.Stopwatch]::StartNew()
+try { Send-NekkCloudBackup -Path '$d' -Bucket nekk -Endpoint http://127.0.0.1:$port -Prefix pester-nocred -ErrorAction Stop } catch { "ID `$(`$_.FullyQualifiedErrorId)"; "MSG `$(`$_.Exception.Message)" }
+"SECONDS `$([int]`$sw.Elapsed.TotalSeconds)"
+Set-NekkCredential -Target nekk -Credential ([pscredential]::new('S3RVER', (ConvertTo-SecureString 'S3RVER' -AsPlainText -Force)))
+"STORED `$((Send-NekkCloudBackup -Path '$d' -Bucket nekk -Endpoint http://127.0.0.1:$port -Prefix pester-nocred).Status)"
+"@
+        $saved = @{}
+        $envs = @{ HOME = $home2.FullName; NEKKBACKUP_DATA = $data2; AWS_ACCESS_KEY_ID = $null; AWS_SECRET_ACCESS_KEY = $null; AWS_SESSION_TOKEN = $null
+            AWS_PROFILE = $null; AWS_SHARED_CREDENTIALS_FILE = (Join-Path $home2 'none'); AWS_CONFIG_FILE = (Join-Path $home2 'none'); AWS_EC2_METADATA_DISABLED = 'true' }
+        foreach ($k in $envs.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $envs[$k]) }
+        try { $out = Invoke-NekkPwsh -File $script 2>&1 | ForEach-Object { "$_" } }
+        finally { foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) } }
+        $out | Should -Contain 'ID NekkBackup.CloudCredentialsMissing,NekkBackup.Commands.Cloud.SendNekkCloudBackupCommand'
+        $msg = ($out | Where-Object { $_ -like 'MSG *' }) -join ' '
+        foreach ($place in '-Credential', '-ProfileName', 'AWS_ACCESS_KEY_ID', 'Set-NekkCredential -Target nekk') { $msg | Should -BeLike "*$place*" }
+        [int](($out | Where-Object { $_ -like 'SECONDS *' }) -replace 'SECONDS ', '') | Should -BeLessThan 5
+        $out | Should -Contain 'STORED Succeeded'
     }
 }
 
@@ -138,5 +231,14 @@ Describe 'Send-NekkCloudArchive' {
         $a.Files | Should -Be 2
         $a.StorageClass | Should -Be 'STANDARD'
         ($warn -join "`n") | Should -Match 'vox.wav'
+        # -ArchiveId completes from the bucket the line names (here with the credential stored for it).
+        $global:cloudCred = $common.Credential
+        try {
+            $line = "Restore-NekkCloudArchive -Bucket nekk -Endpoint http://127.0.0.1:$port -Prefix pester -Credential `$cloudCred -Target x -ArchiveId "
+            $m = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+        }
+        finally { Remove-Variable -Scope Global cloudCred }
+        $m.CompletionText | Should -Contain $a.ArchiveId
+        ($m | Where-Object CompletionText -eq $a.ArchiveId).ToolTip | Should -BeLike 'Album, *'
     }
 }

@@ -119,10 +119,10 @@ Describe 'Backup-NekkFolder guards and bad input' {
         foreach ($f in $files | Select-Object -First ([int]($files.Count * 0.8))) {
             $bytes = [byte[]]::new($f.Length); $rng.GetBytes($bytes); [System.IO.File]::WriteAllBytes($f.FullName, $bytes)
         }
-        $r = Backup-NekkFolder -Path $copy -Destination $nas2 -Snapshot None -WarningVariable warn -WarningAction SilentlyContinue
+        $r = Backup-NekkFolder -Path $copy -Destination $nas2 -Snapshot None -ErrorVariable refusal -ErrorAction SilentlyContinue
         $r.Status | Should -Be 'Refused'
         $r.Reason | Should -Not -BeNullOrEmpty
-        $warn | Should -Not -BeNullOrEmpty
+        $refusal[0].FullyQualifiedErrorId | Should -Be 'NekkBackup.BackupRefused,NekkBackup.Commands.Folder.BackupNekkFolderCommand'
         Compare-TreeDigest $before (Get-TreeDigest $nas2) | Should -BeNullOrEmpty
     }
 

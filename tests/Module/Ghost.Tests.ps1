@@ -88,12 +88,13 @@ Describe 'Ghost image round trip' {
         [BitConverter]::ToUInt32($bytes, 0x1BE + 8) | Should -Be 2048
     }
 
-    It 'refuses to overwrite an existing file without -Force' {
+    It 'overwrites an existing file only when told: -Confirm:$false or -Force (a script without them: Admin.Tests.ps1)' {
         $t = Join-Path $work 'exists.img'
         Set-Content $t 'keep'
-        { Restore-NekkGhostImage -Repository $repo -ImageId $img1.ImageId -Target $t -Confirm:$false -ErrorAction Stop } |
-            Should -Throw -ErrorId 'NekkBackup.TargetExists,NekkBackup.Commands.Ghost.RestoreNekkGhostImageCommand'
+        Restore-NekkGhostImage -Repository $repo -ImageId $img1.ImageId -Target $t -WhatIf
         Get-Content $t | Should -Be 'keep'
+        $null = Restore-NekkGhostImage -Repository $repo -ImageId $img1.ImageId -Target $t -Confirm:$false
+        (Get-FileHash $t -Algorithm SHA256).Hash | Should -Be $hash1
     }
 
     It 'removes an image (piped), frees its chunks and keeps the other restorable' {

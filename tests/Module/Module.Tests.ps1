@@ -84,7 +84,8 @@ Import-Module '$manifestPath'
             New-Item -ItemType Directory "$dir/src/Proj" -Force | Out-Null
             Set-Content "$dir/src/Proj/a.txt" 'a'
             $r = Backup-NekkFolder -Path "$dir/src/Proj" -Destination "$dir/nas" -Snapshot None
-            $log = Get-ChildItem "$dir/data/logs" -File | Get-Content -Raw
+            # One folder per account (logs/<user>/nekkbackup-<date>.log, about_NekkBackup).
+            $log = Get-ChildItem "$dir/data/logs/$([Environment]::UserName)" -File | Get-Content -Raw
             $log | Should -Match ([regex]::Escape($r.RunId))
         } finally {
             $env:NEKKBACKUP_DATA = $old

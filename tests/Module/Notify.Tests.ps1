@@ -47,7 +47,7 @@ BeforeAll {
         Start-Sleep -Milliseconds 300   # and nothing more arrives
     }
     function Clear-Inbox { Remove-Item (Join-Path $sink.Inbox '*') -Force -ErrorAction Ignore }
-    function Get-Logs { Get-ChildItem (Join-Path $data 'logs') -File -ErrorAction Ignore | ForEach-Object { Get-Content -Raw $_.FullName } | Out-String }
+    function Get-Logs { Get-ChildItem (Join-Path $data 'logs') -Recurse -File -ErrorAction Ignore | ForEach-Object { Get-Content -Raw $_.FullName } | Out-String }
 }
 
 AfterAll {

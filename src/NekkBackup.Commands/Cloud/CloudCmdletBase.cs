@@ -5,6 +5,7 @@ using System.Security;
 using NekkBackup.Commands.Infrastructure;
 using NekkBackup.Core.Cloud;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Plans;
 
 namespace NekkBackup.Commands.Cloud
 {
@@ -28,6 +29,7 @@ namespace NekkBackup.Commands.Cloud
 
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(AwsProfileCompleter))]
         public string? ProfileName { get; set; }
 
         [Parameter]
@@ -41,26 +43,50 @@ namespace NekkBackup.Commands.Cloud
         {
             if (Credential != null && ProfileName != null)
                 Terminate(Fail.Argument("ConflictingCredential", "Give either -Credential or -ProfileName, not both.", ProfileName));
-            string? key = null, secret = null;
-            if (Credential != null)
-            {
-                key = Credential.UserName;
-                secret = Plain(Credential.Password);
-            }
-            var target = new CloudTarget
-            {
-                Bucket = Bucket, Prefix = Prefix ?? "", Endpoint = Endpoint, Region = Region, ProfileName = ProfileName,
-                AccessKey = key, SecretKey = secret, Host = HostNameValue,
-            };
             try
             {
+                var target = TargetFor(Bucket, Prefix, Endpoint, Region, ProfileName, Credential, HostNameValue, out var stored);
+                if (stored) WriteVerbose($"Using the credential Set-NekkCredential stored for the bucket '{Bucket}'.");
                 CloudClient.Validate(target);
+                return target;
             }
             catch (NekkBackupException ex)
             {
-                Terminate(ex);
+                Terminate(ex, Bucket);
+                throw; // unreachable
             }
-            return target;
+        }
+
+        /// <summary>
+        /// The bucket target with its credentials: -Credential, else -ProfileName, else the one Set-NekkCredential stored
+        /// for the bucket (what plans use, PRODUCT.md §3.6), else the AWS environment and default profile (resolved by
+        /// the client, which fails with NekkBackup.CloudCredentialsMissing when there are none anywhere).
+        /// </summary>
+        internal static CloudTarget TargetFor(string bucket, string? prefix, string? endpoint, string? region, string? profileName,
+            PSCredential? credential, string? host, out bool storedCredential)
+        {
+            string? key = null, secret = null;
+            storedCredential = false;
+            if (credential != null)
+            {
+                key = credential.UserName;
+                secret = Plain(credential.Password);
+            }
+            else if (string.IsNullOrEmpty(profileName))
+            {
+                var stored = CredentialStore.TryGet(bucket);
+                if (stored != null)
+                {
+                    key = stored.UserName;
+                    secret = stored.Secret;
+                    storedCredential = true;
+                }
+            }
+            return new CloudTarget
+            {
+                Bucket = bucket, Prefix = prefix ?? "", Endpoint = endpoint, Region = region, ProfileName = profileName,
+                AccessKey = key, SecretKey = secret, Host = host,
+            };
         }
 
         internal static string Plain(SecureString s)

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NekkBackup.Commands.Infrastructure;
 using NekkBackup.Core.Cloud;
 
 namespace NekkBackup.Commands.Cloud
@@ -11,6 +12,7 @@ namespace NekkBackup.Commands.Cloud
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(CloudArchiveIdCompleter))]
         public string[]? ArchiveId { get; set; }
 
         [Parameter]

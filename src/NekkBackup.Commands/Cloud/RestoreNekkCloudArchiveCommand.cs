@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NekkBackup.Commands.Infrastructure;
 using NekkBackup.Core.Cloud;
 
 namespace NekkBackup.Commands.Cloud
@@ -13,6 +14,7 @@ namespace NekkBackup.Commands.Cloud
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(CloudArchiveIdCompleter))]
         public string ArchiveId { get; set; } = null!;
 
         [Parameter(Mandatory = true, Position = 1)]

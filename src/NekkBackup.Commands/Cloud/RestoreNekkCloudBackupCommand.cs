@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NekkBackup.Commands.Infrastructure;
 using NekkBackup.Core.Cloud;
 
 namespace NekkBackup.Commands.Cloud
@@ -18,6 +19,7 @@ namespace NekkBackup.Commands.Cloud
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(CloudRunIdCompleter))]
         public string? RunId { get; set; }
 
         [Parameter]

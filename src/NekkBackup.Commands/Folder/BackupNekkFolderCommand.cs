@@ -71,6 +71,14 @@ namespace NekkBackup.Commands.Folder
                 Terminate(ex);
             }
 
+            // -Snapshot Required that cannot be met fails here, before anything exists (the destination folder included).
+            if (Snapshot == SnapshotMode.Required)
+                Run(async (observer, ct) =>
+                {
+                    await SnapshotSources.CheckRequiredAsync(_sources, observer, ct).ConfigureAwait(false);
+                    return true;
+                }, _sources.FirstOrDefault());
+
             if (!ShouldProcess(destination, $"Back up {string.Join(", ", _sources)}"))
                 return;
 
@@ -88,14 +96,15 @@ namespace NekkBackup.Commands.Folder
                 }
             }, destination);
 
-            if (failure != null)
-            {
-                WriteObject(run);
-                Terminate(failure, destination);
-            }
-            if (run.Status == "Refused")
-                WriteWarning($"Backup refused: {run.Reason} Nothing was written to {run.Destination}. Use -Force to let this run through if the changes are expected.");
+            // The run object first, then the error (PRODUCT.md §3.1): $? turns false and -ErrorAction Stop stops a script.
             WriteObject(run);
+            if (failure != null)
+                Terminate(failure, run);
+            else if (run.Status == "Refused")
+                WriteError(new ErrorRecord(
+                    new NekkBackupException("BackupRefused", FailureKind.SecurityError,
+                        $"Backup refused by the ransomware guard; nothing was written to '{run.Destination}'. {run.Reason}", run),
+                    "NekkBackup.BackupRefused", ErrorCategory.SecurityError, run));
         }
 
         private FolderBackupOptions Options(string destination, RetentionPolicy? retention, Core.Observability.IRunObserver observer) => new()

@@ -22,6 +22,7 @@ namespace NekkBackup.Commands.Folder
 
         [Parameter(ParameterSetName = RunsSet, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(FolderRunIdCompleter))]
         public string[]? RunId { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = VersionsSet)]

@@ -24,6 +24,7 @@ namespace NekkBackup.Commands.Folder
 
         [Parameter(Mandatory = true, ParameterSetName = RunIdSet, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(FolderRunIdCompleter))]
         public string RunId { get; set; } = null!;
 
         [Parameter(Mandatory = true, ParameterSetName = AsOfSet)]

@@ -19,10 +19,12 @@ namespace NekkBackup.Commands.Ghost
 
         [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(GhostImageIdCompleter))]
         public string ImageId { get; set; } = null!;
 
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(GhostImageIdCompleter))]
         public string? ReferenceImageId { get; set; }
 
         /// <summary>Plugin folders to scan on this machine instead of the platform's (also NEKKBACKUP_PLUGIN_PATHS).</summary>

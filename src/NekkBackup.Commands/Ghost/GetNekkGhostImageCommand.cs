@@ -17,6 +17,7 @@ namespace NekkBackup.Commands.Ghost
 
         [Parameter(Position = 1)]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(GhostImageIdCompleter))]
         public string[]? ImageId { get; set; }
 
         protected override void ProcessRecord()

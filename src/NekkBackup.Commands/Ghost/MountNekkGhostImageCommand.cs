@@ -15,6 +15,7 @@ namespace NekkBackup.Commands.Ghost
 
         [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(GhostImageIdCompleter))]
         public string ImageId { get; set; } = null!;
 
         [Parameter(Mandatory = true, Position = 2)]

@@ -30,6 +30,7 @@ namespace NekkBackup.Commands.Ghost
 
         [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true, ParameterSetName = ById)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(GhostImageIdCompleter))]
         public string[] ImageId { get; set; } = null!;
 
         /// <summary>@{ KeepLast; Hourly; Daily; Weekly; Monthly } — the same shape as Backup-NekkFolder -Retention.</summary>

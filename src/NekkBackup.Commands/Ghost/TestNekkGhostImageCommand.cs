@@ -14,6 +14,7 @@ namespace NekkBackup.Commands.Ghost
         public string Repository { get; set; } = null!;
 
         [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(GhostImageIdCompleter))]
         public string[]? ImageId { get; set; }
 
         /// <summary>Restore drill: every byte of every image reconstructed and verified; recorded under drills/.</summary>

@@ -1,20 +1,15 @@
-using System.Globalization;
-
 namespace NekkBackup.Commands.Infrastructure
 {
-    internal static class Format
+    /// <summary>
+    /// The size formatter the format views call (<c>[NekkBackup.Commands.Infrastructure.Format]::Bytes($_.SizeBytes)</c>):
+    /// PowerShell 7 cannot name types of the isolated core assembly in a view, so this public facade forwards to
+    /// <see cref="Core.Primitives.ByteSize"/>, the one formatter every view, log and message uses.
+    /// </summary>
+    public static class Format
     {
-        public static string Bytes(long bytes)
-        {
-            string[] units = { "B", "KB", "MB", "GB", "TB" };
-            double v = bytes;
-            int u = 0;
-            while (v >= 1024 && u < units.Length - 1)
-            {
-                v /= 1024;
-                u++;
-            }
-            return v.ToString(u == 0 ? "0" : "0.0", CultureInfo.InvariantCulture) + " " + units[u];
-        }
+        public static string Bytes(long bytes) => Core.Primitives.ByteSize.Format(bytes);
+
+        /// <summary>Views pass whatever the property holds (long, int, null).</summary>
+        public static string Bytes(object? value) => Core.Primitives.ByteSize.Format(value);
     }
 }

@@ -24,6 +24,7 @@ namespace NekkBackup.Commands.Infrastructure
         private readonly Dictionary<int, RunProgress> _latestProgress = new();
         private readonly HashSet<int> _shownActivities = new();
         private DateTime _lastProgressWrite = DateTime.MinValue;
+        private volatile RunScope? _scope;
 
         protected CancellationToken CancellationToken => _cts.Token;
 
@@ -38,13 +39,37 @@ namespace NekkBackup.Commands.Infrastructure
         /// <summary>Resolves a user path (relative to the current location, PSDrive, ~) to a file-system path; need not exist.</summary>
         protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
-        /// <summary>Throws the engine error as a terminating error with its NekkBackup id.</summary>
-        protected void Terminate(NekkBackupException ex, object? target = null) =>
-            ThrowTerminatingError(ErrorMapping.ToRecord(ex, target));
+        /// <summary>Throws the engine error as a terminating error with its NekkBackup id (and logs it at Error).</summary>
+        protected void Terminate(NekkBackupException ex, object? target = null) => ThrowFailure(ErrorMapping.ToRecord(ex, target));
 
-        /// <summary>Writes the engine error as a non-terminating error.</summary>
-        protected void WriteNekkError(NekkBackupException ex, object? target = null) =>
+        /// <summary>Writes the engine error as a non-terminating error (and logs it at Error).</summary>
+        protected void WriteNekkError(NekkBackupException ex, object? target = null)
+        {
+            LogFailure(ex.ErrorId, ex.Message);
             WriteError(ErrorMapping.ToRecord(ex, target));
+        }
+
+        /// <summary>
+        /// Every command that fails leaves an Error line in the run log (PRODUCT.md §4, issue 13): with the RunId of the
+        /// run log its engine work opened, or a new one when it failed before opening any. Never throws.
+        /// </summary>
+        protected void LogFailure(string errorId, string reason)
+        {
+            try
+            {
+                var scope = _scope;
+                RunLog.Failure(scope?.RunId, scope?.Operation ?? CommandName, CommandName, errorId, reason);
+            }
+            catch (Exception) { }
+        }
+
+        private string CommandName => MyInvocation?.MyCommand?.Name ?? GetType().Name;
+
+        private void ThrowFailure(ErrorRecord record)
+        {
+            LogFailure(record.FullyQualifiedErrorId, record.Exception?.Message ?? record.ToString());
+            ThrowTerminatingError(record);
+        }
 
         /// <summary>
         /// Runs engine work and pumps its observer calls on the pipeline thread until it ends.
@@ -54,7 +79,12 @@ namespace NekkBackup.Commands.Infrastructure
         {
             var observer = new PumpObserver(this);
             var token = _cts.Token;
-            var work = Task.Run(() => operation(observer, token), token);
+            _scope = null;
+            var work = Task.Run(() =>
+            {
+                _scope = RunLog.BeginScope();
+                return operation(observer, token);
+            }, token);
             try
             {
                 while (!work.Wait(100))
@@ -86,12 +116,12 @@ namespace NekkBackup.Commands.Infrastructure
             }
             catch (NekkBackupException ex)
             {
-                ThrowTerminatingError(ErrorMapping.ToRecord(ex, target));
+                ThrowFailure(ErrorMapping.ToRecord(ex, target));
                 throw; // unreachable
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)
             {
-                ThrowTerminatingError(ErrorMapping.ToRecord(ex, target));
+                ThrowFailure(ErrorMapping.ToRecord(ex, target));
                 throw; // unreachable
             }
         }

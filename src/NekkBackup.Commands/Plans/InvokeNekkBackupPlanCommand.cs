@@ -43,7 +43,7 @@ namespace NekkBackup.Commands.Plans
             {
                 var line = $"NEKK {result.Status} plan={result.Plan} exit={result.ExitCode}: {result.Reason}".Replace('\n', ' ');
                 WriteError(new ErrorRecord(new InvalidOperationException(line), "NekkBackup.Plan" + result.Status,
-                    result.Status == "Unreachable" ? ErrorCategory.ConnectionError : ErrorCategory.OperationStopped, result.Plan));
+                    result.Status == "Unreachable" ? ErrorCategory.ConnectionError : ErrorCategory.OperationStopped, result));
             }
         }
     }

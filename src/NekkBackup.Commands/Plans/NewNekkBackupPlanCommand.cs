@@ -37,7 +37,7 @@ namespace NekkBackup.Commands.Plans
         [Parameter] public string? Endpoint { get; set; }
         [Parameter] public string? Prefix { get; set; }
         [Parameter] public string? Region { get; set; }
-        [Parameter] public string? ProfileName { get; set; }
+        [Parameter] [ArgumentCompleter(typeof(AwsProfileCompleter))] public string? ProfileName { get; set; }
         [Parameter] public Hashtable? Retention { get; set; }
         [Parameter] public Hashtable? ImageRetention { get; set; }
         [Parameter] public Hashtable? Schedules { get; set; }

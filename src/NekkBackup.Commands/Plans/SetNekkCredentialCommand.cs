@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NekkBackup.Commands.Infrastructure;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Plans;
 
@@ -15,6 +16,7 @@ namespace NekkBackup.Commands.Plans
         /// <summary>\\nas\share (any path on the share), a bucket name, smtp:&lt;server&gt; or webhook:&lt;name&gt;.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(CredentialTargetCompleter))]
         public string Target { get; set; } = null!;
 
         [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Credential")]

@@ -37,7 +37,7 @@ namespace NekkBackup.Commands.Reports
         [Parameter(ParameterSetName = BucketSet)] public string? Prefix { get; set; }
         [Parameter(ParameterSetName = BucketSet)] [ValidateNotNullOrEmpty] public string? Endpoint { get; set; }
         [Parameter(ParameterSetName = BucketSet)] [ValidateNotNullOrEmpty] public string? Region { get; set; }
-        [Parameter(ParameterSetName = BucketSet)] [ValidateNotNullOrEmpty] public string? ProfileName { get; set; }
+        [Parameter(ParameterSetName = BucketSet)] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(AwsProfileCompleter))] public string? ProfileName { get; set; }
         [Parameter(ParameterSetName = BucketSet)] [Credential] public PSCredential? Credential { get; set; }
 
         [Parameter(Mandatory = true)]

@@ -14,6 +14,7 @@ namespace NekkBackup.Commands.Snapshot
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(SnapshotIdCompleter))]
         public string[]? SnapshotId { get; set; }
 
         protected override void ProcessRecord()

@@ -21,6 +21,7 @@ namespace NekkBackup.Commands.Snapshot
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ByIdSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(SnapshotIdCompleter))]
         public string[] SnapshotId { get; set; } = null!;
 
         [Parameter(Mandatory = true, ParameterSetName = OrphanedSet)]

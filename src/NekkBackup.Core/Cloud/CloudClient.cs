@@ -115,11 +115,17 @@ namespace NekkBackup.Core.Cloud
                 config.RegionEndpoint = RegionEndpoint.GetBySystemName(string.IsNullOrEmpty(t.Region) ? "us-east-1" : t.Region);
                 if (t.ForcePathStyle == true) config.ForcePathStyle = true;
             }
-            var creds = ResolveCredentials(t);
-            return creds == null ? new AmazonS3Client(config) : new AmazonS3Client(creds, config);
+            return new AmazonS3Client(ResolveCredentials(t, config), config);
         }
 
-        private static AWSCredentials? ResolveCredentials(CloudTarget t)
+        /// <summary>
+        /// Where a cloud cmdlet's credentials come from, in this order: -Credential (or the key pair a plan's or a
+        /// cmdlet's Set-NekkCredential entry for the bucket supplied), -ProfileName, then the SDK's default chain
+        /// (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the [default] profile, container and instance
+        /// roles) — resolved now, so "no credentials anywhere" is NekkBackup.CloudCredentialsMissing at once instead of
+        /// a request that fails, is retried as a transient fault and ends as CloudUnreachable.
+        /// </summary>
+        private static AWSCredentials ResolveCredentials(CloudTarget t, AmazonS3Config config)
         {
             if (t.AccessKey != null)
                 return new BasicAWSCredentials(t.AccessKey, t.SecretKey);
@@ -130,9 +136,40 @@ namespace NekkBackup.Core.Cloud
                     throw Fail.NotFound("CloudProfileNotFound", $"The AWS profile '{t.ProfileName}' was not found in the shared credentials or config file.", t.ProfileName);
                 return fromProfile;
             }
-            // Environment (AWS_ACCESS_KEY_ID/…) and the rest of the SDK's default chain.
-            return null;
+            try
+            {
+                return Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(config);
+            }
+            catch (AmazonClientException ex)
+            {
+                throw CredentialsMissing(t, ex);
+            }
         }
+
+        /// <summary>The AWS profile names in the shared credentials and config files (for -ProfileName completion); empty on any problem.</summary>
+        public static IReadOnlyList<string> ProfileNames()
+        {
+            try
+            {
+                var names = new List<string>();
+                foreach (var p in new CredentialProfileStoreChain().ListProfiles())
+                    if (!names.Contains(p.Name)) names.Add(p.Name);
+                names.Sort(StringComparer.OrdinalIgnoreCase);
+                return names;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is AmazonClientException || ex is FormatException || ex is ArgumentException)
+            {
+                return Array.Empty<string>();
+            }
+        }
+
+        /// <summary>NekkBackup.CloudCredentialsMissing, naming the four places credentials can come from.</summary>
+        public static NekkBackupException CredentialsMissing(CloudTarget t, Exception? inner = null) =>
+            new("CloudCredentialsMissing", FailureKind.PermissionDenied,
+                $"No credentials for bucket '{t.Bucket}' ({t.Endpoint ?? "AWS S3"}). Give them in one of four ways: -Credential (the access key as user name, "
+                + "the secret key as password); -ProfileName <AWS profile>; the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE); "
+                + $"or store them for the bucket with Set-NekkCredential -Target {t.Bucket} -Credential (which plans and scheduled runs use).",
+                t.Bucket, inner);
 
         /// <summary>Runs one call under the pipeline; maps the final failure to a NekkBackup.Cloud* error.</summary>
         public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct, object? item = null)

@@ -114,11 +114,8 @@ namespace NekkBackup.Core.Folder
                 {
                     return await StoppedAsync(held, ct, "The run was cancelled.", null).ConfigureAwait(false);
                 }
-                if (plan.Refusal != null)
-                {
-                    _ctx.Observer.Message(RunMessageLevel.Warning, "Run refused: " + plan.Refusal);
-                    return _ctx.Finish("Refused", plan.Refusal);
-                }
+                // The refusal is told once: by the run's Status/Reason, the cmdlet's BackupRefused error and the log's summary.
+                if (plan.Refusal != null) return _ctx.Finish("Refused", plan.Refusal);
 
                 var mirror = new MirrorWriter(_ctx);
                 Repo.Store.EnsureDirectory(Repo.PartialDir, Reasons.CorruptCatalog);

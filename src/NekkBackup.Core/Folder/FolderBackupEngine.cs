@@ -29,11 +29,15 @@ namespace NekkBackup.Core.Folder
             var runId = RunId.New();
             using var log = RunLog.Open(runId, "Backup-NekkFolder");
             var observer = log.Wrap(obs);
-            var normalized = o.Normalized();
+            var normalized = o.Normalized(observer);
             log.Logger.Information("Backup {RunId} of {Sources} to {Destination}", runId, normalized.Sources, normalized.Destination);
             var run = await new BackupRunner(normalized, observer, runId, log.Logger).RunAsync(ct).ConfigureAwait(false);
-            log.Logger.Information("Backup {RunId} {Status}: {FilesCopied} copied, {BytesCopied} bytes, {Errors} errors, {Reason}",
-                run.RunId, run.Status, run.FilesCopied, run.BytesCopied, run.Errors, run.Reason);
+            // One summary line per run; Refused and Failed are Errors (RunLog.LevelFor), the reason only when there is one.
+            const string Summary = "Backup {RunId} {Status}: {FilesScanned} scanned, {FilesCopied} copied ({BytesCopied} bytes), {FilesVersioned} versioned, {FilesDeleted} deleted, {Errors} errors";
+            if (string.IsNullOrEmpty(run.Reason))
+                log.Finished(run.Status, Summary, run.RunId, run.Status, run.FilesScanned, run.FilesCopied, run.BytesCopied, run.FilesVersioned, run.FilesDeleted, run.Errors);
+            else
+                log.Finished(run.Status, Summary + "; {Reason}", run.RunId, run.Status, run.FilesScanned, run.FilesCopied, run.BytesCopied, run.FilesVersioned, run.FilesDeleted, run.Errors, run.Reason);
             return run;
         }
 
@@ -46,7 +50,7 @@ namespace NekkBackup.Core.Folder
         {
             if (o == null) throw new ArgumentNullException(nameof(o));
             o.Validate();
-            return new BackupRunner(o.Normalized(), obs ?? NullRunObserver.Instance, RunId.New()).Plan(ct);
+            return new BackupRunner(o.Normalized(obs ?? NullRunObserver.Instance), obs ?? NullRunObserver.Instance, RunId.New()).Plan(ct);
         }
 
         /// <summary>The committed runs on a destination, oldest first (read from the manifests).</summary>

@@ -64,6 +64,9 @@ namespace NekkBackup.Core.Folder
                 if (!Path.IsPathRooted(s))
                     throw Fail.Argument("InvalidPath", $"The source '{s}' must be an absolute path.", s);
                 var src = Normalize(s);
+                if (!Directory.Exists(src) && File.Exists(src))
+                    throw Fail.Argument("SourceIsFile",
+                        $"The source '{src}' is a file; Backup-NekkFolder backs up folders. Give its folder and pick the file with -Include: -Path '{Path.GetDirectoryName(src)}' -Include '{Path.GetFileName(src)}'.", src);
                 if (!Directory.Exists(src))
                     throw Fail.NotFound("SourceNotFound", $"The source folder '{src}' does not exist.", src);
                 if (identity.IsSameOrInside(dest, src, Path.DirectorySeparatorChar))
@@ -86,7 +89,7 @@ namespace NekkBackup.Core.Folder
         }
 
         /// <summary>The options a run uses: paths absolute and without trailing separators, at least one worker.</summary>
-        internal FolderBackupOptions Normalized() => new()
+        internal FolderBackupOptions Normalized(Observability.IRunObserver observer) => new()
         {
             Sources = Sources.Select(Normalize).ToArray(),
             Destination = Normalize(Destination),
@@ -98,7 +101,7 @@ namespace NekkBackup.Core.Folder
             Force = Force,
             Retention = Retention,
             FollowSymlinks = FollowSymlinks,
-            SourceResolver = SourceResolver,
+            SourceResolver = new Sources.NotingSourceResolver(SourceResolver, observer),
             PathIdentity = PathIdentity ?? PathIdentity.Platform,
             LockOptions = LockOptions,
         };

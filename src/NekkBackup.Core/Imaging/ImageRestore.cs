@@ -23,30 +23,16 @@ namespace NekkBackup.Core.Imaging
             using var log = RunLog.Open(RunId.New(), "GhostRestore");
             var observer = log.Wrap(outer);
             var repo = ImageRepository.Open(repository, observer, log.Logger);
-            var m = repo.ReadManifest(imageId, ct);
-
+            // Validate the target before anything is written (the cmdlet ran the same check before it asked).
+            var check = GhostRestoreCheck.Validate(repo, imageId, target, format, force);
+            if (!check.IsDevice && File.Exists(target) && !force)
+                throw new NekkBackupException("TargetExists", FailureKind.ResourceExists, $"The target file '{target}' exists; use -Force to overwrite it.", target);
+            var m = check.Manifest;
             bool vhd = format == GhostRestoreFormat.Vhd;
-            long volumeOffset = vhd ? Vhd.VolumeOffset : 0;
-            long needed = vhd ? Vhd.DiskSize(m.SizeBytes) + 512 : m.SizeBytes;
-            if (vhd && Vhd.DiskSize(m.SizeBytes) > Vhd.MaxDiskSize)
-                throw new NekkBackupException("ImageTooLargeForVhd", FailureKind.LimitsExceeded, $"Image '{imageId}' ({m.SizeBytes} bytes) is larger than a VHD can hold (2,040 GB).", imageId);
-
-            // Validate the target before anything is written.
-            var windowsDevice = OperatingSystemInfo.IsWindows ? WindowsDevicePath.ToDevicePath(target) : null;
-            bool isDevice = windowsDevice != null || LinuxBlockDevice.IsBlockDevice(target);
-            var mountedAt = MountCheck.FindMount(target);
-            if (mountedAt != null && !force)
-                throw new NekkBackupException("TargetMounted", FailureKind.InvalidOperation, $"The target '{target}' is in use (mounted at {mountedAt}); unmount it first, or use -Force.", target);
-            if (isDevice && vhd)
-                throw Fail.Argument("VhdNeedsFileTarget", "-Format Vhd writes a .vhd file; give a file path as the target.", target);
-            if (!isDevice)
-            {
-                if (Directory.Exists(target)) throw Fail.Argument("TargetIsDirectory", $"The target '{target}' is a folder; give a file or a block device.", target);
-                var parent = Path.GetDirectoryName(Path.GetFullPath(target));
-                if (parent == null || !Directory.Exists(parent)) throw Fail.NotFound("TargetNotFound", $"The folder of the target '{target}' does not exist.", target);
-                if (File.Exists(target) && !force)
-                    throw new NekkBackupException("TargetExists", FailureKind.ResourceExists, $"The target file '{target}' exists; use -Force to overwrite it.", target);
-            }
+            long volumeOffset = check.VolumeOffset;
+            long needed = check.NeededBytes;
+            var windowsDevice = check.WindowsDevice;
+            bool isDevice = check.IsDevice;
 
             using var repoLock = repo.Lock(LockMode.Shared, "restore", observer, ct);
             using var index = ImageIndexReader.Open(repo, m);
@@ -65,8 +51,7 @@ namespace NekkBackup.Core.Imaging
             if (sink.Capacity is long cap && cap < needed)
             {
                 sink.Dispose();
-                throw new NekkBackupException("TargetTooSmall", FailureKind.LimitsExceeded,
-                    $"The target '{target}' holds {cap} bytes; image '{imageId}' needs {needed}.", target);
+                throw GhostRestoreCheck.TooSmall(target, cap, imageId, needed);
             }
 
             var clock = Stopwatch.StartNew();

@@ -35,7 +35,7 @@ namespace NekkBackup.Core.Imaging
             var map = probe.Map;
             var allocation = Describe(map);
             observer.Message(RunMessageLevel.Verbose,
-                $"UsedBlocks: {map.FileSystem} on '{sourceName}', {allocation.UsedBytes:N0} of {map.Length:N0} bytes in use ({map.BlockSize}-byte blocks); free space is stored as zeros without being read.");
+                $"UsedBlocks: {map.FileSystem} on '{sourceName}', {ByteSize.Format(allocation.UsedBytes)} of {ByteSize.Format(map.Length)} in use ({map.BlockSize}-byte blocks); free space is stored as zeros without being read.");
             return (new UsedBlockSource(source, map), allocation);
         }
 

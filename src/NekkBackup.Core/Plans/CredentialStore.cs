@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Text;
@@ -103,7 +104,7 @@ namespace NekkBackup.Core.Plans
             }
             if (File.Exists(path)) File.Delete(path);
             File.Move(tmp, path);
-            return new StoredCredential { Target = norm, UserName = userName, Protection = protection, Path = path, Updated = DateTime.UtcNow.ToLocalTime() };
+            return new StoredCredential { Target = norm, UserName = userName, Kind = KindOf(norm), Protection = protection, Path = path, Updated = DateTime.UtcNow.ToLocalTime() };
         }
 
         public static TargetCredential? TryGet(string target)
@@ -137,6 +138,51 @@ namespace NekkBackup.Core.Plans
             if (!File.Exists(path)) return false;
             File.Delete(path);
             return true;
+        }
+
+        /// <summary>Share (\\nas\share), Smtp (smtp:…), Webhook (webhook:…) or Bucket: what a normalised target names.</summary>
+        public static string KindOf(string normalizedTarget) =>
+            normalizedTarget.StartsWith(@"\\", StringComparison.Ordinal) ? "Share"
+            : normalizedTarget.StartsWith("smtp:", StringComparison.OrdinalIgnoreCase) ? "Smtp"
+            : normalizedTarget.StartsWith("webhook:", StringComparison.OrdinalIgnoreCase) ? "Webhook"
+            : "Bucket";
+
+        /// <summary>
+        /// Get-NekkCredential: every stored target with its user name, kind, protection and when it was stored — never
+        /// the secret (each file is decrypted in memory, the secret dropped at once). A file this machine cannot read
+        /// (stored on another machine, damaged) is reported to <paramref name="unreadable"/> and skipped.
+        /// </summary>
+        public static IReadOnlyList<StoredCredential> List(Action<string, NekkBackupException>? unreadable = null)
+        {
+            var dir = Directory_;
+            var list = new List<StoredCredential>();
+            if (!Directory.Exists(dir)) return list;
+            var dpapi = PlatformServices.Current.Dpapi;
+            foreach (var path in Directory.GetFiles(dir, "*.cred"))
+            {
+                try
+                {
+                    var raw = File.ReadAllBytes(path);
+                    var json = dpapi != null ? dpapi.Unprotect(raw, Entropy, Scope) : raw;
+                    var p = JsonSerializer.Deserialize<Payload>(json);
+                    Array.Clear(json, 0, json.Length);
+                    if (p == null || string.IsNullOrEmpty(p.Target) || !string.Equals(PathFor(p.Target), path, StringComparison.OrdinalIgnoreCase))
+                        throw new JsonException("the file does not hold the credential its name stands for");
+                    list.Add(new StoredCredential
+                    {
+                        Target = p.Target, UserName = p.UserName, Kind = KindOf(p.Target), Path = path,
+                        Protection = dpapi != null ? DpapiProtection : "File0600",
+                        Updated = p.Updated == default ? File.GetLastWriteTime(path) : p.Updated.ToLocalTime(),
+                    });
+                }
+                catch (Exception ex) when (ex is CryptographicException || ex is JsonException || ex is IOException)
+                {
+                    unreadable?.Invoke(path, new NekkBackupException("CredentialUnreadable", FailureKind.InvalidData,
+                        $"The stored credential '{path}' cannot be read on this machine ({ex.Message}); remove the file, or store the credential again with Set-NekkCredential.", path, ex));
+                }
+            }
+            list.Sort((a, b) => string.CompareOrdinal(a.Target, b.Target));
+            return list;
         }
 
         private sealed class Payload

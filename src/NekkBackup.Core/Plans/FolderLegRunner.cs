@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Folder;
 using NekkBackup.Core.Snapshots;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Plans
 {
@@ -46,7 +47,7 @@ namespace NekkBackup.Core.Plans
                 Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Backup",
                 StartedUtc = started, FinishedUtc = DateTime.UtcNow, Status = run.Status, LegRunId = run.RunId,
                 Files = run.FilesCopied, Bytes = run.BytesCopied, Errors = run.Errors, Throttled = ctx.Throttled,
-                Detail = run.Reason ?? $"{run.FilesScanned} scanned, {run.FilesCopied} copied, {run.FilesVersioned} versioned, {run.FilesDeleted} deleted",
+                Detail = run.Reason ?? $"{run.FilesScanned} scanned, {run.FilesCopied} copied ({ByteSize.Format(run.BytesCopied)}), {run.FilesVersioned} versioned, {run.FilesDeleted} deleted",
             });
             if (run.Status != "Succeeded" && run.Status != "CompletedWithErrors") return steps;
 
@@ -97,7 +98,7 @@ namespace NekkBackup.Core.Plans
                     Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "FullVerify",
                     StartedUtc = started, FinishedUtc = DateTime.UtcNow, Status = t.Status, Files = t.FilesChecked, Bytes = t.BytesVerified,
                     Errors = t.Problems.Length,
-                    Detail = t.Problems.Length > 0 ? string.Join("; ", t.Problems) : $"{t.FilesChecked} files, {t.BytesVerified} bytes re-hashed",
+                    Detail = t.Problems.Length > 0 ? string.Join("; ", t.Problems) : $"{t.FilesChecked} files, {ByteSize.Format(t.BytesVerified)} re-hashed",
                 });
             }
             catch (NekkBackupException ex)

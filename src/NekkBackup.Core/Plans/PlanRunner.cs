@@ -59,7 +59,10 @@ namespace NekkBackup.Core.Plans
                     ExitCode = PlanExitCodes.For(status), Reason = reason, Deferred = deferred, Throttled = throttled,
                     DawProcesses = daws ?? Array.Empty<string>(), StatusPublishedTo = publishedTo,
                 };
-                log.Logger.Information("Plan {Plan} run {RunId} {Status} (exit {ExitCode}): {Reason}", plan.Name, runId, status, r.ExitCode, reason);
+                if (string.IsNullOrEmpty(reason))
+                    log.Finished(status, "Plan {Plan} run {RunId} {Status} (exit {ExitCode})", plan.Name, runId, status, r.ExitCode);
+                else
+                    log.Finished(status, "Plan {Plan} run {RunId} {Status} (exit {ExitCode}): {Reason}", plan.Name, runId, status, r.ExitCode, reason);
                 if (options.WriteEventLog) PlanEventLog.TryWrite(r);
                 return r;
             }
@@ -68,8 +71,11 @@ namespace NekkBackup.Core.Plans
             // alone cancel, the connection the running one is copying over (review W3).
             using var planLock = PlanLock.TryAcquire(plan);
             if (planLock == null)
-                return Done("Refused", $"another run of plan '{plan.Name}' is in progress ({PlanLock.Holder(plan)}); this one did nothing",
-                    Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+            {
+                var why = $"another run of plan '{plan.Name}' is in progress ({PlanLock.Holder(plan)}); this one did nothing";
+                var (refusedSteps, refusedLegs) = RecordFailedStart(plan, job, runId, started, "Refused", why, obs);
+                return Done("Refused", why, refusedSteps, refusedLegs);
+            }
 
             // SYSTEM reaches a workgroup NAS only with the credential stored for it (Set-NekkCredential): a temporary
             // connection per share for the whole run, cancelled (never forced) at the end (Windows; a no-op elsewhere).
@@ -77,7 +83,8 @@ namespace NekkBackup.Core.Plans
             try { connections = NasConnection.OpenAll(PlanShares(plan)); }
             catch (NekkBackupException ex)
             {
-                var unreachable = Done("Unreachable", ex.Message, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+                var (failedSteps, failedLegs) = RecordFailedStart(plan, job, runId, started, "Unreachable", ex.Message, obs);
+                var unreachable = Done("Unreachable", ex.Message, failedSteps, failedLegs);
                 await Notify.PlanRunHooks.AfterRunAsync(plan, unreachable, log, obs, ct).ConfigureAwait(false);
                 return unreachable;
             }
@@ -98,7 +105,10 @@ namespace NekkBackup.Core.Plans
             // Destination reachable? (exit 4, before anything else: a NAS that is down is the commonest failure.)
             var unreachable = Unreachable(plan.NasDestination);
             if (unreachable != null)
-                return Done("Unreachable", unreachable, Array.Empty<PlanHistoryEntry>(), Array.Empty<PlanLeg>());
+            {
+                var (failedSteps, failedLegs) = RecordFailedStart(plan, job, runId, DateTime.UtcNow, "Unreachable", unreachable, obs);
+                return Done("Unreachable", unreachable, failedSteps, failedLegs);
+            }
 
             var history = PlanHistoryStore.Read(plan);
             var now = DateTime.Now;
@@ -162,6 +172,33 @@ namespace NekkBackup.Core.Plans
                 catch (Exception ex) when (ex is not OperationCanceledException) { obs.Message(RunMessageLevel.Warning, "Could not publish the host status: " + ex.Message); }
             }
             return Done(status, reason, steps, legs, throttled: throttled, daws: throttled ? dawNames : null, publishedTo: published);
+        }
+
+        /// <summary>
+        /// A run that stopped before any leg ran (the NAS unreachable, another run holding the plan's lock) is history too,
+        /// so Get-NekkBackupHistory, reports and the fleet status show it: one entry per leg it was to run (the job asked
+        /// for, or the legs due; the first leg when none was), written to the local copy only — the NAS may be what is
+        /// down, and the run holding the lock writes the NAS copy.
+        /// </summary>
+        private static (IReadOnlyList<PlanHistoryEntry> Steps, IReadOnlyList<PlanLeg> Legs) RecordFailedStart(BackupPlan plan, string job, string runId,
+            DateTime startedUtc, string status, string reason, IRunObserver obs)
+        {
+            List<PlanLeg> legs;
+            if (job != "Due") legs = new List<PlanLeg> { (PlanLeg)Enum.Parse(typeof(PlanLeg), job) };
+            else
+            {
+                // Not the NAS copy when the NAS is what is down (a hung share must not hold the run).
+                var history = status == "Unreachable"
+                    ? PlanHistoryStore.ReadFile(PlanHistoryStore.LocalHistoryPath(plan)).Where(e => string.Equals(e.Plan, plan.Name, StringComparison.OrdinalIgnoreCase)).ToList()
+                    : PlanHistoryStore.Read(plan);
+                var now = DateTime.Now;
+                legs = plan.Legs.Where(l => IsDue(plan, l, history, now)).ToList();
+                if (legs.Count == 0) legs = plan.Legs.Take(1).ToList();
+            }
+            var ctx = new PlanJobContext { Plan = plan, PlanRunId = runId };
+            var steps = legs.Select(l => Entry(ctx, l, "Run", startedUtc, status, reason)).ToList();
+            foreach (var p in PlanHistoryStore.Append(plan, steps, toNas: false)) obs.Message(RunMessageLevel.Warning, p);
+            return (steps, legs);
         }
 
         /// <summary>A leg is due when no good run of it started since its latest scheduled slot (from the history).</summary>

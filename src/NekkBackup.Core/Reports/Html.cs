@@ -35,13 +35,7 @@ namespace NekkBackup.Core.Reports
             return $"{(int)t.TotalDays} d {t.Hours} h";
         }
 
-        public static string Bytes(long bytes)
-        {
-            string[] units = { "B", "KB", "MB", "GB", "TB", "PB" };
-            double v = bytes;
-            int u = 0;
-            while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
-            return v.ToString(u == 0 || v >= 100 ? "0" : "0.#", CultureInfo.InvariantCulture) + " " + units[u];
-        }
+        /// <summary>The one size formatter (<see cref="Primitives.ByteSize"/>), as in every view and log.</summary>
+        public static string Bytes(long bytes) => Primitives.ByteSize.Format(bytes);
     }
 }

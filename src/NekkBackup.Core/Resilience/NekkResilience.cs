@@ -76,8 +76,10 @@ namespace NekkBackup.Core.Resilience
             return Build(p, isTransient ?? IsTransientIo, (attempt, delay, ex) =>
             {
                 var msg = $"Transient fault, retry {attempt} of {p.MaxRetryAttempts} in {delay.TotalMilliseconds:0} ms: {ex?.Message}";
-                log?.Logger.Warning(ex, "Retry {Attempt} after {Delay}", attempt, delay);
-                observer.Message(RunMessageLevel.Verbose, msg);
+                // One log line per retry: written here with its properties, then shown at Verbose without a second line.
+                if (log == null) { observer.Message(RunMessageLevel.Verbose, msg); return; }
+                log.Logger.Warning("Transient fault, retry {Attempt} of {MaxAttempts} in {Delay}: {Error}", attempt, p.MaxRetryAttempts, delay, ex?.Message);
+                RunLog.ForwardLogged(observer, RunMessageLevel.Verbose, msg);
             });
         }
 

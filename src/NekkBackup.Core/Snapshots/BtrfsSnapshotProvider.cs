@@ -42,7 +42,7 @@ namespace NekkBackup.Core.Snapshots
 
             var fsType = (await _runner.RunCheckedAsync("SnapshotToolFailed", "stat", new[] { "--file-system", "--format=%T", fullPath }, fullPath, ct).ConfigureAwait(false)).StdOut.Trim();
             if (fsType != "btrfs")
-                throw SnapshotErrors.Unsupported($"'{fullPath}' is on a {fsType} file system, not btrfs.", fullPath);
+                throw SnapshotErrors.Unsupported($"'{fullPath}' is on {await FileSystemNameAsync(fullPath, fsType, ct).ConfigureAwait(false)}, not btrfs.", fullPath);
             if (!_isElevated())
                 throw new NekkBackupException("SnapshotRequiresElevation", FailureKind.PermissionDenied, $"btrfs snapshots of '{fullPath}' need root (run with sudo or as a root service).", fullPath);
 
@@ -89,6 +89,21 @@ namespace NekkBackup.Core.Snapshots
 
         public static IReadOnlyList<string> DeleteArgs(string dest) =>
             new[] { "subvolume", "delete", dest };
+
+        /// <summary>
+        /// "ext4 (mounted at /srv)": the type from the mount table (findmnt), which names ext4 as ext4 —
+        /// stat's magic number cannot tell ext2, ext3 and ext4 apart ("ext2/ext3"), so it is only the fallback.
+        /// </summary>
+        private async Task<string> FileSystemNameAsync(string fullPath, string statType, CancellationToken ct)
+        {
+            try
+            {
+                var mount = await LinuxMounts.FindMountAsync(_runner, fullPath, ct).ConfigureAwait(false);
+                if (!string.IsNullOrEmpty(mount.FsType)) return $"{mount.FsType} (mounted at {mount.Target})";
+            }
+            catch (NekkBackupException) { }
+            return statType;
+        }
 
         public async Task CreateAsync(SnapshotRecord record, ISnapshotJournal journal, CancellationToken ct)
         {

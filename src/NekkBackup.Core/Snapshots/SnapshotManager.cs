@@ -64,6 +64,23 @@ namespace NekkBackup.Core.Snapshots
         }
 
         /// <summary>
+        /// Whether a snapshot of the volume holding <paramref name="path"/> can be made, without making one (nothing is
+        /// written, not even the state file): returns the provider that would make it, or throws what CreateAsync would
+        /// (NekkBackup.SnapshotUnsupported, PathNotFound, SnapshotRequiresElevation…). Backup-NekkFolder -Snapshot
+        /// Required asks this before it creates anything.
+        /// </summary>
+        public async Task<SnapshotProviderKind> CheckAsync(string path, SnapshotProviderKind kind, CancellationToken ct)
+        {
+            if (string.IsNullOrWhiteSpace(path)) throw Fail.Argument("InvalidPath", "A path to snapshot is required.", path);
+            var fullPath = Path.GetFullPath(path);
+            if (!_isWindows()) fullPath = LinuxMounts.TrimSlash(fullPath);
+            if (!Directory.Exists(fullPath) && !File.Exists(fullPath))
+                throw Fail.NotFound("PathNotFound", $"The path '{fullPath}' does not exist.", fullPath);
+            var provider = await PrepareAsync(fullPath, kind, new SnapshotRecord { SourcePath = fullPath }, ct).ConfigureAwait(false);
+            return provider.Kind;
+        }
+
+        /// <summary>
         /// Block-level snapshot of a device or volume (Ghost images): Linux an LVM logical volume
         /// (/dev/vg/lv, /dev/mapper/vg-lv, /dev/dm-N), Windows a volume (\\.\C:, C:, \\?\Volume{GUID}). Not
         /// mounted; the returned SnapshotPath is the snapshot's device (/dev/vg/nekk_…, or the shadow's

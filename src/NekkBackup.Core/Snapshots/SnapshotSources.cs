@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
@@ -19,10 +20,27 @@ namespace NekkBackup.Core.Snapshots
     /// snapshots the volume holding the source (VSS, btrfs or LVM, picked by platform and file system)
     /// and reads the same folder inside it; disposing the view removes the snapshot. Orphans of crashed
     /// runs are removed first. Required fails with NekkBackup.SnapshotUnsupported where no snapshot can be
-    /// made; Auto then warns and reads the live folder. None reads live.
+    /// made (<see cref="CheckRequiredAsync"/> says so before anything is created). Auto then reads the live
+    /// folder: a file system no provider can snapshot (ext4 without LVM, tmpfs, a network share, FAT) is a
+    /// Verbose note and a line in the run log, not a warning on every scheduled run; a provider that could
+    /// snapshot it and failed (no root, VSS out of storage…) is a warning. None reads live.
     /// </summary>
     public static class SnapshotSources
     {
+        /// <summary>
+        /// -Snapshot Required: throws NekkBackup.SnapshotUnsupported (or why no provider can be used) for the first
+        /// source that cannot be snapshotted, without creating anything — not the snapshot, not the destination.
+        /// </summary>
+        public static async Task CheckRequiredAsync(IEnumerable<string> sources, IRunObserver observer, CancellationToken ct, SnapshotManager? manager = null)
+        {
+            manager ??= SnapshotManager.CreateDefault(observer);
+            foreach (var source in sources)
+            {
+                var kind = await manager.CheckAsync(source, SnapshotProviderKind.Auto, ct).ConfigureAwait(false);
+                observer.Message(RunMessageLevel.Verbose, $"-Snapshot Required: '{source}' can be snapshotted ({kind}).");
+            }
+        }
+
         public static ISourceResolver ForMode(SnapshotMode mode, IRunObserver observer) =>
             mode == SnapshotMode.None ? LiveSourceResolver.Instance : new SnapshotSourceResolver(mode, SnapshotManager.CreateDefault(observer), observer);
 
@@ -66,8 +84,12 @@ namespace NekkBackup.Core.Snapshots
             }
             catch (NekkBackupException ex) when (_mode == SnapshotMode.Auto && ex.ErrorId != "NekkBackup.PathNotFound")
             {
-                _observer.Message(RunMessageLevel.Warning, $"No snapshot of '{sourcePath}' ({ex.ErrorId}: {ex.Message}); reading the live folder, so files changing during the run may be copied inconsistently.");
-                return new SourceView(sourcePath, sourcePath);
+                // Nothing here can snapshot this file system: said once per run at Verbose (and in the run log), since a
+                // job every four hours would otherwise warn each time. A capable provider that failed is a warning.
+                return SnapshotErrors.IsUnsupported(ex)
+                    ? new SourceView(sourcePath, RunMessageLevel.Verbose, $"Reading '{sourcePath}' live, without a snapshot: {ex.Message}")
+                    : new SourceView(sourcePath, RunMessageLevel.Warning,
+                        $"No snapshot of '{sourcePath}' ({ex.ErrorId}: {ex.Message}); reading the live folder, so files changing during the run may be copied inconsistently.");
             }
 
             var manager = _manager;

@@ -1,6 +1,7 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
+using NekkBackup.Core.Observability;
 
 namespace NekkBackup.Core.Sources
 {
@@ -27,6 +28,18 @@ namespace NekkBackup.Core.Sources
             _release = release;
         }
 
+        /// <summary>A live view with a note for the run's log (why it is not read from a snapshot).</summary>
+        public SourceView(string sourcePath, RunMessageLevel noteLevel, string note)
+            : this(sourcePath, sourcePath)
+        {
+            NoteLevel = noteLevel;
+            Note = note;
+        }
+
+        /// <summary>What the run should say about how it reads this source (its observer writes it to the run log), or null.</summary>
+        public string? Note { get; }
+        public RunMessageLevel NoteLevel { get; }
+
         /// <summary>The live path the user named.</summary>
         public string SourcePath { get; }
 
@@ -40,6 +53,29 @@ namespace NekkBackup.Core.Sources
         {
             var r = Interlocked.Exchange(ref _release, null);
             r?.Invoke();
+        }
+    }
+
+    /// <summary>
+    /// Says each view's <see cref="SourceView.Note"/> through the run's own observer, so it reaches the run log as well as
+    /// -Verbose (the resolver was made before the run opened its log).
+    /// </summary>
+    public sealed class NotingSourceResolver : ISourceResolver
+    {
+        private readonly ISourceResolver _inner;
+        private readonly IRunObserver _observer;
+
+        public NotingSourceResolver(ISourceResolver inner, IRunObserver observer)
+        {
+            _inner = inner;
+            _observer = observer;
+        }
+
+        public async Task<SourceView> OpenAsync(string sourcePath, CancellationToken cancellationToken)
+        {
+            var view = await _inner.OpenAsync(sourcePath, cancellationToken).ConfigureAwait(false);
+            if (view.Note != null) _observer.Message(view.NoteLevel, view.Note);
+            return view;
         }
     }
 

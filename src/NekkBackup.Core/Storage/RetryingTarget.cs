@@ -25,6 +25,7 @@ namespace NekkBackup.Core.Storage
         private readonly ILogger _log;
         private readonly IRunObserver _observer;
         private readonly NekkResilience.RetryPreset _preset;
+        private readonly bool _logged;
         private int _retries;
 
         public RetryingTarget(IBackupTarget inner, NekkResilience.RetryPreset? preset = null, ILogger? log = null, IRunObserver? observer = null)
@@ -32,6 +33,7 @@ namespace NekkBackup.Core.Storage
             _inner = inner ?? throw new ArgumentNullException(nameof(inner));
             _preset = preset ?? (inner.Capabilities.LocalRoot != null ? NekkResilience.RetryPreset.FileShare : NekkResilience.RetryPreset.ObjectStore);
             _log = log ?? Serilog.Core.Logger.None;
+            _logged = log != null;
             _observer = observer ?? NullRunObserver.Instance;
             _pipeline = NekkResilience.Build(_preset, ex => !s_final.TryGetValue(ex, out _) && !_inner.IsPermanent(ex), OnRetry);
         }
@@ -50,10 +52,12 @@ namespace NekkBackup.Core.Storage
         {
             Interlocked.Increment(ref _retries);
             var op = s_operation.Value ?? "request";
+            var text = $"Transient fault on {_inner.Location} ({error?.Message}); {op}: retry {attempt} of {_preset.MaxRetryAttempts} in {delay.TotalMilliseconds:0} ms.";
+            if (!_logged) { _observer.Message(RunMessageLevel.Verbose, text); return; }
+            // One log line per retry: written here with its properties; an observer that wraps the same log must not write it again.
             _log.Warning("Storage retry {Attempt} of {MaxAttempts} for {Operation} on {Target} in {DelayMs} ms: {Error}",
                 attempt, _preset.MaxRetryAttempts, op, _inner.Location, (long)delay.TotalMilliseconds, error?.Message);
-            _observer.Message(RunMessageLevel.Verbose,
-                $"Transient fault on {_inner.Location} ({error?.Message}); {op}: retry {attempt} of {_preset.MaxRetryAttempts} in {delay.TotalMilliseconds:0} ms.");
+            RunLog.ForwardLogged(_observer, RunMessageLevel.Verbose, text);
         }
 
         /// <summary>

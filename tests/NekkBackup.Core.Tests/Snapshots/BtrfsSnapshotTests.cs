@@ -348,14 +348,19 @@ namespace NekkBackup.Core.Tests.Snapshots
             var ex = await Assert.ThrowsAsync<NekkBackupException>(() => SnapshotSources.ForMode(SnapshotMode.Required, obs, manager).OpenAsync(src, CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
             Assert.Equal(FailureKind.NotSupported, ex.Kind);
-            Assert.Contains("ext2/ext3", ex.Message);
+            // The mount table's name for the file system, not stat's magic-number guess ("ext2/ext3").
+            Assert.Contains("ext4 (mounted at " + fs.MountPoint + ")", ex.Message);
+            Assert.DoesNotContain("ext2/ext3", ex.Message);
 
+            // Auto on a file system nothing can snapshot: a Verbose note for the run log, never a warning (issue 13).
             using (var view = await SnapshotSources.ForMode(SnapshotMode.Auto, obs, manager).OpenAsync(src, CancellationToken.None))
             {
                 Assert.Equal(src, view.ReadPath);
                 Assert.Null(view.SnapshotId);
+                Assert.Equal(RunMessageLevel.Verbose, view.NoteLevel);
+                Assert.Contains("ext4", view.Note);
             }
-            Assert.Contains(obs.Warnings, w => w.Contains("reading the live folder"));
+            Assert.Empty(obs.Warnings);
             Assert.Empty(manager.Records());
 
             using (var none = await SnapshotSources.ForMode(SnapshotMode.None, obs, manager).OpenAsync(src, CancellationToken.None))

@@ -250,9 +250,10 @@ namespace NekkBackup.Core.Tests.Snapshots
         [Fact]
         public async Task Btrfs_refuses_other_filesystems_and_bind_mounted_subdirectories()
         {
-            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(isElevated: () => true, runner: BtrfsRunner("ext2/ext3", "")).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(isElevated: () => true, runner: BtrfsRunner("ext2/ext3", "", findmnt: "/dev/sda2 /data ext4 8:2\n")).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
-            Assert.Contains("ext2/ext3", ex.Message);
+            // stat's magic number says "ext2/ext3" for ext4 too: the message names the mount table's type.
+            Assert.Contains("is on ext4 (mounted at /data), not btrfs", ex.Message);
 
             ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(isElevated: () => true, runner: BtrfsRunner("btrfs", "45 300\n45 290\n28 2\n")).PrepareAsync("/srv/x", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
@@ -279,7 +280,7 @@ namespace NekkBackup.Core.Tests.Snapshots
             var ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(BtrfsRunner("btrfs", "45 256\n28 2\n"), () => false).PrepareAsync("/mnt", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotRequiresElevation", ex.ErrorId);
             Assert.Equal(FailureKind.PermissionDenied, ex.Kind);
-            ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(BtrfsRunner("ext2/ext3", ""), () => false).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
+            ex = await Assert.ThrowsAsync<NekkBackupException>(() => new BtrfsSnapshotProvider(BtrfsRunner("ext2/ext3", "", findmnt: "/dev/sda2 /data ext4 8:2\n"), () => false).PrepareAsync("/data", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotUnsupported", ex.ErrorId);
             ex = await Assert.ThrowsAsync<NekkBackupException>(() => new LvmSnapshotProvider(LvmRunner("/dev/mapper/vg0-studio /srv/studio xfs 254:3\n"), null, "/x", () => false).PrepareAsync("/srv/studio", new SnapshotRecord(), CancellationToken.None));
             Assert.Equal("NekkBackup.SnapshotRequiresElevation", ex.ErrorId);

@@ -303,9 +303,21 @@ namespace NekkBackup.Core.Tests.Snapshots
             {
                 Assert.Equal(env.Source, view.ReadPath);
                 Assert.Null(view.SnapshotId);
+                // A volume VSS cannot shadow-copy (FAT, a network drive) is a Verbose note, not a warning every run.
+                Assert.Equal(RunMessageLevel.Verbose, view.NoteLevel);
+                Assert.Contains("code 4", view.Note);
             }
-            Assert.Contains(env.Obs.Warnings, w => w.Contains("SnapshotUnsupported"));
+            Assert.Empty(env.Obs.Warnings);
             Assert.Empty(env.Manager.Records());
+
+            // A capable provider that failed (out of shadow storage) is a warning.
+            env.Cim.ReturnCodes.Enqueue(6);
+            using (var view = await auto.OpenAsync(env.Source, CancellationToken.None))
+            {
+                Assert.Equal(env.Source, view.ReadPath);
+                Assert.Equal(RunMessageLevel.Warning, view.NoteLevel);
+                Assert.Contains("SnapshotInsufficientStorage", view.Note);
+            }
 
             env.Cim.ReturnCodes.Enqueue(4);
             var req = SnapshotSources.ForMode(SnapshotMode.Required, env.Obs, env.Manager);

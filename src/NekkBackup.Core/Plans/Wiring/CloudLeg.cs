@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Cloud;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Observability;
 using NekkBackup.Core.Primitives;
 using NekkBackup.Core.Snapshots;
 
@@ -57,7 +58,7 @@ namespace NekkBackup.Core.Plans
                         Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Upload",
                         StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = run.Status, LegRunId = run.RunId,
                         Files = run.FilesUploaded, Bytes = run.BytesUploaded, Errors = run.Errors, Throttled = ctx.Throttled,
-                        Detail = $"{run.FilesScanned} scanned, {run.FilesUploaded} uploaded, {run.FilesSkipped} already there; manifest {run.ManifestKey}",
+                        Detail = $"{run.FilesScanned} scanned, {run.FilesUploaded} uploaded ({ByteSize.Format(run.BytesUploaded)}), {run.FilesSkipped} already there; manifest {run.ManifestKey}",
                     },
                 };
             }

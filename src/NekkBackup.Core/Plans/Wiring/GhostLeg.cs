@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Imaging;
+using NekkBackup.Core.Primitives;
 
 namespace NekkBackup.Core.Plans
 {
@@ -33,7 +34,7 @@ namespace NekkBackup.Core.Plans
                     Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Capture",
                     StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = "Succeeded", LegRunId = img.ImageId,
                     Files = img.Chunks, Bytes = img.NewBytes, Throttled = ctx.Throttled,
-                    Detail = $"{img.SizeBytes} bytes imaged ({img.Mode}: {img.UsedBytes} bytes read), {img.NewBytes} new bytes stored, {img.Chunks} chunks",
+                    Detail = $"{ByteSize.Format(img.SizeBytes)} imaged ({img.Mode}: {ByteSize.Format(img.UsedBytes)} read), {ByteSize.Format(img.NewBytes)} new stored, {img.Chunks} chunks",
                 };
                 return plan.ImageRetention == null ? new[] { capture } : new[] { capture, await RetainAsync(ctx, ct).ConfigureAwait(false) };
             }
@@ -55,7 +56,7 @@ namespace NekkBackup.Core.Plans
                 {
                     Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = PlanLeg.Image.ToString(), Step = "Retention",
                     StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = "Succeeded", Files = r.RemovedImageIds.Length, Bytes = r.FreedBytes,
-                    Detail = $"kept {r.KeptImageIds.Length} image(s), removed {r.RemovedImageIds.Length}{(r.RemovedImageIds.Length > 0 ? " (" + string.Join(", ", r.RemovedImageIds) + ")" : "")}, freed {r.FreedBytes} bytes"
+                    Detail = $"kept {r.KeptImageIds.Length} image(s), removed {r.RemovedImageIds.Length}{(r.RemovedImageIds.Length > 0 ? " (" + string.Join(", ", r.RemovedImageIds) + ")" : "")}, freed {ByteSize.Format(r.FreedBytes)}"
                              + (r.GarbageCollectionDeferred ? "; chunks are freed by the next run (a capture was running)" : ""),
                 };
             }
@@ -80,7 +81,7 @@ namespace NekkBackup.Core.Plans
                 Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = PlanLeg.Drill.ToString(), Step = "ImageDrill",
                 StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = r.Status, LegRunId = latest.ImageId,
                 Files = r.ChunksChecked, Bytes = r.BytesVerified, Errors = r.Problems.Length,
-                Detail = r.Problems.Length > 0 ? string.Join("; ", r.Problems.Select(p => p.ToString()).Take(5)) : $"{r.BytesVerified} bytes restored and verified",
+                Detail = r.Problems.Length > 0 ? string.Join("; ", r.Problems.Select(p => p.ToString()).Take(5)) : $"{ByteSize.Format(r.BytesVerified)} restored and verified",
             };
         }
     }
