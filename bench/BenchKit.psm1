@@ -196,10 +196,12 @@ function ConvertTo-BenchMarkdown {
     $lines = [System.Collections.Generic.List[string]]::new()
     $lines.Add("# NekkBackup benchmark ($($Result.Mode))")
     $lines.Add('')
-    $lines.Add("Run $($Result.Started) – $($Result.Finished) (UTC) on $($Result.Machine). Load average (1/5/15 min): $($Result.LoadStart) at the start, $($Result.LoadEnd) at the end.")
-    $lines.Add("Page cache dropped before every timed step: $(if ($Result.PageCacheDropped) { 'yes' } else { 'no (not root): every step read warm' }). Repetitions: $($Result.Repeat); a value is the median, (min–max) the range over the repetitions.")
-    $lines.Add('Ratio = anchor time ÷ ours (≥ 1: at least as fast). Cmdlets are timed inside one warm PowerShell session per section (module imported); anchors run as processes; every anchor that writes fsyncs what it wrote inside its timing, since the cmdlets return only after their writes are durable. PASS/FAIL compares the median with the goal of PRODUCT.md §5 / issue 16; "noisy" means the range straddles the goal.')
-    if ($Result.Mode -ne 'Full') { $lines.Add("**$($Result.Mode) run: sizes far below the goals' sizes, so fixed costs dominate and the verdicts say nothing about the goals.**") }
+    $lines.Add("- Run $($Result.Started) – $($Result.Finished) (UTC) on $($Result.Machine).")
+    $lines.Add("- Load average (1/5/15 min): $($Result.LoadStart) at the start, $($Result.LoadEnd) at the end (each group below gives it at its end).")
+    $lines.Add("- Page cache dropped before every timed step: $(if ($Result.PageCacheDropped) { 'yes' } else { 'no (not root): every step read warm' }). Repetitions: $($Result.Repeat); a value is the median, (min–max) the range over the repetitions.")
+    $lines.Add('- Ratio = anchor time ÷ ours (≥ 1: at least as fast). Cmdlets are timed inside one warm PowerShell session per section (module imported); anchors run as processes; an anchor that writes fsyncs what it changed inside its timing, since the cmdlets return only after their writes are durable.')
+    $lines.Add('- PASS/FAIL compares the median with the goal of PRODUCT.md §5 / issue 16; "noisy": the range straddles the goal; FAIL also when a check of the run failed (the reason follows).')
+    if ($Result.Mode -ne 'Full') { $lines.Add(''); $lines.Add("**$($Result.Mode) run: sizes far below the goals' sizes, so fixed costs dominate and the verdicts say nothing about the goals.**") }
     foreach ($group in @($Result.Rows | ForEach-Object Group | Select-Object -Unique)) {
         $lines.Add('')
         $lines.Add("## $group")
