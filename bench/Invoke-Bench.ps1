@@ -73,7 +73,7 @@ if ('Startup' -in $sections) {
         New-BenchRow -Id 'startup-pwsh' -Group $group -Row 'pwsh -NoProfile (start and exit)' -Ours (Format-BenchValue $bare) -Values $bare -Unit ' s'
         New-BenchRow -Id 'startup-import' -Group $group -Row 'pwsh -NoProfile + Import-Module NekkBackup' -Ours (Format-BenchValue $import) -Values $import -Unit ' s')
     $context[$group] = "$n run(s) each, page cache warm (a scheduled task pays this once per run); what the module adds is the difference."
-    $measurements.AddRange([object[]]@(Get-BenchMeasurement))
+    foreach ($m in Get-BenchMeasurement) { $m | Add-Member -NotePropertyName Section -NotePropertyValue 'Startup'; $measurements.Add($m) }
 }
 
 $plan = @(
