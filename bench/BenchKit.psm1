@@ -78,10 +78,11 @@ function Measure-BenchCmdlet {
 
 <#
  Times an anchor tool as a process (`bash -o pipefail -c`): wall clock, CPU (user+sys of the process tree) and its
- largest resident set, through /usr/bin/time. -Durable names where the anchor writes: every file and folder there
- that the run changed (ctime after a stamp taken just before) is fsynced (`sync FILE…`) inside the timing, because
- the cmdlets return only after their writes are on stable storage. Only those: a global `sync` would also flush other
- people's dirty pages on a shared machine, and fsyncing unchanged files costs a device flush each.
+ largest resident set, through /usr/bin/time. -Durable names where the anchor writes, for a comparison with a cmdlet
+ that returns only after its writes are on stable storage (Ghost captures and restores): every file and folder there
+ that the run changed (ctime after a stamp taken just before) is fsynced (`sync FILE…`) inside the timing, so both
+ pay for durability. Only those: a global `sync` would also flush other people's dirty pages on a shared machine, and
+ fsyncing unchanged files costs a device flush each.
 #>
 function Measure-BenchAnchor {
     param([Parameter(Mandatory)] [string] $Label, [Parameter(Mandatory)] [string] $Command, [string] $Tool = ($Command -split ' ')[0],
@@ -199,7 +200,7 @@ function ConvertTo-BenchMarkdown {
     $lines.Add("- Run $($Result.Started) – $($Result.Finished) (UTC) on $($Result.Machine).")
     $lines.Add("- Load average (1/5/15 min): $($Result.LoadStart) at the start, $($Result.LoadEnd) at the end (each group below gives it at its end).")
     $lines.Add("- Page cache dropped before every timed step: $(if ($Result.PageCacheDropped) { 'yes' } else { 'no (not root): every step read warm' }). Repetitions: $($Result.Repeat); a value is the median, (min–max) the range over the repetitions.")
-    $lines.Add('- Ratio = anchor time ÷ ours (≥ 1: at least as fast). Cmdlets are timed inside one warm PowerShell session per section (module imported); anchors run as processes; an anchor that writes fsyncs what it changed inside its timing, since the cmdlets return only after their writes are durable.')
+    $lines.Add('- Ratio = anchor time ÷ ours (≥ 1: at least as fast). Cmdlets are timed inside one warm PowerShell session per section (module imported); anchors run as processes; an anchor pays for the durability its cmdlet gives: the Ghost anchors fsync what they wrote inside their timing (captures and restores are on stable storage when the cmdlets return), rsync does not (Backup-NekkFolder does not fsync its copies either).')
     $lines.Add('- PASS/FAIL compares the median with the goal of PRODUCT.md §5 / issue 16; "noisy": the range straddles the goal; FAIL also when a check of the run failed (the reason follows).')
     if ($Result.Mode -ne 'Full') { $lines.Add(''); $lines.Add("**$($Result.Mode) run: sizes far below the goals' sizes, so fixed costs dominate and the verdicts say nothing about the goals.**") }
     foreach ($group in @($Result.Rows | ForEach-Object Group | Select-Object -Unique)) {
