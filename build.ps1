@@ -12,7 +12,8 @@
                ends with one line "N passed, N failed, N skipped". With CI=true a skip other than
                Windows-only or LVM fails the run.
       Demo     Build, then a guided tour on generated studio data, each command printed (build and tour timed apart).
-      Bench    Build, then the benchmarks in bench/ (ratios against rsync, rclone, restic, partclone).
+      Bench    Build, then bench/Invoke-Bench.ps1: every row of PRODUCT.md §5 against its anchor tool (rsync, partclone,
+               dd | zstd, dd, rclone) in one run; out/bench/results.md and results.json. -Quick: small sizes.
       Package  Build, then out/NekkBackup.<version>.nupkg (what Install-PSResource installs) and out/NekkBackup-<version>.zip.
       Fuzz     Build, then the fuzzing harness over every format read back (tests/NekkBackup.Core.Tests/Fuzz):
                -Trials N per format (default 10000) with -Seed S (default: a new one, printed); report in
@@ -32,8 +33,11 @@ param(
     [string] $XunitFilter,
     [string[]] $PesterPath,
 
-    # Bench only: dataset size in MiB (default 2048, as PRODUCT.md §5).
-    [int] $BenchSizeMB = 2048,
+    # Bench only: one folder-tree size in MiB instead of the goals' 500 and 2048; -Quick: small sizes (every row in a
+    # few minutes, verdicts meaningless); -Repeat: repetitions (the table gives the median and the range).
+    [int] $BenchSizeMB,
+    [switch] $Quick,
+    [ValidateRange(1, 50)] [int] $Repeat = 1,
 
     # Fuzz only: trials per format, the seed (0 = a new one) and a comma-separated list of format prefixes.
     [int] $Trials = 10000,
@@ -209,7 +213,10 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Build
-    $code = Invoke-ChildPwsh (Join-Path $root 'bench/Invoke-Bench.ps1') @('-ModuleManifest', $manifestPath, '-SizeMB', $BenchSizeMB, '-WorkDirectory', (Join-Path $outRoot 'bench'))
+    $benchArgs = @('-ModuleManifest', $manifestPath, '-OutDirectory', (Join-Path $outRoot 'bench'), '-Repeat', $Repeat)
+    if ($BenchSizeMB) { $benchArgs += @('-FolderSizesMB', $BenchSizeMB) }
+    if ($Quick) { $benchArgs += '-Quick' }
+    $code = Invoke-ChildPwsh (Join-Path $root 'bench/Invoke-Bench.ps1') $benchArgs
     if ($code -ne 0) { throw "Bench failed ($code)." }
 }
 
