@@ -144,7 +144,7 @@ Describe 'Send-NekkCloudBackup -Include/-Exclude/-Snapshot' {
         $r = Send-NekkCloudBackup -Path $fsrc @common -Prefix 'pester-filter' -Include '*.wav', '*.rpp' -Exclude 'Render Cache', '*.tmp' -Snapshot None
         $r.Status | Should -Be 'Succeeded'
         $r.FilesScanned | Should -Be 2
-        (Get-NekkCloudBackup @common -Prefix 'pester-filter').Path | Sort-Object | Should -Be @('Proj/Stems/kick.wav', 'Proj/song.rpp')
+        (Get-NekkCloudBackup @common -Prefix 'pester-filter' -RunId $r.RunId).Path | Sort-Object | Should -Be @('Proj/song.rpp', 'Proj/Stems/kick.wav')
     }
 
     It '-Snapshot Required where no snapshot can be made is NekkBackup.SnapshotUnsupported and sends nothing' {

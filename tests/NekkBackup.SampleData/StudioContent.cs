@@ -217,7 +217,12 @@ namespace NekkBackup.SampleData
                 return b;
             }
             if (StudioNames.TextExtensions.Contains(ext)) return Text(rng, n, ext == ".log" ? FileKind.Log : FileKind.Notes);
-            return rng.Bytes(n);
+            // A session, peak file or plugin binary saved again compresses as it did before (a DAW does not encrypt);
+            // only kinds stored as noise (presets, MP3) get noise.
+            foreach (var (_, kind, extensions) in StudioNames.SmallKinds)
+                if (Array.IndexOf(extensions, ext) >= 0)
+                    return kind == FileKind.Session ? Binary(rng, n, 250) : kind == FileKind.Peaks ? Binary(rng, n, 100) : rng.Bytes(n);
+            return ext == ".mp3" ? rng.Bytes(n) : Binary(rng, n, 350);
         }
     }
 }

@@ -228,6 +228,7 @@ namespace NekkBackup.Core.Folder
                 try
                 {
                     (hash, copied) = CopyToPartial(it.FullPath, partial, size, buffer, ct);
+                    _ctx.Options.AfterCopyAttempt?.Invoke(it.FullPath);
                     FileOps.SetMTime(partial, mtime);
                     FileOps.ApplyAttributes(partial, it.Attributes, includeReadOnly: false);
                     var after = it.Stat();

@@ -37,6 +37,9 @@ namespace NekkBackup.Core.Folder
         /// <summary>The destination lock's timing (tests shorten it); null: <see cref="FolderLock.DefaultOptions"/>.</summary>
         internal LockOptions? LockOptions { get; init; }
 
+        /// <summary>Tests only: called after each copy attempt of a file has read it, before it is checked for change.</summary>
+        internal Action<string>? AfterCopyAttempt { get; init; }
+
         /// <summary>Checks the options; throws <see cref="NekkBackupException"/> for bad input. Writes nothing.</summary>
         public void Validate()
         {
@@ -104,6 +107,7 @@ namespace NekkBackup.Core.Folder
             SourceResolver = new Sources.NotingSourceResolver(SourceResolver, observer),
             PathIdentity = PathIdentity ?? PathIdentity.Platform,
             LockOptions = LockOptions,
+            AfterCopyAttempt = AfterCopyAttempt,
         };
 
         internal static string Normalize(string p)

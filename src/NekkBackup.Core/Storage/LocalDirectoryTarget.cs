@@ -208,6 +208,8 @@ namespace NekkBackup.Core.Storage
                 {
                     // Swapped for a link between the check and the open? Then refuse what was opened.
                     var after = LocalPathGuard.Probe(full, out _, out _);
+                    // Deleted between the check and the open (a lock released, a chunk swept): it is gone, not unsafe.
+                    if (after == LocalEntryKind.Missing) throw NotFound(key);
                     if (after != LocalEntryKind.File) throw LocalPathGuard.Unsafe(key, full, after);
                     if (offset > 0) fs.Seek(offset, SeekOrigin.Begin);
                     return Task.FromResult<Stream>(length < 0 ? fs : new BoundedReadStream(fs, length));

@@ -163,37 +163,33 @@ namespace NekkBackup.Core.Tests.Folder
             File.WriteAllBytes(busy, new byte[16 << 20]);
             File.WriteAllText(Path.Combine(src, "notes.txt"), "n");
             var dest = Path.Combine(tmp.Path, "nas");
-            using var stop = new CancellationTokenSource();
-            var writer = Task.Run(() =>
+            // A recorder appends to the file during every copy attempt (after the attempt read it, before the check):
+            // deterministic, however loaded the machine is.
+            int attempts = 0;
+            var obs = new RecordingObserver();
+            var run = FolderBackupEngine.BackupAsync(new FolderBackupOptions
             {
-                using var fs = new FileStream(busy, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-                byte b = 0;
-                while (!stop.IsCancellationRequested)
+                Sources = new[] { src },
+                Destination = dest,
+                ThrottleLimit = 4,
+                AfterCopyAttempt = path =>
                 {
-                    fs.Position = fs.Length;
-                    fs.WriteByte(unchecked(b++));
-                    fs.Flush(); // no pause: the file must change during every copy attempt, even on a loaded machine
-                }
-            });
-            try
-            {
-                var sw = Stopwatch.StartNew();
-                while (new FileInfo(busy).Length == 16 << 20 && sw.ElapsedMilliseconds < 10_000) Thread.Sleep(5); // writer is busy
-                var obs = new RecordingObserver();
-                var run = FolderKit.Backup(dest, obs, false, src);
-                Assert.True(run.Status == "CompletedWithErrors", obs.Describe());
-                Assert.Equal(1, run.Errors);
-                var f = Assert.Single(obs.Failed);
-                Assert.Equal("NekkBackup.FileChangedDuringCopy", f.Error.ErrorId);
-                Assert.Equal(busy, f.Item);
-                Assert.Equal("n", File.ReadAllText(Path.Combine(dest, "S", "notes.txt")));
-                Assert.False(File.Exists(Path.Combine(dest, "S", "recording.wav")));
-            }
-            finally
-            {
-                stop.Cancel();
-                writer.Wait(10_000);
-            }
+                    if (path != busy) return;
+                    attempts++;
+                    using var fs = new FileStream(busy, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                    fs.WriteByte((byte)attempts);
+                    fs.Flush(true);
+                    File.SetLastWriteTimeUtc(busy, DateTime.UtcNow.AddSeconds(attempts));
+                },
+            }, obs, CancellationToken.None).GetAwaiter().GetResult();
+            Assert.True(run.Status == "CompletedWithErrors", obs.Describe());
+            Assert.Equal(1, run.Errors);
+            var f = Assert.Single(obs.Failed);
+            Assert.Equal("NekkBackup.FileChangedDuringCopy", f.Error.ErrorId);
+            Assert.Equal(busy, f.Item);
+            Assert.True(attempts > 1, $"the copy was tried {attempts} time(s)");
+            Assert.Equal("n", File.ReadAllText(Path.Combine(dest, "S", "notes.txt")));
+            Assert.False(File.Exists(Path.Combine(dest, "S", "recording.wav")));
             // Once it is quiet it lands.
             Assert.Equal("Succeeded", FolderKit.Backup(dest, null, false, src).Status);
             Assert.Equal(new FileInfo(busy).Length, new FileInfo(Path.Combine(dest, "S", "recording.wav")).Length);

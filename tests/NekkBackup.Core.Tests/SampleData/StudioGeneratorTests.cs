@@ -51,7 +51,7 @@ namespace NekkBackup.Core.Tests.SampleData
             using var tmp = new TempDir("gen-pin");
             var root = StudioData.Generate(Path.Combine(tmp.Path, "Studio"), 4, 1);
             StudioData.Mutate(root, 20, 3);
-            Assert.Equal(("242122b1194496de456ccd33991645e7d618a9209be934ee5e946f00c7d91406", 31), StudioGenerator.Digest(root));
+            Assert.Equal(("3c58d6105717c9e3ab67c00afd33ce9925c0fa317bd28a752f5a9e57a27e270f", 31), StudioGenerator.Digest(root));
         }
 
         [Fact]
