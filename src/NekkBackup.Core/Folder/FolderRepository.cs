@@ -168,6 +168,8 @@ namespace NekkBackup.Core.Folder
         /// <summary>Opens <c>.nekkbackup/</c> (made when missing; the destination must exist) as a retrying local target.</summary>
         public IBackupTarget OpenTarget(IRunObserver observer, Serilog.ILogger? log)
         {
+            // .nekkbackup/ itself must be a real folder of the destination: a link there would take every write elsewhere.
+            Store.EnsureDirectory(Meta, Reasons.CorruptCatalog);
             var local = LocalDirectoryTarget.Open(Meta, new LocalTargetOptions { CreateRoot = true });
             _target = new RetryingTarget(local, NekkResilience.RetryPreset.FileShare, log, observer);
             return _target;

@@ -33,6 +33,26 @@ namespace NekkBackup.Core.Tests.Validation
             Assert.Contains("UTF-8", e.Message);
         }
 
+        // Seed 424243, folder.manifest trial 718 (Backup -Retention) and 1360 (Backup): .nekkbackup/ replaced by a link to a
+        // folder outside the destination, and the backup (on the storage seam since step 2) wrote format.json, its lock
+        // and temporary files through it.
+        [Fact]
+        public void CatalogFolderThatIsALink_IsRefusedAndNothingIsWrittenThroughIt()
+        {
+            using var tmp = new TempDir("ff-metalink");
+            var src = tmp.Sub("S");
+            File.WriteAllText(Path.Combine(src, "a.txt"), "a");
+            var dest = Path.Combine(tmp.Path, "nas");
+            FolderKit.Backup(dest, null, false, src);
+            var outside = tmp.Sub("outside");
+            Directory.Delete(Path.Combine(dest, ".nekkbackup"), recursive: true);
+            Directory.CreateSymbolicLink(Path.Combine(dest, ".nekkbackup"), outside);
+            var obs = new RecordingObserver();
+            var e = Assert.Throws<NekkBackupException>(() => FolderKit.Backup(dest, obs, false, src));
+            Assert.Equal("NekkBackup.UnsafePath", e.ErrorId);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+        }
+
         // Seed 2, ghost.drills trial 3: a folder sat where the drill record was to be written, and AtomicFile's rename
         // threw a raw IOException ("Is a directory") out of Test-NekkGhostImage -Full.
         [Fact]
