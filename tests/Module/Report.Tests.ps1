@@ -123,7 +123,7 @@ Describe 'A 3-2-1 plan (folder, Ghost image, cloud) before and after it ran' {
         Get-Content -Raw $file | Should -Match 'runs of the last 14 days'
     }
 
-    It 'a fleet folder and a bucket give the fleet table, each host''s verdict and (from the NAS) its run charts' {
+    It 'a fleet folder and a bucket give the fleet table, each host''s verdict and its run charts' {
         $fleetOut = Join-Path $work 'fleet.html'
         $f = Export-NekkBackupReport -FleetPath (Join-Path $work 'nas') -OutFile $fleetOut
         $f.Hosts | Should -Be 2
@@ -136,6 +136,10 @@ Describe 'A 3-2-1 plan (folder, Ghost image, cloud) before and after it ran' {
         $b = Export-NekkBackupReport -Bucket offsite -Endpoint "http://127.0.0.1:$port" -Prefix nekk -Region us-east-1 -OutFile (Join-Path $work 'bucket.html')
         $b.Hosts | Should -Be 1
         Get-Content -Raw $b.Path | Should -Match 'Every host.s latest published status'
+        # The host published its plan history beside its status object: the bucket report charts its runs too.
+        $bpage = Invoke-NekkReportCheck $b.Path $shots 'bucket'
+        Assert-ReportInBrowser $bpage '.'
+        $bpage.widths['1280'].marks | Should -BeGreaterThan 0
     }
 
     It 'bad input: a missing plan, a folder as -OutFile, -WhatIf writes nothing' {

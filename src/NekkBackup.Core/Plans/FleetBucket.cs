@@ -26,10 +26,16 @@ namespace NekkBackup.Core.Plans
         /// <summary>Puts, reads back and deletes a probe object with the credential the schedule will use.</summary>
         Task<PlanDestinationCheck> ProbeAsync(BackupPlan plan, CancellationToken ct);
 
-        /// <summary>Publishes this host's status document to the plan's bucket; returns its s3:// address.</summary>
-        Task<string> PublishStatusAsync(BackupPlan plan, HostStatusDocument status, CancellationToken ct);
+        /// <summary>
+        /// Publishes this host's status document to the plan's bucket, and beside it the plan history of the report's
+        /// window (so a fleet report read from the bucket has each host's runs); returns the status's s3:// address.
+        /// </summary>
+        Task<string> PublishStatusAsync(BackupPlan plan, HostStatusDocument status, IReadOnlyList<PlanHistoryEntry> history, CancellationToken ct);
 
         /// <summary>Every host's status document in the bucket, with its s3:// address (unreadable ones are left out).</summary>
         Task<IReadOnlyList<(string Source, HostStatusDocument Document)>> ReadStatusAsync(FleetBucketTarget bucket, CancellationToken ct);
+
+        /// <summary>The plan history a host published beside the status document at <paramref name="statusSource"/> (empty when there is none or it cannot be read).</summary>
+        Task<IReadOnlyList<PlanHistoryEntry>> ReadHistoryAsync(FleetBucketTarget bucket, string statusSource, CancellationToken ct);
     }
 }

@@ -73,8 +73,14 @@ namespace NekkBackup.Core.Plans
                 bytes = new StoreRoot(dir, "the history folder").ReadAllBytes(path, PlanRules.MaxHistoryBytes, Reasons.HistoryCorrupt, "the plan history");
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NekkBackupException) { return list; }
-            if (bytes == null) return list;
-            var check = new StoredCheck(path, Reasons.HistoryCorrupt, "the plan history");
+            return bytes == null ? list : Parse(bytes, path);
+        }
+
+        /// <summary>History lines read back from anywhere (a file, a bucket object): each line through the history rules; torn or damaged lines are skipped.</summary>
+        public static List<PlanHistoryEntry> Parse(byte[] bytes, string source)
+        {
+            var list = new List<PlanHistoryEntry>();
+            var check = new StoredCheck(source, Reasons.HistoryCorrupt, "the plan history");
             foreach (var line in Encoding.UTF8.GetString(bytes).Split('\n'))
             {
                 if (string.IsNullOrWhiteSpace(line)) continue;
@@ -86,6 +92,14 @@ namespace NekkBackup.Core.Plans
                 catch (JsonException) { }
             }
             return list;
+        }
+
+        /// <summary>Entries as history lines (what <see cref="Parse"/> reads).</summary>
+        public static byte[] Serialize(IEnumerable<PlanHistoryEntry> entries)
+        {
+            var sb = new StringBuilder();
+            foreach (var e in entries) sb.Append(JsonSerializer.Serialize(e, Json)).Append('\n');
+            return Encoding.UTF8.GetBytes(sb.ToString());
         }
 
         /// <summary>The NAS history of this plan (empty when the plan's host cannot name a history file).</summary>

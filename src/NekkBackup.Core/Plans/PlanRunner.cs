@@ -235,7 +235,7 @@ namespace NekkBackup.Core.Plans
             var history = PlanHistoryStore.Read(plan);
             if (plan.HasCloud)
             {
-                try { await PlanLegRegistry.Bucket.PublishStatusAsync(plan, FleetStatus.Build(plan, findings, evidence, history), ct).ConfigureAwait(false); }
+                try { await PlanLegRegistry.Bucket.PublishStatusAsync(plan, FleetStatus.Build(plan, findings, evidence, history), history, ct).ConfigureAwait(false); }
                 catch (NekkBackupException ex) { obs.Message(RunMessageLevel.Warning, "Could not publish the host status to the bucket: " + ex.Message); }
             }
             try { return FleetStatus.Publish(plan, findings, evidence, history); }

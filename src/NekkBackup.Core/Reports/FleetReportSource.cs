@@ -12,7 +12,8 @@ namespace NekkBackup.Core.Reports
     /// <summary>
     /// The fleet side of the report: the status documents Get-NekkFleetStatus reads, and — where a status file sits in
     /// a NAS destination's .nekkbackup/status folder — the plan history beside it (.nekkbackup/plan-history/&lt;host&gt;.jsonl).
-    /// A host name read from a status file is never made into a path: the history file is found by listing.
+    /// A host name read from a status file is never made into a path: the history file is found by listing. In a bucket,
+    /// each host publishes its plan history beside its status object (&lt;Prefix&gt;/&lt;host&gt;/plan-history.jsonl).
     /// </summary>
     public static class FleetReportSource
     {
@@ -30,7 +31,14 @@ namespace NekkBackup.Core.Reports
         public static async Task<IReadOnlyList<FleetDocument>> ReadBucketAsync(FleetBucketTarget target, CancellationToken ct)
         {
             var docs = await PlanLegRegistry.Bucket.ReadStatusAsync(target, ct).ConfigureAwait(false);
-            return docs.Select(d => new FleetDocument { Source = d.Source, Document = d.Document }).ToList();
+            var list = new List<FleetDocument>();
+            foreach (var d in docs)
+            {
+                var history = (await PlanLegRegistry.Bucket.ReadHistoryAsync(target, d.Source, ct).ConfigureAwait(false))
+                    .Where(e => string.Equals(e.Host, d.Document.Host, StringComparison.OrdinalIgnoreCase) || e.Host.Length == 0).ToList();
+                list.Add(new FleetDocument { Source = d.Source, Document = d.Document, History = history, HistorySource = history.Count > 0 ? d.Source : null });
+            }
+            return list;
         }
 
         private static (IReadOnlyList<PlanHistoryEntry>, string?) HistoryBeside(string statusFile, string host, Action<string, Exception>? onError)

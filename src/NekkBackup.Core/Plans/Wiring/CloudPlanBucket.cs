@@ -18,6 +18,8 @@ namespace NekkBackup.Core.Plans
     public sealed class CloudPlanBucket : IPlanBucket
     {
         private const string StatusName = "status.json";
+        private const string HistoryName = "plan-history.jsonl";
+        private const int HistoryDays = 400; // a report covers up to a year (Export-NekkBackupReport -Days)
 
         public async Task<PlanDestinationCheck> ProbeAsync(BackupPlan plan, CancellationToken ct)
         {
@@ -49,23 +51,44 @@ namespace NekkBackup.Core.Plans
             }
         }
 
-        public async Task<string> PublishStatusAsync(BackupPlan plan, HostStatusDocument status, CancellationToken ct)
+        public async Task<string> PublishStatusAsync(BackupPlan plan, HostStatusDocument status, IReadOnlyList<PlanHistoryEntry> history, CancellationToken ct)
         {
             var target = CloudLegRunner.Target(plan);
             using var client = await CloudClient.OpenAsync(target, null, null, ct).ConfigureAwait(false);
+            // The history first, the status last: a reader that finds the status finds the history of that status.
+            var since = DateTime.UtcNow.AddDays(-HistoryDays);
+            var recent = history.Where(h => h.StartedUtc >= since).OrderBy(h => h.StartedUtc).ToList();
+            var lines = PlanHistoryStore.Serialize(recent);
+            while (lines.Length > PlanRules.MaxStatusBytes && recent.Count > 0)
+            {
+                recent.RemoveRange(0, Math.Max(1, recent.Count / 10)); // the oldest tenth goes
+                lines = PlanHistoryStore.Serialize(recent);
+            }
+            await client.PutSmallAsync(target.HostRoot + HistoryName, lines, "application/x-ndjson", ct).ConfigureAwait(false);
             var body = JsonSerializer.SerializeToUtf8Bytes(status, new JsonSerializerOptions { WriteIndented = true });
             await client.PutSmallAsync(target.StatusKey, body, "application/json", ct).ConfigureAwait(false);
             return $"s3://{target.Bucket}/{target.StatusKey}";
         }
 
+        public async Task<IReadOnlyList<PlanHistoryEntry>> ReadHistoryAsync(FleetBucketTarget b, string statusSource, CancellationToken ct)
+        {
+            // The status's own address names the host folder; the history object sits beside it.
+            var head = $"s3://{b.Bucket}/";
+            if (!statusSource.StartsWith(head, StringComparison.Ordinal) || !statusSource.EndsWith("/" + StatusName, StringComparison.Ordinal))
+                return Array.Empty<PlanHistoryEntry>();
+            var key = statusSource.Substring(head.Length, statusSource.Length - head.Length - StatusName.Length) + HistoryName;
+            try
+            {
+                using var client = await CloudClient.OpenAsync(FleetTarget(b), null, null, ct, "", check: false).ConfigureAwait(false);
+                var bytes = await client.TryGetSmallAsync(key, ct, PlanRules.MaxStatusBytes).ConfigureAwait(false);
+                return bytes == null ? Array.Empty<PlanHistoryEntry>() : PlanHistoryStore.Parse(bytes, "s3://" + b.Bucket + "/" + key);
+            }
+            catch (NekkBackupException) { return Array.Empty<PlanHistoryEntry>(); } // a report without charts for this host, not a failed report
+        }
+
         public async Task<IReadOnlyList<(string Source, HostStatusDocument Document)>> ReadStatusAsync(FleetBucketTarget b, CancellationToken ct)
         {
-            var cred = b.AccessKey == null ? CredentialStore.TryGet(b.Bucket) : null;
-            var target = new CloudTarget
-            {
-                Bucket = b.Bucket, Prefix = b.Prefix, Endpoint = b.Endpoint, Region = b.Region, ProfileName = b.ProfileName, Host = "_",
-                AccessKey = b.AccessKey ?? cred?.UserName, SecretKey = b.AccessKey != null ? b.SecretKey : cred?.Secret,
-            };
+            var target = FleetTarget(b);
             var prefix = (b.Prefix ?? "").Trim('/');
             prefix = prefix.Length == 0 ? "" : prefix + "/";
             // Rooted at <Prefix>/, listed flat: s3rver's delimiter listing misses sub-trees (field-notes.md).
@@ -82,6 +105,16 @@ namespace NekkBackup.Core.Plans
                 if (doc != null) docs.Add(($"s3://{b.Bucket}/{o.Key}", doc));
             }
             return docs;
+        }
+
+        private static CloudTarget FleetTarget(FleetBucketTarget b)
+        {
+            var cred = b.AccessKey == null ? CredentialStore.TryGet(b.Bucket) : null;
+            return new CloudTarget
+            {
+                Bucket = b.Bucket, Prefix = b.Prefix, Endpoint = b.Endpoint, Region = b.Region, ProfileName = b.ProfileName, Host = "_",
+                AccessKey = b.AccessKey ?? cred?.UserName, SecretKey = b.AccessKey != null ? b.SecretKey : cred?.Secret,
+            };
         }
     }
 }
