@@ -40,20 +40,7 @@ namespace NekkBackup.Core.Tests.Cloud
                 : new LockOptions { WaitTimeout = wait },
         };
 
-        private List<S3Object> Objects(string bucket, string prefix)
-        {
-            using var s3 = _s3.Client();
-            var all = new List<S3Object>();
-            string? token = null;
-            do
-            {
-                var page = s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = prefix, ContinuationToken = token }).GetAwaiter().GetResult();
-                all.AddRange(page.S3Objects ?? new List<S3Object>());
-                token = page.IsTruncated == true ? page.NextContinuationToken : null;
-            }
-            while (token != null);
-            return all;
-        }
+        private List<S3Object> Objects(string bucket, string prefix) => _s3.ListObjects(bucket, prefix);
 
         /// <summary>Every data key any manifest of the host names, read with a plain client (the product's reader is not the reference).</summary>
         private HashSet<string> Named(string bucket, CloudTarget t)
