@@ -152,6 +152,7 @@ namespace NekkBackup.Core.Cloud
             foreach (var m in listed)
             {
                 var why = drop.Contains(m.RunId) ? await HoldAsync(client, m.Object, o, now, ct).ConfigureAwait(false) : null;
+                if (why?.Reason == Gone) continue;
                 if (!drop.Contains(m.RunId) || why != null) plan.KeptRuns.Add(m.RunId);
                 if (why is (string reason, string detail)) plan.Held.Add(Held(m.Object, "Manifest", reason, $"run {m.RunId}: {detail}"));
                 else if (drop.Contains(m.RunId)) plan.RemoveManifests.Add(m);
@@ -178,7 +179,8 @@ namespace NekkBackup.Core.Cloud
             }, ct).ConfigureAwait(false);
             for (int i = 0; i < candidates.Count; i++)
             {
-                if (decided[i] is (string reason, string detail)) plan.Held.Add(Held(candidates[i], "Object", reason, detail));
+                if (decided[i]?.Reason == Gone) plan.DataObjects--;
+                else if (decided[i] is (string reason, string detail)) plan.Held.Add(Held(candidates[i], "Object", reason, detail));
                 else plan.RemoveObjects.Add(candidates[i]);
             }
             return plan;
@@ -213,9 +215,12 @@ namespace NekkBackup.Core.Cloud
         {
             if (PruneSafety.TooYoung(listed.LastModifiedUtc, now, o.MinimumAge) is { } young) return young;
             var head = await client.HeadAsync(listed.Key, ct).ConfigureAwait(false);
-            if (head == null) return null; // gone already
+            if (head == null) return (Gone, "removed by someone else meanwhile"); // neither held nor removed by this prune
             return PruneSafety.TooYoung(head.LastModifiedUtc, now, o.MinimumAge) ?? PruneSafety.Forbidden(head, now, o.Force);
         }
+
+        /// <summary>HoldAsync's answer for an object that is not there any more: not counted at all.</summary>
+        private const string Gone = "Gone";
 
         private static CloudPruneHeld Held(TargetEntry e, string kind, string reason, string detail) =>
             new() { Key = e.Key, Kind = kind, Reason = reason, Detail = detail, SizeBytes = e.Size };
