@@ -28,6 +28,9 @@
         Region             = 'eu-central-003'
         ModifiedWithinDays = 30
     }
+    # Bucket retention after each upload (Remove-NekkCloudBackup -Retention): nothing younger than 24 h, nothing under
+    # Object Lock, nothing inside its storage class's minimum duration is ever deleted.
+    CloudRetention  = @{ KeepLast = 14; Weekly = 8; Monthly = 12 }
 
     # Local wall-clock times; Grace = how late a run may be before compliance calls it stale.
     Schedules       = @{

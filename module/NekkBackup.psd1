@@ -29,6 +29,7 @@
         'Send-NekkCloudArchive'
         'Get-NekkCloudBackup'
         'Restore-NekkCloudBackup'
+        'Remove-NekkCloudBackup'
         'Get-NekkCloudArchive'
         'Restore-NekkCloudArchive'
         'New-NekkGhostImage'

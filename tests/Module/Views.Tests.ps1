@@ -65,6 +65,7 @@ BeforeAll {
     $crun = Send-NekkCloudBackup -Path $src @c
     Add-ViewObject $crun (Get-NekkCloudBackup @c) (Get-NekkCloudBackup @c -RunId $crun.RunId)
     Add-ViewObject (Restore-NekkCloudBackup @c -Target (Join-Path $work 'restored from the bucket'))
+    Add-ViewObject (Remove-NekkCloudBackup @c -Retention @{ KeepLast = 3; Daily = 7; Weekly = 4; Monthly = 12 } -Confirm:$false)
     $project = New-Item -ItemType Directory (Join-Path $work 'Finished Project With A Long Name')
     Set-Content (Join-Path $project 'mix.rpp') '<REAPER_PROJECT>'
     $arch = Send-NekkCloudArchive -Path $project @c -StorageClass STANDARD

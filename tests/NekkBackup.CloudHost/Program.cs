@@ -11,6 +11,7 @@ using NekkBackup.Core.Observability;
 // Usage: NekkBackup.CloudHost send|archive --endpoint URL --bucket B --path SRC [--prefix P] [--host H]
 //        [--journal DIR] [--mbps X] [--throttle N] [--part-mib N] [--archive-id ID] [--access-key K --secret-key S]
 //        NekkBackup.CloudHost restore-archive --endpoint URL --bucket B --archive-id ID --target DIR [--mbps X] [--window-mib N]
+//        NekkBackup.CloudHost prune --endpoint URL --bucket B --keep-last N   (Remove-NekkCloudBackup -Retention, real 24 h rule)
 // Prints the result as JSON on stdout, then "VmHWM_KB=<n>" (peak resident set, Linux) on stderr.
 var opts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 for (int i = 1; i + 1 < args.Length; i += 2) opts[args[i].TrimStart('-')] = args[i + 1];
@@ -45,6 +46,13 @@ try
             ArchiveId = Opt("archive-id"), Target = Opt("target"),
             MaxMBps = double.Parse(Opt("mbps", "0"), CultureInfo.InvariantCulture),
             WindowBytes = long.Parse(Opt("window-mib", "64"), CultureInfo.InvariantCulture) << 20,
+        }, cts.Token).GetAwaiter().GetResult();
+    }
+    else if (args[0] == "prune")
+    {
+        result = new BucketPrune(target).RunAsync(new BucketPruneOptions
+        {
+            Retention = new NekkBackup.Core.Folder.RetentionPolicy { KeepLast = int.Parse(Opt("keep-last", "1"), CultureInfo.InvariantCulture) },
         }, cts.Token).GetAwaiter().GetResult();
     }
     else

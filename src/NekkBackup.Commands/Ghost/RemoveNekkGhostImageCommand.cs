@@ -80,19 +80,8 @@ namespace NekkBackup.Commands.Ghost
             if (!_byRepository.ContainsKey(repository)) _byRepository[repository] = new List<string>();
             foreach (var r in plan.Remove)
                 if (ShouldProcess($"{r.ImageId} ({r.Host}, {r.Created.ToLocalTime():yyyy-MM-dd HH:mm}, {r.NewBytes:N0} bytes of its own) in {repository}",
-                        $"Remove Ghost image (retention {Describe(policy)})"))
+                        $"Remove Ghost image (retention {policy.Describe()})"))
                     Add(repository, r.ImageId);
-        }
-
-        private static string Describe(RetentionPolicy p)
-        {
-            var parts = new List<string>();
-            if (p.KeepLast > 0) parts.Add($"KeepLast {p.KeepLast}");
-            if (p.Hourly > 0) parts.Add($"Hourly {p.Hourly}");
-            if (p.Daily > 0) parts.Add($"Daily {p.Daily}");
-            if (p.Weekly > 0) parts.Add($"Weekly {p.Weekly}");
-            if (p.Monthly > 0) parts.Add($"Monthly {p.Monthly}");
-            return string.Join(", ", parts);
         }
 
         private void Add(string repository, string id)

@@ -10,7 +10,7 @@ namespace NekkBackup.Core.Cloud
     /// <summary>
     /// The bucket lock of one host: <see cref="TargetLock"/> objects under &lt;Prefix&gt;/&lt;host&gt;/locks/. Uploads hold it
     /// SHARED from before they read the previous manifest until their manifest is written, so any number of them run
-    /// side by side; a prune (<see cref="BucketPrune"/>, and the retention built on it) holds it EXCLUSIVE, so it
+    /// side by side; a prune (<see cref="BucketPrune"/>: Remove-NekkCloudBackup -Retention) holds it EXCLUSIVE, so it
     /// never runs while an upload is in flight and can never remove an object a manifest about to be written names.
     /// A holder that loses its lock stops before it commits (NekkBackup.LockLost); a conflicting live holder is
     /// NekkBackup.CloudLocked, naming it.

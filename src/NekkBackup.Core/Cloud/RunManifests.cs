@@ -4,6 +4,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
+using NekkBackup.Core.Storage;
 using NekkBackup.Core.Validation;
 
 namespace NekkBackup.Core.Cloud
@@ -18,19 +19,23 @@ namespace NekkBackup.Core.Cloud
         private const string Suffix = ".json";
 
         /// <summary>RunIds of this host's manifests, oldest first (ordinal order is start order).</summary>
-        public static async Task<List<string>> ListRunIdsAsync(CloudClient client, CancellationToken ct)
+        public static async Task<List<string>> ListRunIdsAsync(CloudClient client, CancellationToken ct) =>
+            (await ListAsync(client, ct).ConfigureAwait(false)).ConvertAll(m => m.RunId);
+
+        /// <summary>This host's manifests with their listing entries (size, the store's last-modified time), oldest first.</summary>
+        public static async Task<List<(string RunId, TargetEntry Object)>> ListAsync(CloudClient client, CancellationToken ct)
         {
             var prefix = client.Target.ManifestPrefix;
-            var ids = new List<string>();
+            var found = new List<(string RunId, TargetEntry Object)>();
             foreach (var o in await client.ListAsync(prefix, ct).ConfigureAwait(false))
             {
                 var name = o.Key.Substring(prefix.Length);
                 if (!name.EndsWith(Suffix, StringComparison.Ordinal) || name.IndexOf('/') >= 0) continue;
                 var id = name.Substring(0, name.Length - Suffix.Length);
-                if (SafeName.IsSafe(id)) ids.Add(id);
+                if (SafeName.IsSafe(id)) found.Add((id, o));
             }
-            ids.Sort(StringComparer.Ordinal);
-            return ids;
+            found.Sort((a, b) => StringComparer.Ordinal.Compare(a.RunId, b.RunId));
+            return found;
         }
 
         /// <summary>The run the LATEST pointer names, else the newest listed; null when the host has none.</summary>

@@ -129,6 +129,19 @@ namespace NekkBackup.Core.Folder
 
         public override string ToString() =>
             $"KeepLast={KeepLast} Hourly={Hourly} Daily={Daily} Weekly={Weekly} Monthly={Monthly}";
+
+        /// <summary>The rules that are on, as a person reads them: "KeepLast 3, Daily 7".</summary>
+        public string Describe()
+        {
+            var parts = new List<string>();
+            void Add(string name, int? n) { if (n > 0) parts.Add(name + " " + n.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)); }
+            Add("KeepLast", KeepLast);
+            Add("Hourly", Hourly);
+            Add("Daily", Daily);
+            Add("Weekly", Weekly);
+            Add("Monthly", Monthly);
+            return string.Join(", ", parts);
+        }
     }
 
     /// <summary>What Restore-NekkFolder was asked to do.</summary>

@@ -43,6 +43,8 @@ namespace NekkBackup
         public string? ProfileName { get; init; }
         /// <summary>Days of changes the daily cloud sync re-reads (Send-NekkCloudBackup -ModifiedWithin).</summary>
         public int CloudModifiedWithinDays { get; init; } = 30;
+        /// <summary>GFS retention applied to this host's runs in the bucket after each upload (Remove-NekkCloudBackup -Retention).</summary>
+        public RetentionPolicy? CloudRetention { get; init; }
 
         /// <summary>Where the host's status JSON is published for Get-NekkFleetStatus; default under the NAS destination.</summary>
         public string? FleetStatusPath { get; init; }

@@ -19,7 +19,7 @@ namespace NekkBackup.Core.Plans
     {
         public static readonly string[] TopKeys =
         {
-            "SchemaVersion", "Name", "Host", "Sources", "NasDestination", "Folder", "Retention", "Image", "ImageRetention", "Cloud",
+            "SchemaVersion", "Name", "Host", "Sources", "NasDestination", "Folder", "Retention", "Image", "ImageRetention", "Cloud", "CloudRetention",
             "Schedules", "Daw", "FleetStatusPath", "Notify", "Report",
         };
 
@@ -77,6 +77,7 @@ namespace NekkBackup.Core.Plans
 
             var retention = ParseRetention(p, data, "Retention");
             var imageRetention = ParseRetention(p, data, "ImageRetention");
+            var cloudRetention = ParseRetention(p, data, "CloudRetention");
 
             string? imageSource = null, imageRepo = null;
             string imageMode = "UsedBlocks";
@@ -111,6 +112,9 @@ namespace NekkBackup.Core.Plans
                     modifiedWithin = mw.Value;
                 }
             }
+
+            if (cloudRetention != null && cloud == null)
+                throw p.Error("CloudRetention", "applies to the plan's bucket, but the plan has no Cloud key");
 
             string[] daw = BackupPlan.DefaultDawProcesses;
             string dawPolicy = "Defer";
@@ -165,6 +169,7 @@ namespace NekkBackup.Core.Plans
                 Region = region,
                 ProfileName = profile,
                 CloudModifiedWithinDays = modifiedWithin,
+                CloudRetention = cloudRetention,
                 FleetStatusPath = fleet,
                 Notify = notify,
                 Report = report,
@@ -177,7 +182,7 @@ namespace NekkBackup.Core.Plans
             };
         }
 
-        /// <summary>A GFS retention table (Retention, ImageRetention): @{ KeepLast; Hourly; Daily; Weekly; Monthly }.</summary>
+        /// <summary>A GFS retention table (Retention, ImageRetention, CloudRetention): @{ KeepLast; Hourly; Daily; Weekly; Monthly }.</summary>
         private static RetentionPolicy? ParseRetention(Reader p, IDictionary data, string key)
         {
             var ret = p.Table(data, key);

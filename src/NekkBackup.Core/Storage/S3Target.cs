@@ -211,6 +211,12 @@ namespace NekkBackup.Core.Storage
         public const string RestoreInProgressAttribute = "RestoreInProgress";
         /// <summary>When a thawed copy expires (round-trip "o" format, UTC).</summary>
         public const string RestoreExpirationAttribute = "RestoreExpiration";
+        /// <summary>Object Lock retention mode of the object (GOVERNANCE or COMPLIANCE), when it has one.</summary>
+        public const string ObjectLockModeAttribute = "ObjectLockMode";
+        /// <summary>Until when Object Lock retention holds the object (round-trip "o" format, UTC).</summary>
+        public const string ObjectLockRetainUntilAttribute = "ObjectLockRetainUntil";
+        /// <summary>Object Lock legal hold: "ON" or "OFF".</summary>
+        public const string LegalHoldAttribute = "LegalHold";
         /// <summary>User metadata x-amz-meta-&lt;name&gt; appears as "meta:&lt;name&gt;".</summary>
         public const string MetadataPrefix = "meta:";
 
@@ -229,6 +235,10 @@ namespace NekkBackup.Core.Storage
             if (m.RestoreInProgress is bool busy) a[RestoreInProgressAttribute] = busy ? "true" : "false";
             if (m.RestoreExpiration is DateTime until)
                 a[RestoreExpirationAttribute] = DateTime.SpecifyKind(until, DateTimeKind.Utc).ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+            if (!string.IsNullOrEmpty(m.ObjectLockMode?.Value)) a[ObjectLockModeAttribute] = m.ObjectLockMode!.Value;
+            if (m.ObjectLockRetainUntilDate is DateTime retain)
+                a[ObjectLockRetainUntilAttribute] = (retain.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(retain, DateTimeKind.Utc) : retain.ToUniversalTime()).ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+            if (!string.IsNullOrEmpty(m.ObjectLockLegalHoldStatus?.Value)) a[LegalHoldAttribute] = m.ObjectLockLegalHoldStatus!.Value;
             if (m.Metadata != null)
                 foreach (var k in m.Metadata.Keys)
                 {

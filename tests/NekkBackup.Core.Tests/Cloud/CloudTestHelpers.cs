@@ -64,6 +64,37 @@ namespace NekkBackup.Core.Tests.Cloud
             return (Convert.ToHexString(sha.Hash!).ToLowerInvariant(), len);
         }
 
+        /// <summary>Every object under <paramref name="prefix"/>, listed with a plain SDK client (paged).</summary>
+        public static List<S3Object> ListObjects(this S3rverFixture s3, string bucket, string prefix)
+        {
+            using var client = s3.Client();
+            var all = new List<S3Object>();
+            string? token = null;
+            do
+            {
+                var page = client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = prefix, ContinuationToken = token }).GetAwaiter().GetResult();
+                all.AddRange(page.S3Objects ?? new List<S3Object>());
+                token = page.IsTruncated == true ? page.NextContinuationToken : null;
+            }
+            while (token != null);
+            return all;
+        }
+
+        /// <summary>
+        /// Makes every object of the bucket <paramref name="age"/> old as the server itself reports it: s3rver's
+        /// Last-Modified is the mtime of its &lt;key&gt;._S3rver_object file, so the files are back-dated.
+        /// </summary>
+        public static void AgeObjects(this S3rverFixture s3, string bucket, TimeSpan age, string? keyPrefix = null)
+        {
+            var root = Path.Combine(s3.DataDirectory, bucket);
+            var when = DateTime.UtcNow - age;
+            foreach (var f in Directory.EnumerateFiles(root, "*._S3rver_object", SearchOption.AllDirectories))
+            {
+                var key = Path.GetRelativePath(root, f).Replace(Path.DirectorySeparatorChar, '/');
+                if (keyPrefix == null || key.StartsWith(keyPrefix, StringComparison.Ordinal)) File.SetLastWriteTimeUtc(f, when);
+            }
+        }
+
         /// <summary>Digest of a tree with the root folder's name prefixed, as manifest paths are.</summary>
         public static Dictionary<string, string> DigestWithRoot(string root) =>
             TestKit.StudioData.Digest(root).ToDictionary(kv => Path.GetFileName(root) + "/" + kv.Key, kv => kv.Value, StringComparer.Ordinal);

@@ -22,6 +22,10 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Equal("UsedBlocks", p.ImageMode); // the plan default (docs/plan-schema.md)
             Assert.True(p.HasCloud);
             Assert.Equal("nekk", p.Prefix);
+            Assert.Null(p.CloudRetention);
+            var h = PlanTestData.Full();
+            h["CloudRetention"] = new Hashtable { ["KeepLast"] = 7, ["Weekly"] = 8, ["Monthly"] = 12 };
+            Assert.Equal("KeepLast 7, Weekly 8, Monthly 12", PlanParser.Parse(h, "/etc/nekk/studio-a.psd1").CloudRetention!.Describe());
             Assert.Equal("Throttle", p.DawPolicy);
             Assert.Equal(new[] { PlanLeg.Folder, PlanLeg.Image, PlanLeg.Cloud, PlanLeg.Drill }, p.Legs);
             // Overridden cloud time, defaults elsewhere.
@@ -38,6 +42,7 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Equal("edit-1", p.Name);
             Assert.Equal(new[] { "/srv/Sessions" }, p.Sources);
             Assert.Equal(new[] { PlanLeg.Folder, PlanLeg.Drill }, p.Legs);
+            Assert.Null(p.CloudRetention);
             Assert.Equal("Defer", p.DawPolicy);
             Assert.Contains("Pro Tools", p.DawProcesses);
             Assert.Equal(ScheduleFrequency.Quarterly, p.DrillSchedule.Frequency);
@@ -66,6 +71,10 @@ namespace NekkBackup.Core.Tests.Plans
             { "cloud without bucket", h => h["Cloud"] = new Hashtable { ["Prefix"] = "x" }, "'Cloud.Bucket' is missing" },
             { "secret in cloud", h => h["Cloud"] = new Hashtable { ["Bucket"] = "b", ["SecretKey"] = "abc" }, "'Cloud.SecretKey' looks like a secret" },
             { "bad DAW policy", h => h["Daw"] = new Hashtable { ["Policy"] = "Pause" }, "'Daw.Policy' is 'Pause'" },
+            { "cloud retention without cloud", h => { h.Remove("Cloud"); h["CloudRetention"] = new Hashtable { ["KeepLast"] = 3 }; }, "'CloudRetention' applies to the plan's bucket, but the plan has no Cloud key" },
+            { "cloud retention keeps nothing", h => h["CloudRetention"] = new Hashtable { ["Weekly"] = 0 }, "'CloudRetention' The retention policy keeps nothing" },
+            { "cloud retention negative", h => h["CloudRetention"] = new Hashtable { ["KeepLast"] = 2, ["Monthly"] = -1 }, "'CloudRetention' Retention counts cannot be negative" },
+            { "unknown cloud retention key", h => h["CloudRetention"] = new Hashtable { ["Yearly"] = 2 }, "'CloudRetention.Yearly' is not a known key" },
             { "bad endpoint", h => h["Cloud"] = new Hashtable { ["Bucket"] = "b", ["Endpoint"] = "not a url" }, "'Cloud.Endpoint' 'not a url' is not an absolute URL" },
         };
 

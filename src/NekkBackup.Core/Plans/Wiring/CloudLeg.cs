@@ -51,20 +51,47 @@ namespace NekkBackup.Core.Plans
             try
             {
                 var run = await new CloudBackupEngine(Target(plan), ctx.Observer).RunAsync(Options(plan, ctx), ct).ConfigureAwait(false);
-                return new[]
+                var upload = new PlanHistoryEntry
                 {
-                    new PlanHistoryEntry
-                    {
-                        Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Upload",
-                        StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = run.Status, LegRunId = run.RunId,
-                        Files = run.FilesUploaded, Bytes = run.BytesUploaded, Errors = run.Errors, Throttled = ctx.Throttled,
-                        Detail = $"{run.FilesScanned} scanned, {run.FilesUploaded} uploaded ({ByteSize.Format(run.BytesUploaded)}), {run.FilesSkipped} already there; manifest {run.ManifestKey}",
-                    },
+                    Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = Leg.ToString(), Step = "Upload",
+                    StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = run.Status, LegRunId = run.RunId,
+                    Files = run.FilesUploaded, Bytes = run.BytesUploaded, Errors = run.Errors, Throttled = ctx.Throttled,
+                    Detail = $"{run.FilesScanned} scanned, {run.FilesUploaded} uploaded ({ByteSize.Format(run.BytesUploaded)}), {run.FilesSkipped} already there; manifest {run.ManifestKey}",
                 };
+                bool committed = run.Status is "Succeeded" or "CompletedWithErrors";
+                return plan.CloudRetention == null || !committed ? new[] { upload } : new[] { upload, await RetainAsync(ctx, ct).ConfigureAwait(false) };
             }
             catch (NekkBackupException ex)
             {
                 return new[] { PlanRunner.Entry(ctx, Leg, "Upload", start, PlanRunner.StatusOf(ex), ex.Message) };
+            }
+        }
+
+        /// <summary>
+        /// The plan's CloudRetention on this host's runs, after an upload that wrote its manifest: its own step, so a
+        /// prune that cannot run (an upload of another plan holds the lock, a damaged manifest) never undoes the upload.
+        /// </summary>
+        private static async Task<PlanHistoryEntry> RetainAsync(PlanJobContext ctx, CancellationToken ct)
+        {
+            var plan = ctx.Plan;
+            var start = DateTime.UtcNow;
+            try
+            {
+                var r = await new BucketPrune(Target(plan), ctx.Observer).RunAsync(new BucketPruneOptions { Retention = plan.CloudRetention }, ct).ConfigureAwait(false);
+                var held = r.Held.Length > 0 ? $"; {r.Held.Length} held back ({string.Join(", ", r.Held.GroupBy(h => h.Reason).Select(g => $"{g.Count()} {g.Key}"))})" : "";
+                return new PlanHistoryEntry
+                {
+                    Plan = plan.Name, Host = plan.Host, PlanRunId = ctx.PlanRunId, Job = PlanLeg.Cloud.ToString(), Step = "Retention",
+                    StartedUtc = start, FinishedUtc = DateTime.UtcNow, Status = r.Status == "Succeeded" ? "Succeeded" : "Failed",
+                    Files = r.ObjectsRemoved, Bytes = r.BytesFreed,
+                    Detail = r.Status == "Succeeded"
+                        ? $"kept {r.RunsKept.Length} run(s), removed {r.RunsRemoved.Length}, {r.ObjectsRemoved} object(s), freed {ByteSize.Format(r.BytesFreed)}{held}"
+                        : "nothing removed: " + r.Reason,
+                };
+            }
+            catch (NekkBackupException ex)
+            {
+                return PlanRunner.Entry(ctx, PlanLeg.Cloud, "Retention", start, PlanRunner.StatusOf(ex), ex.Message);
             }
         }
     }
