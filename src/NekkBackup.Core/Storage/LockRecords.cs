@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -52,13 +53,18 @@ namespace NekkBackup.Core.Storage
         public static async Task<List<LockHolder>> ScanAsync(IBackupTarget target, string prefix, TimeSpan ownLease, TimeSpan skew, CancellationToken ct)
         {
             var result = new List<LockHolder>();
-            var entries = new List<TargetEntry>();
-            await foreach (var e in target.ListAsync(prefix, ct).ConfigureAwait(false))
+            // Listed twice, kept once: a store that replaces a file by unlink-and-rename (ntfs-3g, some SMB servers) can
+            // leave a holder's lock out of a listing taken while the holder refreshes it; the refresh is over by the next.
+            var entries = new Dictionary<string, TargetEntry>(StringComparer.Ordinal);
+            for (int pass = 0; pass < 2; pass++)
             {
-                var name = e.Key.Substring(prefix.Length);
-                if (name.IndexOf('/') < 0 && name.EndsWith(".json", StringComparison.Ordinal)) entries.Add(e);
+                await foreach (var e in target.ListAsync(prefix, ct).ConfigureAwait(false))
+                {
+                    var name = e.Key.Substring(prefix.Length);
+                    if (name.IndexOf('/') < 0 && name.EndsWith(".json", StringComparison.Ordinal) && !entries.ContainsKey(e.Key)) entries.Add(e.Key, e);
+                }
             }
-            foreach (var e in entries)
+            foreach (var e in entries.Values.OrderBy(e => e.Key, StringComparer.Ordinal))
             {
                 byte[]? bytes = await ReadCappedAsync(target, e.Key, ct).ConfigureAwait(false);
                 if (bytes == null) continue; // removed meanwhile: its holder released it
@@ -79,7 +85,12 @@ namespace NekkBackup.Core.Storage
                     await s.CopyToAsync(ms, 81920, ct).ConfigureAwait(false);
                     return ms.ToArray();
                 }
-                catch (TargetException ex) when (ex.ErrorKind == TargetErrorKind.NotFound) { return null; }
+                catch (TargetException ex) when (ex.ErrorKind == TargetErrorKind.NotFound)
+                {
+                    // Gone — or between the unlink and the rename of a refresh on a store that replaces that way: look again.
+                    if (attempt >= 3) return null;
+                    await Task.Delay(25 * attempt, ct).ConfigureAwait(false);
+                }
                 catch (TargetException ex) when (ex.IsTransient && attempt < 3)
                 {
                     await Task.Delay(20 * attempt, ct).ConfigureAwait(false);
