@@ -45,6 +45,36 @@ Describe 'New-NekkBackupPlan' {
         (Import-PowerShellDataFile (Join-Path $work 'np/all.psd1')).Image.Mode | Should -Be 'AllBlocks'
     }
 
+    It '-Exclude/-Include go into the plan, and its Folder job leaves the excluded files out (issue 13 item 12)' {
+        $root = New-Item -ItemType Directory (Join-Path $work 'npx') -Force
+        $src = New-Item -ItemType Directory (Join-Path $root 'Sessions') -Force
+        foreach ($f in 'Song/take1.wav', 'Song/take1.wav.tmp', 'Song/Render Cache/mix.peak', 'Render Cache/a.bin', 'Song/notes.txt', 'scratch.tmp') {
+            $p = Join-Path $src $f
+            New-Item -ItemType Directory (Split-Path $p) -Force | Out-Null
+            Set-Content -LiteralPath $p "content of $f"
+        }
+        $path = Join-Path $root 'excl.psd1'
+        $nas = Join-Path $root 'nas'
+        $plan = New-NekkBackupPlan -Path $path -Source $src.FullName -NasDestination $nas -Exclude '*.tmp', 'Render Cache' -DawProcess @()
+        $plan.Exclude | Should -Be @('*.tmp', 'Render Cache')
+        $data = Import-PowerShellDataFile $path
+        $data.Folder.Exclude | Should -Be @('*.tmp', 'Render Cache')
+        $r = Invoke-NekkBackupPlan -Path $path -Job Folder
+        $LASTEXITCODE | Should -Be 0 -Because $r.Reason
+        # What the destination holds, read with plain PowerShell (the metadata folder aside).
+        $mirror = Join-Path $nas 'Sessions'
+        $landed = Get-ChildItem $mirror -Recurse -File -Force | ForEach-Object { [System.IO.Path]::GetRelativePath($mirror, $_.FullName) -replace '\\', '/' } | Sort-Object
+        $landed | Should -Be @('Song/notes.txt', 'Song/take1.wav')
+        Get-ChildItem $nas -Recurse -Force -Filter '*Render Cache*' | Should -BeNullOrEmpty
+
+        # -Include: only the matching files are selected; -Exclude still wins.
+        $ipath = Join-Path $root 'incl.psd1'
+        $null = New-NekkBackupPlan -Path $ipath -Source $src.FullName -NasDestination (Join-Path $root 'nas-i') -Include '*.wav', '*.tmp' -Exclude '*.tmp' -DawProcess @()
+        $null = Invoke-NekkBackupPlan -Path $ipath -Job Folder
+        $LASTEXITCODE | Should -Be 0
+        (Get-ChildItem (Join-Path $root 'nas-i/Sessions') -Recurse -File -Force).Name | Should -Be @('take1.wav')
+    }
+
     It 'refuses to overwrite without -Force and writes nothing with -WhatIf' {
         $path = Join-Path $work 'np/studio.psd1'
         { New-NekkBackupPlan -Path $path -Source /srv -NasDestination /mnt/x -ErrorAction Stop } |
