@@ -80,6 +80,7 @@ BeforeAll {
     Add-ViewObject (Test-NekkBackupCompliance -Path $plan)
     Add-ViewObject (Register-NekkBackupPlan -Path $plan -Scheduler Systemd -UnitDirectory (Join-Path $work 'units') -PassThru)
     Add-ViewObject (Get-NekkFleetStatus -Path (Join-Path $work 'nas/plan destination'))
+    Add-ViewObject (Get-NekkFleetStatus -Path (Join-Path $work 'nas/plan destination') -Summary)
     $down = Join-Path $work 'unreachable.psd1'
     $null = New-NekkBackupPlan -Path $down -Source $src -NasDestination (Join-Path $work 'offline/share/with a long name/studio-b') -Name 'studio-b'
     Add-ViewObject (Invoke-NekkBackupPlan -Path $down -ErrorAction SilentlyContinue)
