@@ -359,6 +359,9 @@ Describe 'Fleet status in a bucket, as the cloud cmdlets reach it (issue 13 item
     BeforeAll {
         Import-Module (Join-Path $PSScriptRoot 'NodeTools.psm1') -Force
         $script:fw = New-Item -ItemType Directory (Join-Path $work 'fleetb') -Force
+        # Its own data folder (history, credential store): the Set-NekkCredential tests below start from an empty one.
+        $script:dataBefore = $env:NEKKBACKUP_DATA
+        $env:NEKKBACKUP_DATA = Join-Path $fw 'data'
         $srv = Start-NekkS3rver -DataDirectory (Join-Path $fw 's3data') -Bucket 'fleetb'
         $script:fsrv = $srv.Process
         $script:fend = "http://127.0.0.1:$($srv.Port)"
@@ -393,6 +396,7 @@ Describe 'Fleet status in a bucket, as the cloud cmdlets reach it (issue 13 item
     AfterAll {
         if ($script:fsrv) { Stop-Process -Id $script:fsrv.Id -Force -ErrorAction SilentlyContinue }
         Remove-NekkCredential -Target fleetb -Confirm:$false -ErrorAction SilentlyContinue
+        $env:NEKKBACKUP_DATA = $script:dataBefore
     }
 
     It 'two hosts publish their status to the bucket, and the fleet view lists both with the stored key' {
