@@ -33,9 +33,10 @@ namespace NekkBackup.Core.Cloud
 
             var cutoff = options.ModifiedWithin is TimeSpan mw ? DateTime.UtcNow - mw : (DateTime?)null;
             var files = scan.Files.OrderBy(f => f.RelPath, StringComparer.Ordinal).ToList();
-            bool Unchanged(SourceFile f, out ManifestEntry? prev) =>
-                previous.ByPath.TryGetValue(f.RelPath, out prev) && prev.Size == f.Size && prev.LastWriteTimeUtc == f.MTime && previous.KnownObjects.ContainsKey(prev.Key);
-            var toHash = files.Where(f => !(cutoff is DateTime c && f.MTime < c) && !Unchanged(f, out _)).ToList();
+            // The run's test (UploadPhase): same size and time as recorded, and the recorded object known to be there.
+            bool Unchanged(SourceFile f) =>
+                previous.ByPath.TryGetValue(f.RelPath, out var prev) && prev.Size == f.Size && prev.LastWriteTimeUtc == f.MTime && previous.KnownObjects.ContainsKey(prev.Key);
+            var toHash = files.Where(f => !(cutoff is DateTime c && f.MTime < c) && !Unchanged(f)).ToList();
             var hashes = await HashAsync(toHash, options.ThrottleLimit, observer, ct).ConfigureAwait(false);
 
             var items = new List<PreviewItem>();
@@ -48,7 +49,7 @@ namespace NekkBackup.Core.Cloud
                     old++;
                     items.Add(new PreviewItem { Action = "NotRead", Path = f.RelPath, Size = f.Size, Detail = "older than -ModifiedWithin: " + (previous.ByPath.ContainsKey(f.RelPath) ? "its last entry stays" : "not in the bucket") });
                 }
-                else if (Unchanged(f, out _))
+                else if (Unchanged(f))
                 {
                     same++;
                     sameBytes += f.Size;
