@@ -20,7 +20,11 @@ Import-Module NekkBackup
 
 $run = Backup-NekkFolder -Path $Source -Destination $Destination -Snapshot $Snapshot `
     -Retention @{ KeepLast = 12; Daily = 14; Weekly = 8; Monthly = 12 } -ErrorAction Continue -WhatIf:$WhatIfPreference
-if (-not $run) { Write-Output 'NEKK WHATIF nothing written'; exit 0 }
+if ($WhatIfPreference) {
+    # -WhatIf returns a preview (NekkBackup.FolderBackupPreview); nothing was written.
+    Write-Output ("NEKK WHATIF copy={0} bytes={1} version={2} delete={3} guard={4} prune={5}" -f $run.FilesToCopy, $run.BytesToCopy, $run.FilesToVersion, $run.FilesToDelete, $run.Guard, @($run.RetentionPrunes).Count)
+    exit 0
+}
 $check = Test-NekkFolderBackup -Destination $Destination
 Write-Output ("NEKK {0} run={1} copied={2} bytes={3} errors={4} check={5}" -f $run.Status, $run.RunId, $run.FilesCopied, $run.BytesCopied, $run.Errors, $check.Status)
 $LASTEXITCODE = switch ($run.Status) { 'Succeeded' { if ($check.Status -eq 'Failed') { 1 } else { 0 } } 'CompletedWithErrors' { 2 } default { 1 } }

@@ -25,8 +25,16 @@ Import-Module NekkBackup
 $cloud = @{ Bucket = $Bucket; ModifiedWithin = $ModifiedWithin; MaxMBps = $MaxMBps; StorageClass = 'STANDARD' }
 if ($Endpoint) { $cloud.Endpoint = $Endpoint }
 if ($ProfileName) { $cloud.ProfileName = $ProfileName }
-$run = Send-NekkCloudBackup -Path $Source @cloud -ErrorAction Continue -WhatIf:$WhatIfPreference
-if (-not $run) { Write-Output 'NEKK WHATIF nothing uploaded'; exit 0 }
+if ($WhatIfPreference) {
+    # -WhatIf reads the bucket (never writes to it) and returns a preview: what would go up against what is there.
+    try {
+        $p = Send-NekkCloudBackup -Path $Source @cloud -WhatIf
+        Write-Output ("NEKK WHATIF upload={0} bytes={1} inBucket={2} notRead={3}" -f $p.FilesToUpload, $p.BytesToUpload, ($p.FilesUnchanged + $p.FilesAlreadyStored), $p.FilesOutsideWindow)
+    }
+    catch { Write-Output "NEKK WHATIF no preview: $($_.Exception.Message)" }
+    exit 0
+}
+$run = Send-NekkCloudBackup -Path $Source @cloud -ErrorAction Continue
 Write-Output ("NEKK {0} run={1} uploaded={2} skipped={3} bytes={4} resumedParts={5} errors={6}" -f $run.Status, $run.RunId, $run.FilesUploaded, $run.FilesSkipped, $run.BytesUploaded, $run.PartsResumed, $run.Errors)
 $LASTEXITCODE = switch ($run.Status) { 'Succeeded' { 0 } 'CompletedWithErrors' { 2 } default { 1 } }
 exit $LASTEXITCODE

@@ -124,8 +124,10 @@ Describe 'Send/Get/Restore-NekkCloudBackup round trip' {
             Should -Throw -ErrorId 'NekkBackup.TargetNotEmpty,NekkBackup.Commands.Cloud.RestoreNekkCloudBackupCommand'
     }
 
-    It '-WhatIf sends nothing' {
-        Send-NekkCloudBackup -Path $src @common -WhatIf | Should -BeNullOrEmpty
+    It '-WhatIf sends nothing (it returns a preview: WhatIf.Tests.ps1)' {
+        $before = @(Get-NekkCloudBackup @common).RunId
+        (Send-NekkCloudBackup -Path $src @common -WhatIf).PSObject.TypeNames[0] | Should -Be 'NekkBackup.CloudBackupPreview'
+        @(Get-NekkCloudBackup @common).RunId | Should -Be $before
     }
 }
 

@@ -101,9 +101,9 @@ Describe 'Backup-NekkFolder guards and bad input' {
         $null = Backup-NekkFolder -Path $gsrc -Destination $gnas -Snapshot None
     }
 
-    It '-WhatIf writes nothing' {
+    It '-WhatIf writes nothing (it returns a preview: WhatIf.Tests.ps1)' {
         $dest = Join-Path $work 'g/whatif'
-        Backup-NekkFolder -Path $gsrc -Destination $dest -WhatIf | Should -BeNullOrEmpty
+        (Backup-NekkFolder -Path $gsrc -Destination $dest -WhatIf).PSObject.TypeNames[0] | Should -Be 'NekkBackup.FolderBackupPreview'
         Test-Path $dest | Should -BeFalse
     }
 

@@ -45,6 +45,36 @@ Describe 'New-NekkBackupPlan' {
         (Import-PowerShellDataFile (Join-Path $work 'np/all.psd1')).Image.Mode | Should -Be 'AllBlocks'
     }
 
+    It '-Exclude/-Include go into the plan, and its Folder job leaves the excluded files out (issue 13 item 12)' {
+        $root = New-Item -ItemType Directory (Join-Path $work 'npx') -Force
+        $src = New-Item -ItemType Directory (Join-Path $root 'Sessions') -Force
+        foreach ($f in 'Song/take1.wav', 'Song/take1.wav.tmp', 'Song/Render Cache/mix.peak', 'Render Cache/a.bin', 'Song/notes.txt', 'scratch.tmp') {
+            $p = Join-Path $src $f
+            New-Item -ItemType Directory (Split-Path $p) -Force | Out-Null
+            Set-Content -LiteralPath $p "content of $f"
+        }
+        $path = Join-Path $root 'excl.psd1'
+        $nas = Join-Path $root 'nas'
+        $plan = New-NekkBackupPlan -Path $path -Source $src.FullName -NasDestination $nas -Exclude '*.tmp', 'Render Cache' -DawProcess @()
+        $plan.Exclude | Should -Be @('*.tmp', 'Render Cache')
+        $data = Import-PowerShellDataFile $path
+        $data.Folder.Exclude | Should -Be @('*.tmp', 'Render Cache')
+        $r = Invoke-NekkBackupPlan -Path $path -Job Folder
+        $LASTEXITCODE | Should -Be 0 -Because $r.Reason
+        # What the destination holds, read with plain PowerShell (the metadata folder aside).
+        $mirror = Join-Path $nas 'Sessions'
+        $landed = Get-ChildItem $mirror -Recurse -File -Force | ForEach-Object { [System.IO.Path]::GetRelativePath($mirror, $_.FullName) -replace '\\', '/' } | Sort-Object
+        $landed | Should -Be @('Song/notes.txt', 'Song/take1.wav')
+        Get-ChildItem $nas -Recurse -Force -Filter '*Render Cache*' | Should -BeNullOrEmpty
+
+        # -Include: only the matching files are selected; -Exclude still wins.
+        $ipath = Join-Path $root 'incl.psd1'
+        $null = New-NekkBackupPlan -Path $ipath -Source $src.FullName -NasDestination (Join-Path $root 'nas-i') -Include '*.wav', '*.tmp' -Exclude '*.tmp' -DawProcess @()
+        $null = Invoke-NekkBackupPlan -Path $ipath -Job Folder
+        $LASTEXITCODE | Should -Be 0
+        (Get-ChildItem (Join-Path $root 'nas-i/Sessions') -Recurse -File -Force).Name | Should -Be @('take1.wav')
+    }
+
     It 'refuses to overwrite without -Force and writes nothing with -WhatIf' {
         $path = Join-Path $work 'np/studio.psd1'
         { New-NekkBackupPlan -Path $path -Source /srv -NasDestination /mnt/x -ErrorAction Stop } |
@@ -319,6 +349,130 @@ Describe 'Fleet status' {
         @($all | Where-Object Compliant).Count | Should -Be 0
         @(Get-NekkFleetStatus -Path $share.FullName -Problem).Count | Should -Be 50
         $all[0].PSObject.TypeNames[0] | Should -Be 'NekkBackup.FleetHostStatus'
+        $sum = Get-NekkFleetStatus -Path $share.FullName -Summary
+        $sum.PSObject.TypeNames[0] | Should -Be 'NekkBackup.FleetSummary'
+        "$($sum.Hosts) $($sum.Compliant) $($sum.Warning) $($sum.Failing) $($sum.Stale)" | Should -Be '50 0 0 45 5'
+    }
+}
+
+Describe 'Fleet status in a bucket, as the cloud cmdlets reach it (issue 13 item 9)' {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot 'NodeTools.psm1') -Force
+        $script:fw = New-Item -ItemType Directory (Join-Path $work 'fleetb') -Force
+        # Its own data folder (history, credential store): the Set-NekkCredential tests below start from an empty one.
+        $script:dataBefore = $env:NEKKBACKUP_DATA
+        $env:NEKKBACKUP_DATA = Join-Path $fw 'data'
+        $srv = Start-NekkS3rver -DataDirectory (Join-Path $fw 's3data') -Bucket 'fleetb'
+        $script:fsrv = $srv.Process
+        $script:fend = "http://127.0.0.1:$($srv.Port)"
+        $script:keys = [pscredential]::new('S3RVER', (ConvertTo-SecureString 'S3RVER' -AsPlainText -Force))
+        $script:where = @{ Bucket = 'fleetb'; Endpoint = $fend; Prefix = 'studio'; Region = 'us-east-1' }
+        # The schedule's key for the bucket, stored for the backup principal (never in a plan).
+        Set-NekkCredential -Target fleetb -Credential $keys
+        $src = New-Item -ItemType Directory (Join-Path $fw 'Sessions') -Force
+        New-Item -ItemType Directory (Join-Path $fw 'nas') -Force | Out-Null   # the share; each host's destination comes with its first run
+        New-Item -ItemType Directory (Join-Path $src 'Render Cache') -Force | Out-Null
+        Set-Content (Join-Path $src 'take.wav') 'take'
+        Set-Content (Join-Path $src 'take.wav.tmp') 'autosave'
+        Set-Content (Join-Path $src 'Render Cache/peak.bin') 'peaks'
+        # Host one: this machine, its plan written by New-NekkBackupPlan (with -Exclude), folder and cloud legs run.
+        $script:planA = New-NekkBackupPlan -Path (Join-Path $fw 'room-a.psd1') -Source $src.FullName -NasDestination (Join-Path $fw 'nas/a') `
+            -Bucket fleetb -Endpoint $fend -Prefix studio -Region us-east-1 -Exclude '*.tmp', 'Render Cache' -DawProcess @()
+        $script:runA = Invoke-NekkBackupPlan -Path $planA.Path -Job Folder
+        $script:exitA = $LASTEXITCODE
+        if ($exitA -eq 0) { $script:runA = Invoke-NekkBackupPlan -Path $planA.Path -Job Cloud; $script:exitA = $LASTEXITCODE }
+        # Host two: another machine's plan (its Host key), folder leg only.
+        $pb = Join-Path $fw 'room-b.psd1'
+        Set-Content $pb "@{ SchemaVersion = 1; Name = 'room'; Host = 'room-b'; Sources = '$($src.FullName)'; NasDestination = '$(Join-Path $fw 'nas/b')'; Cloud = @{ Bucket = 'fleetb'; Endpoint = '$fend'; Prefix = 'studio'; Region = 'us-east-1' }; Daw = @{ Processes = @() } }"
+        $null = Invoke-NekkBackupPlan -Path $pb -Job Folder
+        $script:exitB = $LASTEXITCODE
+
+        # An independent S3 client (plain HTTP; s3rver takes unsigned requests) reads and writes the status objects.
+        function Get-StatusObject([string] $HostName) { Invoke-RestMethod "$fend/fleetb/studio/$HostName/status.json" }
+        function Set-StatusObject([string] $HostName, $Doc) {
+            $null = Invoke-WebRequest -Method Put -Uri "$fend/fleetb/studio/$HostName/status.json" -ContentType 'application/json' -Body ($Doc | ConvertTo-Json -Depth 6)
+        }
+    }
+    AfterAll {
+        if ($script:fsrv) { Stop-Process -Id $script:fsrv.Id -Force -ErrorAction SilentlyContinue }
+        Remove-NekkCredential -Target fleetb -Confirm:$false -ErrorAction SilentlyContinue
+        $env:NEKKBACKUP_DATA = $script:dataBefore
+    }
+
+    It 'two hosts publish their status to the bucket, and the fleet view lists both with the stored key' {
+        $exitA | Should -Be 0 -Because $runA.Reason
+        $exitB | Should -Be 0
+        $rows = @(Get-NekkFleetStatus @where -Verbose 4>&1)
+        ($rows | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain "Using the credential Set-NekkCredential stored for the bucket 'fleetb'."
+        $rows = @($rows | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $rows.Count | Should -Be 2
+        $rows.Host | Should -Be @($planA.Host, 'room-b' | Sort-Object)
+        $a = $rows | Where-Object Host -eq $planA.Host
+        $b = $rows | Where-Object Host -eq 'room-b'
+        # Folder and cloud ran on host one, folder only on host two; neither has an image leg, so neither is compliant.
+        $a.LastFolder | Should -Not -BeNullOrEmpty
+        $a.LastCloud | Should -Not -BeNullOrEmpty
+        $b.LastFolder | Should -Not -BeNullOrEmpty
+        $b.LastCloud | Should -BeNullOrEmpty
+        $b.Failing | Should -Contain 'OneOffsite'
+        $a.Failing | Should -Not -Contain 'OneOffsite'
+        $rows.State | Should -Be @('Failing', 'Failing')
+        $a.Source | Should -Be "s3://fleetb/studio/$($planA.Host)/status.json"
+        # The plan's -Exclude held for the cloud leg too: the run in the bucket has the take and nothing excluded.
+        $cloud = Get-NekkCloudBackup @where -HostName $planA.Host -Credential $keys
+        (Get-NekkCloudBackup @where -HostName $planA.Host -Credential $keys -RunId @($cloud)[-1].RunId).Path | Should -Be @('Sessions/take.wav')
+    }
+
+    It 'counts compliant, warning, failing and stale hosts, a host silent for three days as stale' {
+        # Host two stopped reporting three days ago; two more hosts published a compliant status, one with a warning.
+        $b = Get-StatusObject 'room-b'
+        $b.generatedUtc = [datetime]::UtcNow.AddDays(-3).ToString('o')
+        Set-StatusObject 'room-b' $b
+        $ok = Get-StatusObject $planA.Host
+        $ok.generatedUtc = [datetime]::UtcNow.ToString('o')
+        $ok.compliant = $true
+        foreach ($f in $ok.findings) { $f.status = 'Pass' }
+        $ok.host = 'room-c'
+        Set-StatusObject 'room-c' $ok
+        $ok.host = 'room-d'
+        $ok.findings[0].status = 'Warn'
+        Set-StatusObject 'room-d' $ok
+
+        $rows = Get-NekkFleetStatus @where
+        ($rows | ForEach-Object { "$($_.Host)=$($_.State)" }) | Should -Be (@("$($planA.Host)=Failing", 'room-b=Stale', 'room-c=Compliant', 'room-d=Warning') | Sort-Object)
+        ($rows | Where-Object Host -eq 'room-b').Stale | Should -BeTrue
+        $sum = Get-NekkFleetStatus @where -Summary
+        $sum.PSObject.TypeNames[0] | Should -Be 'NekkBackup.FleetSummary'
+        $sum.Location | Should -Be 's3://fleetb/studio'
+        "hosts=$($sum.Hosts) compliant=$($sum.Compliant) warning=$($sum.Warning) failing=$($sum.Failing) stale=$($sum.Stale)" |
+            Should -Be 'hosts=4 compliant=1 warning=1 failing=1 stale=1'
+        $sum.Attention | Should -Be (@($planA.Host, 'room-b', 'room-d') | Sort-Object)
+        (Get-NekkFleetStatus @where -Problem).Host | Should -Be (@($planA.Host, 'room-b') | Sort-Object)
+        $text = $sum | Out-String -Width 120
+        $text | Should -Match 's3://fleetb/studio\s+4\s+1\s+1\s+1\s+1'
+    }
+
+    It 'takes -Credential or -ProfileName like the cloud cmdlets once no key is stored, never both' {
+        Remove-NekkCredential -Target fleetb -Confirm:$false
+        @(Get-NekkFleetStatus @where -Credential $keys).Count | Should -Be 4
+        $aws = Join-Path $fw 'aws-credentials'
+        Set-Content $aws "[studio-fleet]`naws_access_key_id = S3RVER`naws_secret_access_key = S3RVER"
+        # The AWS SDK reads AWS_SHARED_CREDENTIALS_FILE once per process: a child PowerShell, as a scheduled script would run.
+        $old = $env:AWS_SHARED_CREDENTIALS_FILE
+        $env:AWS_SHARED_CREDENTIALS_FILE = $aws
+        try {
+            $out = Invoke-NekkPwsh -Command ("Import-Module '$(Get-NekkManifestPath)'; `$w = @{ Bucket = 'fleetb'; Endpoint = '$fend'; Prefix = 'studio' }; " +
+                "'HOSTS ' + @(Get-NekkFleetStatus @w -ProfileName studio-fleet).Count; " +
+                "try { Get-NekkFleetStatus @w -ProfileName no-such-profile -ErrorAction Stop } catch { 'ID ' + `$_.FullyQualifiedErrorId }") 2>&1 | ForEach-Object { "$_" }
+        }
+        finally { $env:AWS_SHARED_CREDENTIALS_FILE = $old }
+        $out | Should -Contain 'HOSTS 4'
+        $out | Should -Contain 'ID NekkBackup.CloudProfileNotFound,NekkBackup.Commands.Plans.GetNekkFleetStatusCommand'
+        { Get-NekkFleetStatus @where -Credential $keys -ProfileName studio-fleet -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NekkBackup.ConflictingCredential,NekkBackup.Commands.Plans.GetNekkFleetStatusCommand'
+        # A key the server does not know is refused and said so, not an empty fleet.
+        $wrong = [pscredential]::new('AKIANOTAKEY', (ConvertTo-SecureString 'S3RVER' -AsPlainText -Force))
+        { Get-NekkFleetStatus @where -Credential $wrong -ErrorAction Stop } | Should -Throw -ErrorId 'NekkBackup.CloudAccessDenied,NekkBackup.Commands.Plans.GetNekkFleetStatusCommand'
     }
 }
 

@@ -65,7 +65,13 @@ Describe 'New/Get/Remove-NekkSnapshot on btrfs' {
 
     It '-WhatIf removes nothing; the pipeline removes it' {
         if ($skip) { Set-ItResult -Skipped -Because $skip; return }
-        Get-NekkSnapshot | Remove-NekkSnapshot -WhatIf
+        # The preview is a typed row per snapshot that would go (issue 13 item 2), and nothing goes.
+        $id = (Get-NekkSnapshot).SnapshotId
+        $preview = @(Get-NekkSnapshot | Remove-NekkSnapshot -WhatIf)
+        $preview.Count | Should -Be 1
+        $preview[0].PSObject.TypeNames[0] | Should -Be 'NekkBackup.PreviewItem'
+        "$($preview[0].Action) $($preview[0].Path)" | Should -Be "Remove $id"
+        $preview[0].Detail | Should -BeLike 'Btrfs snapshot of * at *'
         @(Get-NekkBtrfsSnapshots $pool).Count | Should -Be 1
         Get-NekkSnapshot | Remove-NekkSnapshot -Confirm:$false
         @(Get-NekkBtrfsSnapshots $pool).Count | Should -Be 0
@@ -105,7 +111,10 @@ Describe 'New/Get/Remove-NekkSnapshot on btrfs' {
             Start-Sleep -Milliseconds 300
         }
         @(Get-NekkBtrfsSnapshots $pool).Count | Should -Be 2      # the kill left it
-        Remove-NekkSnapshot -Orphaned -WhatIf
+        $orphan = @(Remove-NekkSnapshot -Orphaned -WhatIf)
+        $orphan.Count | Should -Be 1
+        $orphan[0].Path | Should -Not -Be $kept.SnapshotId
+        $orphan[0].Detail | Should -BeLike "*orphaned snapshot left by process $enginePid*"
         @(Get-NekkBtrfsSnapshots $pool).Count | Should -Be 2
         Remove-NekkSnapshot -Orphaned -Confirm:$false
         $left = @(Get-NekkBtrfsSnapshots $pool)

@@ -29,6 +29,9 @@ BeforeAll {
     Get-ChildItem $src -Recurse -File | ForEach-Object { [System.IO.File]::WriteAllBytes($_.FullName, [byte[]]::new([Math]::Max(1, $_.Length))) }
     $refused = Backup-NekkFolder -Path $src -Destination $nas -Snapshot None -ErrorAction SilentlyContinue
     Add-ViewObject $good $refused
+    # -WhatIf previews (issue 13 item 2): the refused change above, previewed, with one row per file.
+    $fprev = Backup-NekkFolder -Path $src -Destination $nas -Snapshot None -Retention @{ KeepLast = 1 } -WhatIf
+    Add-ViewObject $fprev $fprev.Items
     $rel = (Get-ChildItem $src -Recurse -File | Select-Object -First 1).FullName.Substring((Split-Path $src).Length + 1)
     Add-ViewObject (Get-NekkFolderBackup -Destination $nas -Path $rel)
     Add-ViewObject (Restore-NekkFolder -Destination $nas -Target (Join-Path $work 'restored folder of the long album') -RunId $good.RunId)
@@ -63,6 +66,7 @@ BeforeAll {
     $c = @{ Bucket = 'nekk'; Endpoint = "http://127.0.0.1:$($s3.Port)"; Prefix = 'views'
         Credential = [pscredential]::new('S3RVER', (ConvertTo-SecureString 'S3RVER' -AsPlainText -Force)) }
     $crun = Send-NekkCloudBackup -Path $src @c
+    Add-ViewObject (Send-NekkCloudBackup -Path $src @c -WhatIf)
     Add-ViewObject $crun (Get-NekkCloudBackup @c) (Get-NekkCloudBackup @c -RunId $crun.RunId)
     Add-ViewObject (Restore-NekkCloudBackup @c -Target (Join-Path $work 'restored from the bucket'))
     Add-ViewObject (Remove-NekkCloudBackup @c -Retention @{ KeepLast = 3; Daily = 7; Weekly = 4; Monthly = 12 } -Confirm:$false)
@@ -81,6 +85,7 @@ BeforeAll {
     Add-ViewObject (Test-NekkBackupCompliance -Path $plan)
     Add-ViewObject (Register-NekkBackupPlan -Path $plan -Scheduler Systemd -UnitDirectory (Join-Path $work 'units') -PassThru)
     Add-ViewObject (Get-NekkFleetStatus -Path (Join-Path $work 'nas/plan destination'))
+    Add-ViewObject (Get-NekkFleetStatus -Path (Join-Path $work 'nas/plan destination') -Summary)
     $down = Join-Path $work 'unreachable.psd1'
     $null = New-NekkBackupPlan -Path $down -Source $src -NasDestination (Join-Path $work 'offline/share/with a long name/studio-b') -Name 'studio-b'
     Add-ViewObject (Invoke-NekkBackupPlan -Path $down -ErrorAction SilentlyContinue)
@@ -88,6 +93,7 @@ BeforeAll {
     Set-NekkCredential -Target '\\nas-with-a-long-name.studio.example\backup-share' -Credential ([pscredential]::new('STUDIO\backup-service', (ConvertTo-SecureString 'x' -AsPlainText -Force)))
     Set-NekkCredential -Target 'studio-offsite-bucket' -Credential ([pscredential]::new('AKIAIOSFODNN7EXAMPLE', (ConvertTo-SecureString 'x' -AsPlainText -Force)))
     Add-ViewObject (Get-NekkCredential)
+    Add-ViewObject (Remove-NekkCredential -Target 'studio-offsite-bucket' -WhatIf)
     Add-ViewObject (Export-NekkBackupReport -Path $plan -OutFile (Join-Path $work 'report for the studio owner.html'))
     $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start(); $deadPort = $l.LocalEndpoint.Port; $l.Stop()
     Set-NekkCredential -Target webhook:dead -Secret (ConvertTo-SecureString "http://127.0.0.1:$deadPort/hooks/x" -AsPlainText -Force)

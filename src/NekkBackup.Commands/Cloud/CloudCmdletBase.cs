@@ -89,6 +89,23 @@ namespace NekkBackup.Commands.Cloud
             };
         }
 
+        /// <summary>
+        /// Where the fleet's status objects are read (Get-NekkFleetStatus, Export-NekkBackupReport -Bucket), with the
+        /// credentials resolved exactly as <see cref="TargetFor"/> does for the cloud cmdlets.
+        /// </summary>
+        internal static FleetBucketTarget FleetTargetFor(string bucket, string? prefix, string? endpoint, string? region, string? profileName,
+            PSCredential? credential, out bool storedCredential)
+        {
+            if (credential != null && profileName != null)
+                throw Fail.Argument("ConflictingCredential", "Give either -Credential or -ProfileName, not both.", profileName);
+            var t = TargetFor(bucket, prefix, endpoint, region, profileName, credential, null, out storedCredential);
+            return new FleetBucketTarget
+            {
+                Bucket = t.Bucket, Prefix = t.Prefix, Endpoint = t.Endpoint, Region = t.Region, ProfileName = t.ProfileName,
+                AccessKey = t.AccessKey, SecretKey = t.SecretKey,
+            };
+        }
+
         internal static string Plain(SecureString s)
         {
             IntPtr p = IntPtr.Zero;

@@ -11,6 +11,7 @@ namespace NekkBackup.Commands.Cloud
     /// <summary>Send-NekkCloudBackup: incremental, content-addressed upload to S3 or an S3-compatible store.</summary>
     [Cmdlet(VerbsCommunications.Send, "NekkCloudBackup", SupportsShouldProcess = true)]
     [OutputType(typeof(NekkBackup.CloudRun))]
+    [OutputType(typeof(NekkBackup.CloudBackupPreview))]
     public sealed class SendNekkCloudBackupCommand : CloudCmdletBase
     {
         private readonly List<string> _paths = new();
@@ -82,7 +83,15 @@ namespace NekkBackup.Commands.Cloud
             };
             var filters = (Include is { Length: > 0 } ? $" including {string.Join(", ", Include)}" : "") + (Exclude is { Length: > 0 } ? $" excluding {string.Join(", ", Exclude)}" : "");
             if (!ShouldProcess(Where(target), $"Upload {string.Join(", ", _paths)}{filters} (snapshot: {Snapshot})"))
+            {
+                // -WhatIf is a real preview: what would be sent against what the bucket holds; nothing is written there.
+                if (WhatIfRequested)
+                {
+                    var preview = Run((observer, ct) => new CloudBackupEngine(target, observer).PreviewAsync(Options(observer), ct), _paths.FirstOrDefault());
+                    WritePreview(preview, preview.Items);
+                }
                 return;
+            }
             WriteObject(Run((observer, ct) => new CloudBackupEngine(target, observer).RunAsync(Options(observer), ct), _paths.FirstOrDefault()));
         }
     }

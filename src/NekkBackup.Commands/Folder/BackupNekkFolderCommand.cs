@@ -13,6 +13,7 @@ namespace NekkBackup.Commands.Folder
     /// <summary>Backup-NekkFolder: incremental, versioned copy of folders to a NAS path (PRODUCT.md §3.1).</summary>
     [Cmdlet(VerbsData.Backup, "NekkFolder", SupportsShouldProcess = true)]
     [OutputType(typeof(FolderBackupRun))]
+    [OutputType(typeof(FolderBackupPreview))]
     public sealed class BackupNekkFolderCommand : NekkCmdlet
     {
         private readonly List<string> _sources = new();
@@ -80,7 +81,15 @@ namespace NekkBackup.Commands.Folder
                 }, _sources.FirstOrDefault());
 
             if (!ShouldProcess(destination, $"Back up {string.Join(", ", _sources)}"))
+            {
+                // -WhatIf is a real preview (PRODUCT.md §3.1): worked out from the live sources, nothing written.
+                if (WhatIfRequested)
+                {
+                    var preview = Run((observer, ct) => FolderBackupEngine.PreviewAsync(Options(destination, retention, observer), observer, ct), destination);
+                    WritePreview(preview, preview.Items);
+                }
                 return;
+            }
 
             FolderBackupException? failure = null;
             var run = Run(async (observer, ct) =>

@@ -39,6 +39,23 @@ namespace NekkBackup.Commands.Infrastructure
         /// <summary>Resolves a user path (relative to the current location, PSDrive, ~) to a file-system path; need not exist.</summary>
         protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
+        /// <summary>True when the caller asked for -WhatIf (or $WhatIfPreference is set): the cmdlet then writes a preview, not a change.</summary>
+        protected bool WhatIfRequested =>
+            MyInvocation.BoundParameters.TryGetValue("WhatIf", out var v)
+                ? LanguagePrimitives.IsTrue(v is SwitchParameter sw ? sw.IsPresent : v)
+                : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
+        /// <summary>
+        /// A -WhatIf preview: one Verbose line per item (what would happen to each file, run or entry), then the typed
+        /// preview object on the pipeline.
+        /// </summary>
+        protected void WritePreview(object preview, IEnumerable<PreviewItem> items)
+        {
+            foreach (var i in items)
+                WriteVerbose($"What if: {i.Action,-9} {i.Path}{(i.Size is long n ? " " + Format.Bytes(n) : "")}{(i.Detail != null ? " — " + i.Detail : "")}");
+            WriteObject(preview);
+        }
+
         /// <summary>Throws the engine error as a terminating error with its NekkBackup id (and logs it at Error).</summary>
         protected void Terminate(NekkBackupException ex, object? target = null) => ThrowFailure(ErrorMapping.ToRecord(ex, target));
 

@@ -42,7 +42,7 @@ namespace NekkBackup.Commands.Plans
 
     /// <summary>Remove-NekkCredential: deletes stored credentials by target (binds Target from Get-NekkCredential).</summary>
     [Cmdlet(VerbsCommon.Remove, "NekkCredential", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-    [OutputType(typeof(void))]
+    [OutputType(typeof(PreviewItem))]
     public sealed class RemoveNekkCredentialCommand : NekkCmdlet
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -64,7 +64,13 @@ namespace NekkBackup.Commands.Plans
                 }
                 foreach (var c in matches)
                 {
-                    if (!ShouldProcess(c.Target, $"Remove the stored {c.Kind.ToLowerInvariant()} credential of '{c.UserName}' ({c.Path})")) continue;
+                    if (!ShouldProcess(c.Target, $"Remove the stored {c.Kind.ToLowerInvariant()} credential of '{c.UserName}' ({c.Path})"))
+                    {
+                        // -WhatIf: the entry that would go, as a typed row (never its secret).
+                        if (WhatIfRequested)
+                            WriteObject(new PreviewItem { Action = "Remove", Path = c.Target, Detail = $"{c.Kind.ToLowerInvariant()} credential of '{c.UserName}', stored {c.Updated.ToLocalTime():yyyy-MM-dd HH:mm} ({c.Protection})" });
+                        continue;
+                    }
                     try
                     {
                         CredentialStore.Remove(c.Target);

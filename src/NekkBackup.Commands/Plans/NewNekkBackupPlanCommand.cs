@@ -49,6 +49,12 @@ namespace NekkBackup.Commands.Plans
 
         [Parameter] public string? FleetStatusPath { get; set; }
 
+        /// <summary>Folder.Exclude: globs (as Backup-NekkFolder -Exclude) the folder and cloud legs leave out.</summary>
+        [Parameter] public string[]? Exclude { get; set; }
+
+        /// <summary>Folder.Include: globs (as Backup-NekkFolder -Include); only matching files are backed up by the folder and cloud legs.</summary>
+        [Parameter] public string[]? Include { get; set; }
+
         /// <summary>Overwrite an existing plan file.</summary>
         [Parameter] public SwitchParameter Force { get; set; }
 
@@ -62,6 +68,13 @@ namespace NekkBackup.Commands.Plans
                 ["NasDestination"] = ResolveNas(NasDestination),
             };
             if (Name != null) data["Name"] = Name;
+            if (Exclude != null || Include != null)
+            {
+                var f = new Hashtable();
+                if (Exclude != null) f["Exclude"] = Exclude;
+                if (Include != null) f["Include"] = Include;
+                data["Folder"] = f;
+            }
             if (ImageSource != null || ImageRepository != null || ImageMode != null)
             {
                 data["Image"] = new Hashtable { ["Source"] = ImageSource, ["Repository"] = ImageRepository != null ? ResolveNas(ImageRepository) : null };

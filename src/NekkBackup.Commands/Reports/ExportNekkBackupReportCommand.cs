@@ -70,13 +70,9 @@ namespace NekkBackup.Commands.Reports
                     result = Run((o, ct) => System.Threading.Tasks.Task.FromResult(ReportExporter.ForFleetFolder(folder, outFile, Days, asOf)), folder);
                     break;
                 case BucketSet:
-                    if (Credential != null && ProfileName != null)
-                        Terminate(Fail.Argument("ConflictingCredential", "Give either -Credential or -ProfileName, not both.", ProfileName));
-                    var target = new FleetBucketTarget
-                    {
-                        Bucket = Bucket, Prefix = Prefix ?? "", Endpoint = Endpoint, Region = Region, ProfileName = ProfileName,
-                        AccessKey = Credential?.UserName, SecretKey = Credential != null ? CloudCmdletBase.Plain(Credential.Password) : null,
-                    };
+                    FleetBucketTarget target;
+                    try { target = CloudCmdletBase.FleetTargetFor(Bucket, Prefix, Endpoint, Region, ProfileName, Credential, out _); }
+                    catch (NekkBackupException ex) { Terminate(ex, Bucket); return; }
                     if (!ShouldProcess(outFile, $"Write the backup report of the fleet in bucket '{Bucket}'")) return;
                     result = Run((o, ct) => ReportExporter.ForBucketAsync(target, outFile, Days, asOf, ct), Bucket);
                     break;

@@ -13,7 +13,7 @@ namespace NekkBackup.Commands.Snapshot
     /// by id or all orphans left by crashed runs.
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "NekkSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByIdSet)]
-    [OutputType(typeof(void))]
+    [OutputType(typeof(PreviewItem))]
     public sealed class RemoveNekkSnapshotCommand : NekkCmdlet
     {
         private const string ByIdSet = "ById";
@@ -55,7 +55,10 @@ namespace NekkBackup.Commands.Snapshot
                     continue;
                 }
                 if (!ShouldProcess($"{rec.SnapshotId} ({rec.Provider} snapshot of {rec.Volume}, {rec.SnapshotPath})", "Remove snapshot"))
+                {
+                    if (WhatIfRequested) WriteObject(Preview(rec, "snapshot"));
                     continue;
+                }
                 var error = Run(async (observer, ct) =>
                 {
                     try
@@ -71,6 +74,13 @@ namespace NekkBackup.Commands.Snapshot
                 if (error != null) WriteNekkError(error, id);
             }
         }
+
+        /// <summary>-WhatIf: the snapshot that would be removed, as a typed row.</summary>
+        private static PreviewItem Preview(SnapshotRecord r, string what) => new()
+        {
+            Action = "Remove", Path = r.SnapshotId,
+            Detail = $"{r.Provider} {what} of {r.Volume} at {r.SnapshotPath}, made {r.CreatedUtc.ToLocalTime():yyyy-MM-dd HH:mm}",
+        };
 
         private void RemoveOrphans()
         {
@@ -93,6 +103,8 @@ namespace NekkBackup.Commands.Snapshot
             foreach (var o in orphans)
                 if (ShouldProcess($"{o.SnapshotId} ({o.Provider} snapshot of {o.Volume}, left by process {o.OwnerPid})", "Remove orphaned snapshot"))
                     approved.Add(o.SnapshotId);
+                else if (WhatIfRequested)
+                    WriteObject(Preview(o, $"orphaned snapshot left by process {o.OwnerPid}"));
             if (approved.Count == 0) return;
             Run((observer, ct) => SnapshotService.RemoveOrphansAsync(r => approved.Contains(r.SnapshotId), observer, ct));
         }

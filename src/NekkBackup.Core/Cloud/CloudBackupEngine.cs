@@ -28,6 +28,13 @@ namespace NekkBackup.Core.Cloud
             _observer = observer ?? NullRunObserver.Instance;
         }
 
+        /// <summary>
+        /// Send-NekkCloudBackup -WhatIf: the files and bytes this run would upload, against what the bucket holds already
+        /// (<see cref="CloudPreview"/>); reads the live folders and the bucket, writes nothing.
+        /// </summary>
+        public Task<CloudBackupPreview> PreviewAsync(CloudBackupOptions options, CancellationToken ct = default) =>
+            CloudPreview.RunAsync(_target, options, _observer, ct);
+
         public async Task<CloudRun> RunAsync(CloudBackupOptions options, CancellationToken ct = default)
         {
             var sw = Stopwatch.StartNew();

@@ -69,12 +69,14 @@ namespace NekkBackup.Core.Cloud
             return roots;
         }
 
-        public static async Task<CloudScan> RunAsync(IReadOnlyList<(string Full, string Name)> roots, CloudBackupOptions options, IRunObserver observer, CancellationToken ct)
+        /// <param name="resolver">Overrides the run's resolver (the -WhatIf preview reads the live folders: no snapshot is made).</param>
+        public static async Task<CloudScan> RunAsync(IReadOnlyList<(string Full, string Name)> roots, CloudBackupOptions options, IRunObserver observer, CancellationToken ct,
+            ISourceResolver? resolver = null)
         {
             var scan = new CloudScan(roots);
             try
             {
-                var resolver = options.SourceResolver ?? LiveSourceResolver.Instance;
+                resolver ??= options.SourceResolver ?? LiveSourceResolver.Instance;
                 var walker = new SourceWalker(new WalkOptions { Filter = PathFilter.From(options.Include, options.Exclude), Links = LinkPolicy.Record });
                 foreach (var (full, name) in roots)
                 {

@@ -70,6 +70,11 @@ namespace NekkBackup.Core.Cloud
             return Stored(key, hash, f.Size);
         }
 
+        /// <summary>True when a stored object (its HEAD) holds this content: the same SHA-256 and encryption recorded on it.</summary>
+        internal static bool Holds(Storage.TargetEntry? head, string hash, string? encryption) =>
+            head != null && (head.Attribute(Storage.S3Target.MetadataPrefix + "sha256") ?? hash) == hash
+            && (head.Attribute(Storage.S3Target.MetadataPrefix + "nekk-enc") ?? "") == (encryption ?? "");
+
         /// <summary>An interrupted journaled upload of this key resumes instead of starting a streamed one.</summary>
         public bool HasJournaledUpload(string key) => _ctx.Journal.Load(Scope, key) != null;
 
@@ -80,8 +85,7 @@ namespace NekkBackup.Core.Cloud
             if (f.Size >= HeadCheckThreshold)
             {
                 var head = await _ctx.Client.HeadAsync(key, _ct).ConfigureAwait(false);
-                if (head != null && (head.Attribute(Storage.S3Target.MetadataPrefix + "sha256") ?? hash) == hash
-                    && (head.Attribute(Storage.S3Target.MetadataPrefix + "nekk-enc") ?? "") == (Encryption ?? ""))
+                if (Holds(head, hash, Encryption))
                     return new ManifestEntry { Key = key, Hash = hash, StorageClass = Existing, StoredSize = head.Size };
             }
             for (int attempt = 0; ; attempt++)

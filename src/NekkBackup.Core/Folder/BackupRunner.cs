@@ -38,13 +38,23 @@ namespace NekkBackup.Core.Folder
         /// What a run would do now, without writing to the destination and without its lock (the basis of a -WhatIf
         /// preview): the baseline, a scan of the live sources and the plan with the guard's verdict.
         /// </summary>
-        public FolderRunPlan Plan(CancellationToken ct)
+        public FolderRunPlan Plan(CancellationToken ct) => PlanAll(ct).Plan;
+
+        /// <summary>The -WhatIf preview: <see cref="Plan"/> in counts, bytes and one item per file.</summary>
+        public FolderBackupPreview Preview(CancellationToken ct)
+        {
+            var (plan, baseline, scan) = PlanAll(ct);
+            _ctx.Progress.Report(null, true);
+            return FolderPreview.Build(_ctx, plan, baseline, scan);
+        }
+
+        private (FolderRunPlan Plan, Baseline Baseline, ScanResult Scan) PlanAll(CancellationToken ct)
         {
             if (Repo.Exists) Repo.CheckFormat();
             var baseline = Repo.Exists ? Baseline.Load(Repo, _ctx.Paths, _ctx.Observer) : Baseline.Empty(_ctx.Paths);
             var views = _ctx.Options.Sources.Select(s => new SourceView(s, s)).ToList();
             var scan = ScanPhase.Run(_ctx, views, ct);
-            return PlanPhase.Build(_ctx, baseline, scan, ct);
+            return (PlanPhase.Build(_ctx, baseline, scan, ct), baseline, scan);
         }
 
         public async Task<FolderBackupRun> RunAsync(CancellationToken ct)

@@ -53,6 +53,19 @@ namespace NekkBackup.Core.Folder
             return new BackupRunner(o.Normalized(obs ?? NullRunObserver.Instance), obs ?? NullRunObserver.Instance, RunId.New()).Plan(ct);
         }
 
+        /// <summary>
+        /// Backup-NekkFolder -WhatIf: what <see cref="BackupAsync"/> would do now — files and bytes to copy, version and
+        /// delete, the guard's verdict, the runs retention would prune, one item per file — read from the live sources
+        /// (no snapshot is made) and the destination, writing nothing to either (no lock, no log, no folder).
+        /// </summary>
+        public static Task<FolderBackupPreview> PreviewAsync(FolderBackupOptions o, IRunObserver? obs, CancellationToken ct)
+        {
+            if (o == null) throw new ArgumentNullException(nameof(o));
+            o.Validate();
+            var observer = obs ?? NullRunObserver.Instance;
+            return Task.Run(() => new BackupRunner(o.Normalized(observer), observer, RunId.New()).Preview(ct), ct);
+        }
+
         /// <summary>The committed runs on a destination, oldest first (read from the manifests).</summary>
         public static IReadOnlyList<FolderBackupRun> GetRuns(string destination)
         {

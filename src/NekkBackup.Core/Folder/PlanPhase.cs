@@ -103,7 +103,7 @@ namespace NekkBackup.Core.Folder
 
             if (baseline.Last != null && !o.Force)
                 plan.Guard = GuardPhase.Check(ctx, scan.Items, baseline.LastMap, plan.SourceNames, ct);
-            if (o.Retention != null)
+            if (o.Retention != null && ctx.Repo.Exists)
             {
                 try { plan.RetentionDrops = Retention.Drops(ctx.Repo, o.Retention, (ctx.RunId, ctx.StartedUtc)); }
                 catch (NekkBackupException ex) { plan.RetentionProblem = ex.Message; }

@@ -25,6 +25,7 @@ namespace NekkBackup.Core.Plans
             L($"    NasDestination  = {Q(p.NasDestination)}");
             L("    Folder          = @{");
             L($"        Snapshot          = {Q(p.Snapshot)}   # Auto | Required | None");
+            L("        # Exclude/Include: globs the folder and cloud legs both apply (a name without '/' matches a file or folder name at any depth).");
             L($"        Exclude           = {Arr(p.Exclude)}");
             L($"        Include           = {Arr(p.Include)}");
             L($"        MaxChangedPercent = {p.MaxChangedPercent.ToString(CultureInfo.InvariantCulture)}   # ransomware guard");

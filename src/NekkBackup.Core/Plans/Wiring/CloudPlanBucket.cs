@@ -109,7 +109,8 @@ namespace NekkBackup.Core.Plans
 
         private static CloudTarget FleetTarget(FleetBucketTarget b)
         {
-            var cred = b.AccessKey == null ? CredentialStore.TryGet(b.Bucket) : null;
+            // The cloud cmdlets' order: keys given, else the profile named, else the key stored for the bucket, else the AWS chain.
+            var cred = b.AccessKey == null && string.IsNullOrEmpty(b.ProfileName) ? CredentialStore.TryGet(b.Bucket) : null;
             return new CloudTarget
             {
                 Bucket = b.Bucket, Prefix = b.Prefix, Endpoint = b.Endpoint, Region = b.Region, ProfileName = b.ProfileName, Host = "_",
