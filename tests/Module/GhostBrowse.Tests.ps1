@@ -53,6 +53,12 @@ Describe 'Remove-NekkGhostImage -Retention' {
         $out = Invoke-NekkPwsh -Command "Import-Module '$(Get-NekkManifestPath)'; Remove-NekkGhostImage -Repository '$repo' -Retention $policy -WhatIf" 2>&1
         $listed = @($out | Select-String -Pattern 'What if: .*Remove Ghost image \(retention.* on target "(\S+) ' | ForEach-Object { $_.Matches[0].Groups[1].Value })
         $listed | Should -Be @($ids[0], $ids[1], $ids[3])
+        # The preview is typed too: one NekkBackup.PreviewItem per image that would go, with the bytes only it holds.
+        $rows = @(Remove-NekkGhostImage -Repository $repo -Retention @{ KeepLast = 1; Monthly = 2 } -WhatIf)
+        $rows[0].PSObject.TypeNames[0] | Should -Be 'NekkBackup.PreviewItem'
+        $rows.Path | Should -Be @($ids[0], $ids[1], $ids[3])
+        $rows.Action | Select-Object -Unique | Should -Be 'Remove'
+        @(Remove-NekkGhostImage -Repository $repo -ImageId $ids[0] -WhatIf).Path | Should -Be $ids[0]
         @(Get-NekkGhostImage -Repository $repo).Count | Should -Be 5
     }
 

@@ -55,7 +55,11 @@ namespace NekkBackup.Commands.Ghost
             }
             foreach (var id in ImageId)
             {
-                if (!ShouldProcess($"{id} in {repository}", "Remove Ghost image")) continue;
+                if (!ShouldProcess($"{id} in {repository}", "Remove Ghost image"))
+                {
+                    if (WhatIfRequested) WriteObject(new PreviewItem { Action = "Remove", Path = id, Detail = repository });
+                    continue;
+                }
                 Add(repository, id);
             }
         }
@@ -79,9 +83,17 @@ namespace NekkBackup.Commands.Ghost
             foreach (var k in plan.Keep) _kept[repository].Add(k.ImageId);
             if (!_byRepository.ContainsKey(repository)) _byRepository[repository] = new List<string>();
             foreach (var r in plan.Remove)
+            {
                 if (ShouldProcess($"{r.ImageId} ({r.Host}, {r.Created.ToLocalTime():yyyy-MM-dd HH:mm}, {r.NewBytes:N0} bytes of its own) in {repository}",
                         $"Remove Ghost image (retention {policy.Describe()})"))
                     Add(repository, r.ImageId);
+                else if (WhatIfRequested)
+                    WriteObject(new PreviewItem
+                    {
+                        Action = "Remove", Path = r.ImageId, Size = r.NewBytes,
+                        Detail = $"{r.Host}, {r.Created.ToLocalTime():yyyy-MM-dd HH:mm}; retention {policy.Describe()}",
+                    });
+            }
         }
 
         private void Add(string repository, string id)
