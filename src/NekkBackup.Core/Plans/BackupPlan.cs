@@ -44,6 +44,9 @@ namespace NekkBackup
         /// <summary>Days of changes the daily cloud sync re-reads (Send-NekkCloudBackup -ModifiedWithin).</summary>
         public int CloudModifiedWithinDays { get; init; } = 30;
 
+        /// <summary>How the drill restores the cloud copy (a sample or all of the latest run; the Drill key).</summary>
+        public DrillSettings Drill { get; init; } = DrillSettings.Default;
+
         /// <summary>Where the host's status JSON is published for Get-NekkFleetStatus; default under the NAS destination.</summary>
         public string? FleetStatusPath { get; init; }
 
