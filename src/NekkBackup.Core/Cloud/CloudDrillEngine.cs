@@ -254,7 +254,8 @@ namespace NekkBackup.Core.Cloud
                 var m = await RunManifests.LoadAsync(client, id, ct).ConfigureAwait(false);
                 if (m != null && m.Files.Any(f => f != null && f.LinkTarget == null)) return m;
             }
-            throw Fail.NotFound("CloudRunNotFound", $"The latest runs under '{_target.HostRoot}' in bucket '{_target.Bucket}' hold no file to drill.", _target.Bucket);
+            throw Fail.NotFound("CloudRunNotFound",
+                $"The latest runs under '{_target.HostRoot}' in bucket '{_target.Bucket}' hold no file to drill: the cloud copy holds only what changed within the upload's ModifiedWithin window, and nothing did.", _target.Bucket);
         }
 
         private async Task RecordAsync(CloudClient client, CloudDrillRecord record, CancellationToken ct)

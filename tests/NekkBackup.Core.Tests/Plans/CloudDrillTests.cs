@@ -143,18 +143,27 @@ namespace NekkBackup.Core.Tests.Plans
                 bytes[bytes.Length / 2] ^= 0x5A; // one flipped byte, same length
                 await s3.PutObjectAsync(new PutObjectRequest { BucketName = t.Bucket, Key = t.DataKey(Sha256File(victim)), InputStream = new MemoryStream(bytes), UseChunkEncoding = false });
             }
+            // Another one damaged at rest in s3rver's own files: its stored MD5 (the ETag) no longer matches, which the SDK
+            // notices first — still one named file, never "cannot reach the endpoint" stopping the drill.
+            var rotten = made[1];
+            var relRotten = "Mixes/" + Path.GetRelativePath(src, rotten).Replace('\\', '/');
+            var onDisk = Path.Combine(_s3.DataDirectory, t.Bucket, t.DataKey(Sha256File(rotten)) + "._S3rver_object");
+            var raw = File.ReadAllBytes(onDisk);
+            raw[100] ^= 0x01;
+            File.WriteAllBytes(onDisk, raw);
             var obs = new RecordingObserver();
             var scratch = tmp.Sub("scratch");
 
             var r = await new CloudDrillEngine(t, obs).RunAsync(new CloudDrillOptions { Full = true, ScratchRoot = scratch }, CancellationToken.None);
 
             Assert.Equal("Failed", r.Status);
-            Assert.Equal(1, r.Errors);
-            Assert.Equal(5, r.FilesVerified);
-            var problem = Assert.Single(r.Problems);
-            Assert.Contains(rel, problem);
-            Assert.Contains("SHA-256", problem);
+            Assert.Equal(2, r.Errors);
+            Assert.Equal(4, r.FilesVerified);
+            Assert.Equal(2, r.Problems.Count);
+            Assert.Contains(r.Problems, p => p.Contains(rel) && p.Contains("SHA-256"));
+            Assert.Contains(r.Problems, p => p.Contains(relRotten) && p.Contains("damaged"));
             Assert.Contains(obs.Failures, f => f.Item == rel && f.Error.ErrorId == "NekkBackup.CloudChecksumMismatch");
+            Assert.Contains(obs.Failures, f => f.Item == relRotten && f.Error.ErrorId == "NekkBackup.CloudChecksumMismatch");
             Assert.Equal("Failed", (string?)RecordInBucket(t, r.DrillId)["status"]);
             Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(scratch, CloudDrillEngine.ScratchFolder)));
             Assert.Contains(rel, CloudDrillLeg.Describe(r));
