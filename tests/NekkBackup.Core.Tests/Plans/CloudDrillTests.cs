@@ -82,6 +82,9 @@ namespace NekkBackup.Core.Tests.Plans
             var run = await UploadAsync(t, src, tmp.Sub("j"));
             var scratch = tmp.Sub("scratch");
             var obs = new RecordingObserver();
+            // What a killed drill left behind goes; what is not a drill's folder stays.
+            var leftover = MakeFile(Path.Combine(scratch, CloudDrillEngine.ScratchFolder, "20260101T000000000Z-abcdef", "Song 1", "take.wav"), 1000, 3);
+            var foreign = MakeFile(Path.Combine(scratch, CloudDrillEngine.ScratchFolder, "keep-me", "notes.txt"), 10, 4);
 
             var r = await new CloudDrillEngine(t, obs).RunAsync(new CloudDrillOptions { Full = true, ScratchRoot = scratch, Plan = "studio" }, CancellationToken.None);
 
@@ -96,7 +99,33 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Equal(run.RunId, (string?)stored["runId"]);
             Assert.Equal("Full", (string?)stored["scope"]);
             Assert.Equal(made.Count, (long)stored["filesVerified"]!);
+            Assert.Equal(new[] { Path.GetDirectoryName(foreign) }, Directory.GetFileSystemEntries(Path.Combine(scratch, CloudDrillEngine.ScratchFolder)));
+            Assert.False(File.Exists(leftover));
+        }
+
+        [Fact]
+        public async Task StoppedDrill_LeavesNoPartialRestore_AndNoRecord()
+        {
+            using var tmp = new TempDir("cdrill-stop");
+            var src = tmp.Sub("Long");
+            Tree(src, 40, 1_000_000, 300);
+            var t = _s3.Target(_s3.NewBucket());
+            await UploadAsync(t, src, tmp.Sub("j"));
+            var scratch = tmp.Sub("scratch");
+            using var cts = new CancellationTokenSource();
+            // Ctrl+C as soon as the first restored file is in scratch space.
+            var watcher = Task.Run(async () =>
+            {
+                var dir = Path.Combine(scratch, CloudDrillEngine.ScratchFolder);
+                while (!cts.IsCancellationRequested && !(Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Any())) await Task.Delay(2);
+                cts.Cancel();
+            });
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => new CloudDrillEngine(t).RunAsync(new CloudDrillOptions { Full = true, ScratchRoot = scratch, ThrottleLimit = 1 }, cts.Token));
+            await watcher;
+            Assert.True(ex is OperationCanceledException || ex is NekkBackupException { Kind: FailureKind.OperationStopped }, ex.ToString());
             Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(scratch, CloudDrillEngine.ScratchFolder)));
+            using var s3 = _s3.Client();
+            Assert.Empty((await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = t.Bucket, Prefix = t.DrillPrefix })).S3Objects ?? new());
         }
 
         [Fact]
@@ -169,17 +198,16 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Contains(rel, CloudDrillLeg.Describe(r));
         }
 
-        [Fact]
-        public async Task ColdSample_RequestsAThaw_WaitsWhileItRuns_AndALaterRunFinishesTheSameDrill()
+        /// <summary>The restore header the proxy puts on cold objects' HEAD (null: never thawed).</summary>
+        private sealed class ColdState { public string? Header; }
+
+        /// <summary>
+        /// S3 answers a cold object's HEAD with its class and x-amz-restore, and refuses its GET until thawed; s3rver
+        /// cannot, so the proxy does for every data object now in the bucket.
+        /// </summary>
+        private async Task<ColdState> ColdBucketAsync(FaultProxy proxy, CloudTarget t)
         {
-            using var tmp = new TempDir("cdrill-cold");
-            var src = tmp.Sub("Vault");
-            Tree(src, 5, 9_000, 90);
-            using var proxy = new FaultProxy(_s3.Port) { AcceptRestoreRequests = true };
-            var t = _s3.Target(_s3.NewBucket(), proxy.Endpoint);
-            await UploadAsync(t, src, tmp.Sub("j"), "DEEP_ARCHIVE");
-            // S3 answers a cold object's HEAD with its class and x-amz-restore, and refuses its GET; s3rver cannot, so the proxy does.
-            string? restoreHeader = null;
+            var state = new ColdState();
             var lengths = new Dictionary<string, long>();
             using (var s3 = _s3.Client())
                 foreach (var o in (await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = t.Bucket, Prefix = t.DataPrefix })).S3Objects)
@@ -187,6 +215,7 @@ namespace NekkBackup.Core.Tests.Plans
             proxy.Responder = q =>
             {
                 if (!lengths.TryGetValue(q.Path, out var len)) return null;
+                var restoreHeader = state.Header;
                 if (q.Method == "HEAD")
                     return Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nLast-Modified: {DateTime.UtcNow:R}\r\nx-amz-storage-class: DEEP_ARCHIVE\r\n" +
                         (restoreHeader != null ? $"x-amz-restore: {restoreHeader}\r\n" : "") + "x-amz-request-id: proxy\r\n\r\n");
@@ -197,6 +226,19 @@ namespace NekkBackup.Core.Tests.Plans
                 }
                 return null;
             };
+            return state;
+        }
+
+        [Fact]
+        public async Task ColdSample_RequestsAThaw_WaitsWhileItRuns_AndALaterRunFinishesTheSameDrill()
+        {
+            using var tmp = new TempDir("cdrill-cold");
+            var src = tmp.Sub("Vault");
+            Tree(src, 5, 9_000, 90);
+            using var proxy = new FaultProxy(_s3.Port) { AcceptRestoreRequests = true };
+            var t = _s3.Target(_s3.NewBucket(), proxy.Endpoint);
+            await UploadAsync(t, src, tmp.Sub("j"), "DEEP_ARCHIVE");
+            var cold = await ColdBucketAsync(proxy, t);
             var options = new CloudDrillOptions { Full = true, ScratchRoot = tmp.Sub("scratch"), ThawTier = "Bulk" };
 
             var first = await new CloudDrillEngine(t).RunAsync(options, CancellationToken.None);
@@ -209,7 +251,7 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Contains("finishes drill " + first.DrillId, CloudDrillLeg.Describe(first));
 
             // Thawing: no download, no new thaw request (it would be billed again), the record stays as it is.
-            restoreHeader = "ongoing-request=\"true\"";
+            cold.Header = "ongoing-request=\"true\"";
             int before = proxy.Requests.Count;
             var waiting = await new CloudDrillEngine(t).FinishPendingAsync(options, CancellationToken.None);
             Assert.Equal(first.DrillId, waiting!.DrillId);
@@ -217,7 +259,7 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.DoesNotContain(proxy.Requests.Skip(before), q => q.Method is "GET" or "POST" or "PUT" && q.Path.Contains("/data/"));
 
             // Thawed: the daily run's call finishes the same drill, same run and sample, and the record says Passed.
-            restoreHeader = $"ongoing-request=\"false\", expiry-date=\"{DateTime.UtcNow.AddDays(3):R}\"";
+            cold.Header = $"ongoing-request=\"false\", expiry-date=\"{DateTime.UtcNow.AddDays(3):R}\"";
             var done = await new CloudDrillEngine(t).FinishPendingAsync(options, CancellationToken.None);
             Assert.Equal(first.DrillId, done!.DrillId);
             Assert.Equal("Passed", done.Status);
@@ -227,14 +269,54 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Null(await new CloudDrillEngine(t).FinishPendingAsync(options, CancellationToken.None));
         }
 
-        private BackupPlan Plan(string bucket, string nas)
+        [Fact]
+        public async Task PlanDrill_WithColdObjects_ExitsTwo_AndTheNextDailyCloudRunFinishesIt()
+        {
+            using var tmp = new TempDir("cdrill-plan-cold");
+            CredentialStore.DirectoryOverride = Path.Combine(tmp.Path, "credentials"); // this async flow only
+            var bucket = _s3.NewBucket();
+            CredentialStore.Set(bucket, S3rverFixture.AccessKey, S3rverFixture.SecretKey);
+            using var proxy = new FaultProxy(_s3.Port) { AcceptRestoreRequests = true };
+            var src = tmp.Sub("Sessions");
+            Tree(src, 6, 20_000, 500);
+            var plan = Plan(bucket, tmp.Sub("nas"), proxy.Endpoint, src);
+            var t = CloudLegRunner.Target(plan);
+            await UploadAsync(t, src, tmp.Sub("j"), "DEEP_ARCHIVE");
+            var cold = await ColdBucketAsync(proxy, t);
+            PlanRunOptions Job(string job) => new() { Job = job, PublishStatus = false, WriteEventLog = false, FindDaws = _ => Array.Empty<DawProcess>() };
+            Assert.Equal("Succeeded", (await PlanRunner.RunAsync(plan, Job("Folder"), new RecordingObserver(), CancellationToken.None)).Status);
+
+            var drill = await PlanRunner.RunAsync(plan, Job("Drill"), new RecordingObserver(), CancellationToken.None);
+            Assert.Equal("CompletedWithErrors", drill.Status);
+            Assert.Equal(2, PlanExitCodes.For(drill.Status));
+            var step = Assert.Single(drill.Jobs, j => j.Step == "CloudDrill");
+            Assert.Equal("ThawRequested", step.Status);
+            Assert.Contains("thaw was requested", step.Detail);
+            Assert.Contains("Drill CloudDrill ThawRequested", drill.Reason);
+            Assert.Equal(6, proxy.Requests.Count(q => q.Method == "POST" && q.Query.Contains("restore")));
+
+            cold.Header = $"ongoing-request=\"false\", expiry-date=\"{DateTime.UtcNow.AddDays(3):R}\"";
+            var daily = await PlanRunner.RunAsync(plan, Job("Cloud"), new RecordingObserver(), CancellationToken.None);
+            Assert.Equal(new[] { "Cloud/Upload", "Drill/CloudDrill" }, daily.Jobs.Select(j => j.Job + "/" + j.Step));
+            var finished = daily.Jobs.Last();
+            Assert.True(finished.Status == "Passed", finished.Detail);
+            Assert.Equal(step.LegRunId, finished.LegRunId);
+            Assert.Equal(6, finished.Files);
+            Assert.Equal("Succeeded", daily.Status);
+            // Once finished, the next daily run has nothing to finish.
+            var next = await PlanRunner.RunAsync(plan, Job("Cloud"), new RecordingObserver(), CancellationToken.None);
+            Assert.Equal(new[] { "Cloud/Upload" }, next.Jobs.Select(j => j.Job + "/" + j.Step));
+        }
+
+        private BackupPlan Plan(string bucket, string nas, string? endpoint = null, string? source = null)
         {
             var h = PlanTestData.Full();
             h["Name"] = "drillplan";
             h["Host"] = "drillhost";
             h.Remove("Image");
             h["NasDestination"] = nas;
-            h["Cloud"] = new Hashtable { ["Bucket"] = bucket, ["Endpoint"] = _s3.Endpoint, ["Prefix"] = "plans", ["Region"] = "us-east-1" };
+            if (source != null) h["Sources"] = new object[] { source };
+            h["Cloud"] = new Hashtable { ["Bucket"] = bucket, ["Endpoint"] = endpoint ?? _s3.Endpoint, ["Prefix"] = "plans", ["Region"] = "us-east-1" };
             return PlanParser.Parse(h, "/etc/nekk/drillplan.psd1");
         }
 
