@@ -24,7 +24,8 @@ namespace NekkBackup.Core.Plans
             SamplePercent = plan.Drill.SamplePercent,
             SampleMinBytes = plan.Drill.SampleMinBytes,
             Seed = plan.Drill.Seed,
-            ScratchRoot = plan.Drill.Scratch ?? PlanPaths.PlanDataDirectory(plan),
+            // Per plan under a shared Drill.Scratch too: a drill removes what earlier drills of its own plan left, never another's.
+            ScratchRoot = plan.Drill.Scratch != null ? System.IO.Path.Combine(plan.Drill.Scratch, SystemdUnits.Sanitize(plan.Name)) : PlanPaths.PlanDataDirectory(plan),
             ThawTier = plan.Drill.ThawTier,
             ThrottleLimit = ctx.Throttled ? 1 : 4,
             Plan = plan.Name,
