@@ -69,16 +69,25 @@ namespace NekkBackup.Core.Cloud
             CloudClient.Validate(_target);
             using var client = await CloudClient.OpenAsync(_target, _observer, null, ct).ConfigureAwait(false);
             var pending = Pending(await ReadAsync(client, ct).ConfigureAwait(false), options.PendingFor);
+            CloudManifest? manifest = null;
+            if (pending != null)
+            {
+                // Retention may have let the run go meanwhile: that drill cannot finish, a new one starts (or, daily, none).
+                try { manifest = await RunManifests.LoadAsync(client, pending.RunId, ct).ConfigureAwait(false); }
+                catch (NekkBackupException ex) when (ex.ErrorId == "NekkBackup.CloudRunNotFound") { }
+                if (manifest == null)
+                {
+                    _observer.Message(RunMessageLevel.Verbose, $"Cloud drill {pending.DrillId} waited for a thaw of run {pending.RunId}, which the bucket no longer holds; it is abandoned.");
+                    pending = null;
+                }
+            }
             if (pending == null && pendingOnly) return null;
 
             var started = DateTime.UtcNow;
-            CloudManifest manifest;
             CloudDrillRecord record;
             if (pending != null)
             {
-                manifest = await RunManifests.LoadAsync(client, pending.RunId, ct).ConfigureAwait(false)
-                    ?? throw Fail.NotFound("CloudRunNotFound", $"The run '{pending.RunId}' of the drill waiting for a thaw is gone.", pending.RunId);
-                record = Begin(pending.DrillId, manifest, pending.Scope == "Full", pending.SamplePercent, pending.SampleMinBytes, pending.Seed, options.Plan, pending.StartedUtc);
+                record = Begin(pending.DrillId, manifest!, pending.Scope == "Full", pending.SamplePercent, pending.SampleMinBytes, pending.Seed, options.Plan, pending.StartedUtc);
                 _observer.Message(RunMessageLevel.Verbose, $"Finishing cloud drill {pending.DrillId} of run {pending.RunId} (thaw requested {pending.StartedUtc:u}).");
             }
             else
@@ -88,13 +97,13 @@ namespace NekkBackup.Core.Cloud
                 record = Begin(RunId.New(started), manifest, options.Full, options.Full ? 100 : options.SamplePercent, options.Full ? 0 : options.SampleMinBytes, seed, options.Plan, started);
             }
 
-            var (files, _) = CloudRules.SortFiles(manifest, _target, _target.ManifestKey(manifest.RunId));
+            var (files, _) = CloudRules.SortFiles(manifest!, _target, _target.ManifestKey(manifest!.RunId));
             var content = files.Where(f => !f.IsLink).ToList();
             var chosen = record.Scope == "Full" ? content : Sample(content, (int)record.SamplePercent, record.SampleMinBytes, record.Seed);
             record.FilesSelected = chosen.Count;
             record.BytesSelected = chosen.Sum(f => f.Size);
             _observer.Message(RunMessageLevel.Verbose,
-                $"Cloud drill {record.DrillId}: run {manifest.RunId}, {record.Scope} — {chosen.Count} of {content.Count} files, {ByteSize.Format(record.BytesSelected)} of {ByteSize.Format(record.BytesInRun)} (seed {record.Seed}).");
+                $"Cloud drill {record.DrillId}: run {record.RunId}, {record.Scope} — {chosen.Count} of {content.Count} files, {ByteSize.Format(record.BytesSelected)} of {ByteSize.Format(record.BytesInRun)} (seed {record.Seed}).");
 
             if (pending != null && await ThawingAsync(client, chosen, ct).ConfigureAwait(false) is int thawing and > 0)
             {

@@ -270,6 +270,32 @@ namespace NekkBackup.Core.Tests.Plans
         }
 
         [Fact]
+        public async Task ADrillWaitingForARunRetentionRemoved_IsAbandoned_AndTheNextDrillStartsOver()
+        {
+            using var tmp = new TempDir("cdrill-gone");
+            var src = tmp.Sub("Gone");
+            Tree(src, 3, 4_000, 900);
+            var t = _s3.Target(_s3.NewBucket());
+            var run = await UploadAsync(t, src, tmp.Sub("j"));
+            var waiting = new CloudDrillRecord
+            {
+                DrillId = NekkBackup.Core.Primitives.RunId.New(DateTime.UtcNow.AddHours(-3)), Host = t.HostName, RunId = "20260101T000000000Z-0a0b0c",
+                Status = "ThawRequested", Scope = "Full", SamplePercent = 100, StartedUtc = DateTime.UtcNow.AddHours(-3), FinishedUtc = DateTime.UtcNow.AddHours(-3),
+                FilesInRun = 3, FilesSelected = 3, ThawRequestedFiles = 3, ThawTier = "Bulk", ExpectedWaitHours = 48,
+            };
+            using (var s3 = _s3.Client())
+                await s3.PutObjectAsync(new PutObjectRequest { BucketName = t.Bucket, Key = t.DrillKey(waiting.DrillId), InputStream = new MemoryStream(waiting.ToBytes()), UseChunkEncoding = false });
+            var options = new CloudDrillOptions { Full = true, ScratchRoot = tmp.Sub("scratch") };
+
+            Assert.Null(await new CloudDrillEngine(t).FinishPendingAsync(options, CancellationToken.None));
+            var fresh = await new CloudDrillEngine(t).RunAsync(options, CancellationToken.None);
+            Assert.NotEqual(waiting.DrillId, fresh.DrillId);
+            Assert.Equal(run.RunId, fresh.RunId);
+            Assert.Equal("Passed", fresh.Status);
+            Assert.Equal(3, fresh.FilesVerified);
+        }
+
+        [Fact]
         public async Task PlanDrill_WithColdObjects_ExitsTwo_AndTheNextDailyCloudRunFinishesIt()
         {
             using var tmp = new TempDir("cdrill-plan-cold");
