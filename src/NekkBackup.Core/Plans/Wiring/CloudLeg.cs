@@ -62,7 +62,8 @@ namespace NekkBackup.Core.Plans
                     },
                 };
                 // A drill that waited for cold objects to thaw finishes on the next daily run (its own Drill step).
-                if (await CloudDrillLeg.FinishPendingAsync(ctx, ct).ConfigureAwait(false) is PlanHistoryEntry drill) steps.Add(drill);
+                if (run.Status is "Succeeded" or "CompletedWithErrors" && await CloudDrillLeg.FinishPendingAsync(ctx, ct).ConfigureAwait(false) is PlanHistoryEntry drill)
+                    steps.Add(drill);
                 return steps;
             }
             catch (NekkBackupException ex)
