@@ -32,6 +32,10 @@
     # Object Lock, nothing inside its storage class's minimum duration is ever deleted.
     CloudRetention  = @{ KeepLast = 14; Weekly = 8; Monthly = 12 }
 
+    # The quarterly drill restores a seeded random sample of the latest cloud run (at least 5 % of its files and
+    # 1 GiB) to scratch space and checks every byte; Cloud = 'Full' restores all of it.
+    Drill           = @{ Cloud = 'Sample'; SamplePercent = 5; SampleGB = 1; ThawTier = 'Standard' }
+
     # Local wall-clock times; Grace = how late a run may be before compliance calls it stale.
     Schedules       = @{
         Folder = @{ Frequency = 'Interval'; At = '08:00'; Until = '20:00'; EveryHours = 4; Days = @('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'); Grace = '1h' }

@@ -550,6 +550,8 @@ if ($hasImageLeg) {
             $script:hasCloud = [bool](Get-Command Send-NekkCloudBackup -ErrorAction Ignore)
             $script:w3 = New-Item -ItemType Directory (Join-Path $work 'three21') -Force
             $script:src3 = New-StudioData (Join-Path $w3 'Sessions') -SizeMB 4 -Seed 21
+            # Today's work: the cloud leg sends what changed within 30 days (the generator dates its files years back).
+            Get-ChildItem $src3 -Recurse -File | ForEach-Object { $_.LastWriteTime = (Get-Date).AddHours(-2) }
             # A small ext4 volume image stands in for the system volume.
             $script:vol = Join-Path $w3 'system.img'
             & truncate -s 24M $vol
@@ -568,7 +570,7 @@ if ($hasImageLeg) {
                 if (-not (Test-Path $s3js)) { & npm install --no-audit --no-fund --prefix $cache s3rver@3.7.1 | Out-Null }
                 $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start()
                 $script:port3 = $l.LocalEndpoint.Port; $l.Stop()
-                $dataDir = New-Item -ItemType Directory (Join-Path $w3 's3data')
+                $script:s3dir3 = $dataDir = New-Item -ItemType Directory (Join-Path $w3 's3data')
                 $script:s3 = Start-Process node -ArgumentList @('--openssl-legacy-provider', $s3js, '-d', $dataDir, '-p', $port3, '-a', '127.0.0.1', '-s', '--configure-bucket', 'fleet') -PassThru
                 $deadline = (Get-Date).AddSeconds(30)
                 while ($true) {
@@ -603,7 +605,7 @@ if ($hasImageLeg) {
             $exit3 | Should -Be 0 -Because ($run3.Reason)
             $run3.JobsRun | Should -Be (@('Folder', 'Image') + @(if ($hasCloud) { 'Cloud' }) + @('Drill'))
             ($run3.Jobs | ForEach-Object { "$($_.Job)/$($_.Step)=$($_.Status)" }) |
-                Should -Be (@('Folder/Backup=Succeeded', 'Folder/Verify=Passed', 'Image/Capture=Succeeded') + @(if ($hasCloud) { 'Cloud/Upload=Succeeded' }) + @('Drill/FullVerify=Passed', 'Drill/ImageDrill=Passed'))
+                Should -Be (@('Folder/Backup=Succeeded', 'Folder/Verify=Passed', 'Image/Capture=Succeeded') + @(if ($hasCloud) { 'Cloud/Upload=Succeeded' }) + @('Drill/FullVerify=Passed', 'Drill/ImageDrill=Passed') + @(if ($hasCloud) { 'Drill/CloudDrill=Passed' }))
             # The image is in the repository and its drill record is there for compliance to read.
             (Get-NekkGhostImage -Repository $repo3).ImageId | Should -Be ($run3.Jobs | Where-Object Step -eq Capture).LegRunId
             # The plan's weekly image reads the used blocks only (docs/plan-schema.md): the volume is an unmounted ext4 image.
@@ -637,6 +639,67 @@ if ($hasImageLeg) {
         }
 
         if ($hasCloudLeg) {
+            It 'the drill restored the latest cloud run from s3rver, verified every file, and recorded it beside the manifests' {
+                $drill = $run3.Jobs | Where-Object Step -eq CloudDrill
+                $drill.LegRunId | Should -Be ($run3.Jobs | Where-Object Step -eq Upload).LegRunId
+                # A 4 MB run is smaller than the 1 GiB floor of the default sample: all of it was restored (counted from the source).
+                $files = @(Get-ChildItem $src3 -Recurse -File)
+                $drill.Files | Should -Be $files.Count
+                $drill.Bytes | Should -Be ($files | Measure-Object Length -Sum).Sum
+                # The record, read from s3rver's own files (not through the module).
+                $rec = @(Get-ChildItem (Join-Path $s3dir3 'fleet/nekk') -Recurse -Filter '*._S3rver_object' | Where-Object { $_.Directory.Name -eq 'drills' })
+                $rec.Count | Should -Be 1
+                $doc = Get-Content -Raw $rec[0].FullName | ConvertFrom-Json
+                $doc.format | Should -Be 'nekkbackup-cloud-drill/1'
+                $doc.status | Should -Be 'Passed'
+                $doc.runId | Should -Be $drill.LegRunId
+                $doc.filesVerified | Should -Be $files.Count
+                $doc.plan | Should -Be 'studio-c'
+                # Nothing of the restore is left in scratch space.
+                @(Get-ChildItem (Join-Path $env:NEKKBACKUP_DATA 'plans/studio-c/nekkbackup-cloud-drill') -Force).Count | Should -Be 0
+            }
+
+            It 'a corrupted object in the bucket fails the cloud drill naming the file, and compliance says so' {
+                $victim = Get-ChildItem $src3 -Recurse -File | Sort-Object Length -Descending | Select-Object -First 1
+                $hash = (Get-FileHash -Algorithm SHA256 $victim.FullName).Hash.ToLowerInvariant()
+                $object = Get-ChildItem (Join-Path $s3dir3 'fleet/nekk') -Recurse -Filter "$hash._S3rver_object" | Select-Object -First 1
+                $object | Should -Not -BeNullOrEmpty
+                $good = [IO.File]::ReadAllBytes($object.FullName)
+                $bad = [byte[]]$good.Clone(); $bad[[int]($bad.Length / 2)] = $bad[[int]($bad.Length / 2)] -bxor 0x5A
+                try {
+                    [IO.File]::WriteAllBytes($object.FullName, $bad)
+                    $r = Invoke-NekkBackupPlan -Path $plan3 -Job Drill -ErrorAction SilentlyContinue
+                    $global:LASTEXITCODE | Should -Be 1 -Because ($r.Jobs | Format-List Step, Status, Detail | Out-String)
+                    ($r.Jobs | ForEach-Object { "$($_.Step)=$($_.Status)" }) | Should -Be @('FullVerify=Passed', 'ImageDrill=Passed', 'CloudDrill=Failed')
+                    $rel = 'Sessions/' + [IO.Path]::GetRelativePath($src3, $victim.FullName).Replace('\', '/')
+                    ($r.Jobs | Where-Object Step -eq CloudDrill).Detail | Should -BeLike "*'$rel'*does not match*damaged*"
+                    $r.Reason | Should -BeLike "*Drill CloudDrill Failed*$rel*"
+                    $c = Test-NekkBackupCompliance -Path $plan3
+                    ($c | Where-Object Rule -eq IntegrityCheckPassed).Status | Should -Be 'Fail'
+                    ($c | Where-Object Rule -eq IntegrityCheckPassed).Detail | Should -BeLike '*latest cloud restore drill*Failed*'
+                    @(Get-ChildItem (Join-Path $env:NEKKBACKUP_DATA 'plans/studio-c/nekkbackup-cloud-drill') -Force).Count | Should -Be 0
+                }
+                finally { [IO.File]::WriteAllBytes($object.FullName, $good) }
+            }
+
+            It 'compliance fails the drill rule while the cloud drill is missing or stale, and passes once a drill restores the cloud copy' {
+                Get-ChildItem (Join-Path $s3dir3 'fleet/nekk') -Recurse -File | Where-Object { $_.Directory.Name -eq 'drills' } | Remove-Item
+                $rule = Test-NekkBackupCompliance -Path $plan3 | Where-Object Rule -eq DrillWithin92Days
+                $rule.Status | Should -Be 'Fail'
+                $rule.Detail | Should -BeLike '*no passed cloud restore drill*'
+                $rule.Detail | Should -BeLike '*Ghost restore drill passed*'
+                $null = Test-NekkBackupCompliance -Path $plan3 -AsRmmOutput
+                $global:LASTEXITCODE | Should -Be 1
+
+                $again = Invoke-NekkBackupPlan -Path $plan3 -Job Drill
+                $global:LASTEXITCODE | Should -Be 0 -Because $again.Reason
+                foreach ($f in Test-NekkBackupCompliance -Path $plan3) { $f.Status | Should -Be 'Pass' -Because "$($f.Rule): $($f.Detail)" }
+                # 93 days on, every drill is stale — the cloud one named with the others.
+                $stale = Test-NekkBackupCompliance -Path $plan3 -AsOf (Get-Date).AddDays(93) | Where-Object Rule -eq DrillWithin92Days
+                $stale.Status | Should -Be 'Fail'
+                $stale.Detail | Should -BeLike '*last passed cloud restore drill*days old*'
+            }
+
             It 'publishes the host status to the bucket too, and the fleet view reads it' {
                 $s = Get-NekkFleetStatus -Bucket fleet -Endpoint "http://127.0.0.1:$port3" -Prefix nekk -Region us-east-1
                 @($s).Count | Should -Be 1

@@ -40,6 +40,8 @@ namespace NekkBackup.Core.Cloud
                     if (code == 0) return s.InnerException == null || IsTransient(s.InnerException);
                     return false;
                 case AmazonClientException c:
+                    // A body that does not match its ETag/checksum is damage at rest, not a network blip.
+                    if (IsContentMismatch(c)) return false;
                     return c.InnerException == null || IsTransient(c.InnerException);
                 case HttpRequestException:
                 case IOException:
@@ -74,6 +76,9 @@ namespace NekkBackup.Core.Cloud
                 return MapTarget(te, what, t, item);
             }
             var endpoint = Endpoint(t);
+            if (ex is AmazonClientException mismatch && ex is not AmazonServiceException && IsContentMismatch(mismatch))
+                return new NekkBackupException("CloudChecksumMismatch", FailureKind.InvalidData,
+                    $"{what}: the object read back does not match the hash the store keeps for it ({mismatch.Message}); the object in bucket '{t.Bucket}' is damaged.", item, ex);
             if (ex is AmazonServiceException s)
             {
                 if (IsPermanentAuthCode(s.ErrorCode) || (s.StatusCode == HttpStatusCode.Forbidden && string.IsNullOrEmpty(s.ErrorCode)))
@@ -107,6 +112,18 @@ namespace NekkBackup.Core.Cloud
                 $"{what} kept failing at {Endpoint(t)} after retries: {te.Message}", item ?? t.Bucket, te) { IsTransient = true },
             _ => new NekkBackupException("CloudRequestFailed", FailureKind.InvalidOperation, $"{what}: {te.Message}", item ?? t.Bucket, te),
         };
+
+        /// <summary>
+        /// The SDK's own check of a downloaded body failed (its MD5 against the ETag of a single-part object, or a flexible
+        /// checksum): the stored object is damaged. Before this, such a file was reported as "Cannot reach" the endpoint
+        /// and stopped the whole restore.
+        /// </summary>
+        public static bool IsContentMismatch(AmazonClientException ex)
+        {
+            var m = ex.Message ?? "";
+            return m.IndexOf("calculated hash", StringComparison.OrdinalIgnoreCase) >= 0
+                || (m.IndexOf("checksum", StringComparison.OrdinalIgnoreCase) >= 0 && m.IndexOf("match", StringComparison.OrdinalIgnoreCase) >= 0);
+        }
 
         private static string Endpoint(CloudTarget t) => t.Endpoint ?? "AWS S3" + (t.Region != null ? " (" + t.Region + ")" : "");
 

@@ -29,6 +29,10 @@ namespace NekkBackup.Core.Cloud
         public string ThawTier { get; init; } = "Standard";
         /// <summary>How long a thawed copy stays readable.</summary>
         public int ThawDays { get; init; } = 7;
+        /// <summary>Exact manifest paths to restore (the restore drill's sample); null = every path <see cref="Paths"/> matches.</summary>
+        public ISet<string>? OnlyPaths { get; init; }
+        /// <summary>The name of the work in the log and the progress bar.</summary>
+        public string Activity { get; init; } = "Restore-NekkCloudBackup";
     }
 
     /// <summary>Get-NekkCloudBackup and Restore-NekkCloudBackup.</summary>
@@ -94,7 +98,8 @@ namespace NekkBackup.Core.Cloud
             CloudClient.Validate(_target);
 
             var runLabel = options.RunId ?? "latest";
-            using var log = RunLog.Open(RunId.New(), "Restore-NekkCloudBackup");
+            var activity = options.Activity;
+            using var log = RunLog.Open(RunId.New(), activity);
             var observer = log.Wrap(_observer);
             using var client = await CloudClient.OpenAsync(_target, observer, log, ct).ConfigureAwait(false);
             var manifest = await RunManifests.LoadAsync(client, options.RunId, ct).ConfigureAwait(false)
@@ -104,7 +109,7 @@ namespace NekkBackup.Core.Cloud
 
             var match = Matcher(options.Paths);
             var (files, damaged) = CloudRules.SortFiles(manifest, _target, _target.ManifestKey(manifest.RunId));
-            var selected = files.Where(f => match(f.Path)).ToList();
+            var selected = files.Where(f => match(f.Path) && (options.OnlyPaths == null || options.OnlyPaths.Contains(f.Path))).ToList();
             Directory.CreateDirectory(target);
             var root = target.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? target : target + Path.DirectorySeparatorChar;
             var targetStore = new StoreRoot(target, "the restore target");
@@ -183,7 +188,7 @@ namespace NekkBackup.Core.Cloud
                 {
                     Interlocked.Increment(ref done);
                     if (progress.TryEnter())
-                        observer.Progress(new RunProgress("Restore-NekkCloudBackup", $"{Interlocked.Read(ref done)}/{selected.Count} files")
+                        observer.Progress(new RunProgress(activity, $"{Interlocked.Read(ref done)}/{selected.Count} files")
                         {
                             CurrentItem = e.Path, ItemsDone = Interlocked.Read(ref done), ItemsTotal = selected.Count,
                             BytesDone = Interlocked.Read(ref bytes), BytesTotal = total,
@@ -195,7 +200,7 @@ namespace NekkBackup.Core.Cloud
             await BoundedParallel.ForEachAsync(selected.Where(e => !e.IsLink), Math.Max(1, options.ThrottleLimit), OneAsync, ct).ConfigureAwait(false);
             // Links last, so no file is ever written through a link this restore made.
             foreach (var link in selected.Where(e => e.IsLink)) await OneAsync(link).ConfigureAwait(false);
-            observer.Progress(new RunProgress("Restore-NekkCloudBackup", "done") { Completed = true });
+            observer.Progress(new RunProgress(activity, "done") { Completed = true });
 
             TimeSpan? wait = null;
             if (thawed > 0)

@@ -53,6 +53,9 @@ namespace NekkBackup.Core.Cloud
         public string ArchiveManifestKey(string archiveId) => ArchivePrefix + archiveId + ".manifest.json";
         public string DataPrefix => HostRoot + "data/";
         public string StatusKey => HostRoot + "status.json";
+        /// <summary>&lt;Prefix&gt;/&lt;host&gt;/drills/: the restore drills' records, beside the manifests.</summary>
+        public string DrillPrefix => HostRoot + "drills/";
+        public string DrillKey(string drillId) => DrillPrefix + drillId + ".json";
 
         /// <summary>Identity of the endpoint+bucket for the local multipart journal.</summary>
         public string JournalScope => (Endpoint ?? "aws:" + (Region ?? "")) + "|" + Bucket;

@@ -46,6 +46,9 @@ namespace NekkBackup
         /// <summary>GFS retention applied to this host's runs in the bucket after each upload (Remove-NekkCloudBackup -Retention).</summary>
         public RetentionPolicy? CloudRetention { get; init; }
 
+        /// <summary>How the drill restores the cloud copy (a sample or all of the latest run; the Drill key).</summary>
+        public DrillSettings Drill { get; init; } = DrillSettings.Default;
+
         /// <summary>Where the host's status JSON is published for Get-NekkFleetStatus; default under the NAS destination.</summary>
         public string? FleetStatusPath { get; init; }
 

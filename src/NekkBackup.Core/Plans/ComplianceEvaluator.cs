@@ -74,22 +74,26 @@ namespace NekkBackup.Core.Plans
             AddFresh("CloudFresh", Fresh(plan.CloudSchedule, cloud, local, "cloud upload"), cloud, lastCloud);
             AddFresh("ImageFresh", Fresh(plan.ImageSchedule, image, local, "Ghost image"), image, lastImage);
 
-            // DrillWithin92Days: a full folder verification and (with an image leg) a Ghost restore drill, both passed.
+            // DrillWithin92Days: a full folder verification and, with those legs, a Ghost restore drill and a cloud restore drill, all passed.
             var drillParts = new List<(string what, EvidenceRecord? last, LegEvidence e)> { ("folder full verification", LastGood(folder.Drills), folder) };
             if (plan.HasImage) drillParts.Add(("Ghost restore drill", LastGood(image.Drills), image));
+            if (plan.HasCloud) drillParts.Add(("cloud restore drill", LastGood(cloud.Drills), cloud));
             string drillStatus = "Pass";
             var drillDetail = new List<string>();
             foreach (var (what, last, e) in drillParts)
             {
+                // A drill that waits for a thaw is named, so the admin knows it is under way (it does not count until it passes).
+                var waiting = e.Drills.Where(d => d.Status == "ThawRequested" && (last == null || d.StartedUtc > last.StartedUtc)).OrderBy(d => d.StartedUtc).LastOrDefault();
+                var wait = waiting != null ? $"; drill {waiting.Id} waits for a thaw of cold objects since {Stamp(waiting.StartedUtc)}" : "";
                 if (last == null)
                 {
                     drillStatus = "Fail";
-                    drillDetail.Add($"no passed {what} on record{Why(e)}");
+                    drillDetail.Add($"no passed {what} on record{Why(e)}{wait}");
                     continue;
                 }
                 var age = asOfUtc - last.FinishedUtc;
                 var expires = last.FinishedUtc + DrillValidity;
-                if (age > DrillValidity) { drillStatus = "Fail"; drillDetail.Add($"last passed {what} {Stamp(last.FinishedUtc)} is {age.TotalDays:0} days old (a drill counts for 92 days)"); }
+                if (age > DrillValidity) { drillStatus = "Fail"; drillDetail.Add($"last passed {what} {Stamp(last.FinishedUtc)} is {age.TotalDays:0} days old (a drill counts for 92 days){wait}"); }
                 else
                 {
                     if (expires - asOfUtc <= DrillWarnBefore && drillStatus == "Pass") drillStatus = "Warn";
@@ -115,11 +119,11 @@ namespace NekkBackup.Core.Plans
             // IntegrityCheckPassed: the latest check of each leg that has checks did not fail.
             var checkParts = new List<string>();
             string integrity = "Pass";
-            foreach (var e in new[] { folder, image })
+            foreach (var e in new[] { folder, image, cloud })
             {
                 if (!e.Configured) continue;
                 var latest = e.Checks.OrderBy(c => c.FinishedUtc).LastOrDefault();
-                var name = e.Leg == PlanLeg.Folder ? "folder backup check" : "Ghost image drill";
+                var name = e.Leg == PlanLeg.Folder ? "folder backup check" : e.Leg == PlanLeg.Image ? "Ghost image drill" : "cloud restore drill";
                 if (latest == null)
                 {
                     if (integrity == "Pass") integrity = "Warn";
@@ -132,7 +136,7 @@ namespace NekkBackup.Core.Plans
                 }
                 else checkParts.Add($"latest {name} {Stamp(latest.FinishedUtc)} {latest.Status}");
             }
-            Add("IntegrityCheckPassed", integrity, string.Join("; ", checkParts), string.Join("; ", new[] { folder, image }.Where(e => e.Configured).Select(e => e.Location)));
+            Add("IntegrityCheckPassed", integrity, string.Join("; ", checkParts), string.Join("; ", new[] { folder, image, cloud }.Where(e => e.Configured).Select(e => e.Location)));
             return list;
         }
 

@@ -73,15 +73,20 @@ namespace NekkBackup.Core.Plans
 
     /// <summary>
     /// The restore drill: every stored byte of the folder backup re-hashed (Test-NekkFolderBackup -Full) and, with an
-    /// image leg, the Ghost drill it is given.
+    /// image leg, the Ghost drill it is given, and with a cloud leg, the cloud drill it is given.
     /// </summary>
     public sealed class DrillLegRunner : ILegRunner
     {
         private readonly Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>> _imageDrill;
+        private readonly Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>> _cloudDrill;
 
         /// <param name="imageDrill">Test-NekkGhostImage -Full of the plan's latest image (the Ghost leg's drill).</param>
-        public DrillLegRunner(Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>> imageDrill) =>
+        /// <param name="cloudDrill">The latest cloud run (or a sample of it) restored to scratch and verified (the cloud leg's drill).</param>
+        public DrillLegRunner(Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>> imageDrill, Func<PlanJobContext, CancellationToken, Task<PlanHistoryEntry>> cloudDrill)
+        {
             _imageDrill = imageDrill ?? throw new ArgumentNullException(nameof(imageDrill));
+            _cloudDrill = cloudDrill ?? throw new ArgumentNullException(nameof(cloudDrill));
+        }
 
         public PlanLeg Leg => PlanLeg.Drill;
 
@@ -110,6 +115,11 @@ namespace NekkBackup.Core.Plans
                 var imgStart = DateTime.UtcNow;
                 try { steps.Add(await _imageDrill(ctx, ct).ConfigureAwait(false)); }
                 catch (NekkBackupException ex) { steps.Add(PlanRunner.Entry(ctx, Leg, "ImageDrill", imgStart, PlanRunner.StatusOf(ex), ex.Message)); }
+            }
+            if (plan.HasCloud)
+            {
+                ct.ThrowIfCancellationRequested();
+                steps.Add(await _cloudDrill(ctx, ct).ConfigureAwait(false));
             }
             return steps;
         }

@@ -14,11 +14,11 @@ namespace NekkBackup
         public string PlanRunId { get; init; } = "";
         /// <summary>Folder, Image, Cloud or Drill.</summary>
         public string Job { get; init; } = "";
-        /// <summary>Backup, Verify, FullVerify, Capture, ImageDrill, Upload, Defer.</summary>
+        /// <summary>Backup, Verify, FullVerify, Capture, ImageDrill, CloudDrill, Upload, Defer.</summary>
         public string Step { get; init; } = "";
         public DateTime StartedUtc { get; init; }
         public DateTime FinishedUtc { get; init; }
-        /// <summary>Succeeded, CompletedWithErrors, Failed, Refused, Cancelled, Unreachable, Deferred, Passed, Warning.</summary>
+        /// <summary>Succeeded, CompletedWithErrors, Failed, Refused, Cancelled, Unreachable, Deferred, Passed, Warning, ThawRequested (a cloud drill waiting for cold objects).</summary>
         public string Status { get; init; } = "";
         /// <summary>The leg's own run id (folder RunId, image ImageId, cloud RunId) when there is one.</summary>
         public string? LegRunId { get; init; }

@@ -9,7 +9,7 @@ namespace NekkBackup.Core.Plans
     /// The legs of a plan, wired in one place (the static constructor below) and fixed from then on: each leg's
     /// runner and evidence source, and the bucket side of the cloud leg (<see cref="Bucket"/>: Test-NekkBackupPlan's
     /// probe and the fleet status objects). Runners get what they need by constructor (the drill gets the Ghost
-    /// drill); nothing registers itself, and nothing can be swapped at run time. See docs/plan-schema.md, "Wiring a leg".
+    /// and cloud drills); nothing registers itself, and nothing can be swapped at run time. See docs/plan-schema.md, "Wiring a leg".
     /// </summary>
     public static class PlanLegRegistry
     {
@@ -23,7 +23,7 @@ namespace NekkBackup.Core.Plans
                 [PlanLeg.Folder] = new FolderLegRunner(),
                 [PlanLeg.Image] = new GhostLegRunner(),
                 [PlanLeg.Cloud] = new CloudLegRunner(),
-                [PlanLeg.Drill] = new DrillLegRunner(GhostLegRunner.DrillAsync),
+                [PlanLeg.Drill] = new DrillLegRunner(GhostLegRunner.DrillAsync, CloudDrillLeg.DrillAsync),
             };
             Sources = new Dictionary<PlanLeg, ILegEvidenceSource>
             {

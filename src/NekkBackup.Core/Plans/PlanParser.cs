@@ -20,7 +20,7 @@ namespace NekkBackup.Core.Plans
         public static readonly string[] TopKeys =
         {
             "SchemaVersion", "Name", "Host", "Sources", "NasDestination", "Folder", "Retention", "Image", "ImageRetention", "Cloud", "CloudRetention",
-            "Schedules", "Daw", "FleetStatusPath", "Notify", "Report",
+            "Schedules", "Daw", "FleetStatusPath", "Notify", "Report", "Drill",
         };
 
         private static readonly string[] FolderKeys = { "Snapshot", "Exclude", "Include", "MaxChangedPercent" };
@@ -145,6 +145,7 @@ namespace NekkBackup.Core.Plans
             // Alerts and the owner's report (Core/Notify, Core/Reports; docs/plan-schema.md).
             var notify = Notify.NotifySettings.Parse(p.Table(data, "Notify"), planPath);
             var report = Reports.ReportSettings.Parse(p.Table(data, "Report"), planPath);
+            var drill = DrillSettings.Parse(p.Table(data, "Drill"), planPath);
 
             return new BackupPlan
             {
@@ -173,6 +174,7 @@ namespace NekkBackup.Core.Plans
                 FleetStatusPath = fleet,
                 Notify = notify,
                 Report = report,
+                Drill = drill,
                 DawProcesses = daw,
                 DawPolicy = dawPolicy,
                 FolderSchedule = schedules.TryGetValue(PlanLeg.Folder, out var f) ? f : PlanSchedule.DefaultFolder,

@@ -256,7 +256,8 @@ namespace NekkBackup.Core.Plans
             if (list.Contains("Failed")) return "Failed";
             if (list.Contains("Refused")) return "Refused";
             if (cancelled || list.Contains("Cancelled")) return "Cancelled";
-            if (list.Contains("CompletedWithErrors") || list.Contains("Warning")) return "CompletedWithErrors";
+            // A drill waiting for a thaw did not prove the copy yet: the run says so (exit 2) and a later run finishes it.
+            if (list.Contains("CompletedWithErrors") || list.Contains("Warning") || list.Contains("ThawRequested")) return "CompletedWithErrors";
             return "Succeeded";
         }
 

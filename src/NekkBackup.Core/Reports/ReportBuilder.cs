@@ -79,6 +79,7 @@ namespace NekkBackup.Core.Reports
             }
             var drills = new List<ReportDrill> { Drill("Full verification of the NAS backup", evidence[PlanLeg.Folder].Drills) };
             if (plan.HasImage) drills.Add(Drill("Ghost image restore drill", evidence[PlanLeg.Image].Drills));
+            if (plan.HasCloud) drills.Add(Drill("Cloud restore drill", evidence[PlanLeg.Cloud].Drills));
             var drillSchedule = plan.DrillSchedule;
             legs.Add(new ReportLeg
             {

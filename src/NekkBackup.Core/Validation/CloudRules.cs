@@ -84,6 +84,45 @@ namespace NekkBackup.Core.Validation
             return m;
         }
 
+        /// <summary>
+        /// A cloud drill record (&lt;host&gt;/drills/&lt;DrillId&gt;.json): <c>formatVersion</c> first, then the document — its id
+        /// is its key's name, host and run id are safe names, status and scope known, counts in range, times present.
+        /// Damage is <c>NekkBackup.CloudManifestInvalid</c> naming the key and field; such a record is no evidence.
+        /// </summary>
+        public static CloudDrillRecord ParseDrill(byte[] json, string key, string expectedDrillId)
+        {
+            var c = Check(key, "the cloud drill record");
+            CheckVersion(json, c, CloudDrillRecord.Version, $"The cloud drill record '{key}'", key);
+            var d = StoredJson.Parse<CloudDrillRecord>(json, CloudManifest.SerializerOptions, c);
+            if (d.Format != CloudDrillRecord.FormatName) throw c.Error("format", $"is {StoredCheck.Quote(d.Format)}: this is not a NekkBackup cloud drill record");
+            c.Name(d.DrillId, "drillId");
+            c.Equal(d.DrillId, expectedDrillId, "drillId", "a drill record is named after its drill");
+            c.Name(d.Host, "host");
+            if (d.Plan.Length > 0) c.Name(d.Plan, "plan");
+            c.Name(d.RunId, "runId");
+            c.OneOf(d.Status, "status", CloudDrillRecord.Passed, CloudDrillRecord.Failed, CloudDrillRecord.ThawRequested);
+            c.OneOf(d.Scope, "scope", "Full", "Sample");
+            if (double.IsNaN(d.SamplePercent) || d.SamplePercent < 0 || d.SamplePercent > 100) throw c.Error("samplePercent", $"is {d.SamplePercent}, not 0 to 100");
+            c.Range(d.SampleMinBytes, 0, long.MaxValue, "sampleMinBytes");
+            if (d.StartedUtc == default) throw c.Error("startedUtc", "is missing");
+            if (d.FinishedUtc < d.StartedUtc) throw c.Error("finishedUtc", "is before startedUtc");
+            c.Range(d.FilesInRun, 0, MaxFiles, "filesInRun");
+            c.Range(d.FilesSelected, 0, d.FilesInRun, "filesSelected");
+            c.Range(d.FilesVerified, 0, d.FilesSelected, "filesVerified");
+            c.Range(d.BytesInRun, 0, long.MaxValue, "bytesInRun");
+            c.Range(d.BytesSelected, 0, d.BytesInRun, "bytesSelected");
+            c.Range(d.BytesVerified, 0, d.BytesSelected, "bytesVerified");
+            c.Range(d.Errors, 0, long.MaxValue, "errors");
+            c.Range(d.ThawRequestedFiles, 0, d.FilesSelected, "thawRequested");
+            if (d.ThawTier != null) c.OneOf(d.ThawTier, "thawTier", "Standard", "Bulk", "Expedited");
+            if (d.ExpectedWaitHours is double w && (double.IsNaN(w) || w < 0 || w > 24 * 30)) throw c.Error("expectedWaitHours", $"is {w}, not 0 to 720");
+            d.Problems = new List<string>(c.Strings(d.Problems, "problems", CloudDrillRecord.MaxProblems + 1));
+            // A passed drill verified everything it selected and found nothing wrong.
+            if (d.Status == CloudDrillRecord.Passed && (d.Errors != 0 || d.FilesVerified != d.FilesSelected || d.ThawRequestedFiles != 0 || d.Problems.Count != 0))
+                throw c.Error("status", "is Passed, but the counts say otherwise");
+            return d;
+        }
+
         /// <summary>The usable files of an archive manifest (inside the tar, safe paths, real hashes) and the error of every other one.</summary>
         public static (List<ArchiveManifestEntry> Good, List<(string Item, NekkBackupException Error)> Bad) SortArchiveFiles(ArchiveManifest m, string key)
         {

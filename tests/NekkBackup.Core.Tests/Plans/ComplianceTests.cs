@@ -31,7 +31,7 @@ namespace NekkBackup.Core.Tests.Plans
             StartedUtc = local.ToUniversalTime(), FinishedUtc = local.ToUniversalTime().AddMinutes(5), Status = status, Id = "r" + local.Ticks, From = "test",
         };
 
-        private static EvidenceSet Evidence(DateTime folder, DateTime? cloud, DateTime? image, DateTime? drill, string checkStatus = "Passed")
+        private static EvidenceSet Evidence(DateTime folder, DateTime? cloud, DateTime? image, DateTime? drill, string checkStatus = "Passed", bool cloudDrill = true)
         {
             var d = new Dictionary<PlanLeg, LegEvidence>
             {
@@ -42,7 +42,13 @@ namespace NekkBackup.Core.Tests.Plans
                     Checks = new[] { Run(folder.AddMinutes(6), checkStatus) },
                     Drills = drill != null ? new[] { Run(drill.Value, "Passed") } : Array.Empty<EvidenceRecord>(),
                 },
-                [PlanLeg.Cloud] = new LegEvidence { Leg = PlanLeg.Cloud, Location = "s3://offsite/nekk", Runs = cloud != null ? new[] { Run(cloud.Value) } : Array.Empty<EvidenceRecord>() },
+                [PlanLeg.Cloud] = new LegEvidence
+                {
+                    Leg = PlanLeg.Cloud, Location = "s3://offsite/nekk",
+                    Runs = cloud != null ? new[] { Run(cloud.Value) } : Array.Empty<EvidenceRecord>(),
+                    Checks = drill != null && cloudDrill ? new[] { Run(drill.Value, "Passed") } : Array.Empty<EvidenceRecord>(),
+                    Drills = drill != null && cloudDrill ? new[] { Run(drill.Value, "Passed") } : Array.Empty<EvidenceRecord>(),
+                },
                 [PlanLeg.Image] = new LegEvidence
                 {
                     Leg = PlanLeg.Image, Location = "/mnt/nas2/ghost",
@@ -127,6 +133,40 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Contains("92 days", expired["DrillWithin92Days"].Detail);
             // Runs after AsOf do not count: judged before the drill, there was none.
             Assert.Equal("Fail", Judge(plan, e, drill.AddDays(-1))["DrillWithin92Days"].Status);
+        }
+
+        [Fact]
+        public void Drill_rule_needs_the_cloud_drill_too_and_names_one_waiting_for_a_thaw()
+        {
+            var plan = Plan();
+            var drill = Wed.AddDays(-20);
+            var without = Evidence(Wed.AddHours(12), Wed.AddDays(-1).AddHours(21), new DateTime(2026, 11, 22, 2, 0, 0), drill, cloudDrill: false);
+            var f = Judge(plan, without, Wed.AddHours(13));
+            Assert.Equal("Fail", f["DrillWithin92Days"].Status);
+            Assert.Contains("no passed cloud restore drill", f["DrillWithin92Days"].Detail);
+            Assert.Contains("Ghost restore drill passed", f["DrillWithin92Days"].Detail);
+            Assert.Equal("Warn", f["IntegrityCheckPassed"].Status);
+            Assert.Contains("no cloud restore drill on record yet", f["IntegrityCheckPassed"].Detail);
+
+            // A drill waiting for a thaw is named but does not count; a failed cloud drill fails the integrity rule.
+            var cloud = without[PlanLeg.Cloud];
+            var waiting = new EvidenceSet(new Dictionary<PlanLeg, LegEvidence>
+            {
+                [PlanLeg.Folder] = without[PlanLeg.Folder], [PlanLeg.Image] = without[PlanLeg.Image],
+                [PlanLeg.Cloud] = new LegEvidence
+                {
+                    Leg = PlanLeg.Cloud, Location = cloud.Location, Runs = cloud.Runs,
+                    Drills = new[] { Run(drill.AddDays(1), "ThawRequested") }, Checks = new[] { Run(drill, "Failed") },
+                },
+            });
+            var w = Judge(plan, waiting, Wed.AddHours(13));
+            Assert.Equal("Fail", w["DrillWithin92Days"].Status);
+            Assert.Contains("waits for a thaw", w["DrillWithin92Days"].Detail);
+            Assert.Equal("Fail", w["IntegrityCheckPassed"].Status);
+            Assert.Contains("latest cloud restore drill", w["IntegrityCheckPassed"].Detail);
+
+            // Without a Cloud leg no cloud drill is asked for.
+            Assert.Equal("Pass", Judge(Plan(cloud: false), without, Wed.AddHours(13))["DrillWithin92Days"].Status);
         }
 
         [Fact]

@@ -76,7 +76,28 @@ namespace NekkBackup.Core.Tests.Plans
             { "cloud retention negative", h => h["CloudRetention"] = new Hashtable { ["KeepLast"] = 2, ["Monthly"] = -1 }, "'CloudRetention' Retention counts cannot be negative" },
             { "unknown cloud retention key", h => h["CloudRetention"] = new Hashtable { ["Yearly"] = 2 }, "'CloudRetention.Yearly' is not a known key" },
             { "bad endpoint", h => h["Cloud"] = new Hashtable { ["Bucket"] = "b", ["Endpoint"] = "not a url" }, "'Cloud.Endpoint' 'not a url' is not an absolute URL" },
+            { "drill sample under 5 %", h => h["Drill"] = new Hashtable { ["SamplePercent"] = 2 }, "'Drill.SamplePercent' must be between 5 and 100 (was 2)" },
+            { "drill sample under 1 GiB", h => h["Drill"] = new Hashtable { ["SampleGB"] = 0 }, "'Drill.SampleGB' must be between 1 and" },
+            { "drill scope unknown", h => h["Drill"] = new Hashtable { ["Cloud"] = "Some" }, "'Drill.Cloud' is 'Some'; use one of Sample, Full" },
+            { "drill scratch relative", h => h["Drill"] = new Hashtable { ["Scratch"] = "tmp" }, "'Drill.Scratch' 'tmp' must be an absolute path" },
+            { "drill unknown key", h => h["Drill"] = new Hashtable { ["Files"] = 3 }, "'Drill.Files' is not a known key" },
         };
+
+        [Fact]
+        public void Drill_key_defaults_to_a_5_percent_1_GiB_sample_and_reads_its_settings()
+        {
+            Assert.Equal("Sample", PlanParser.Parse(PlanTestData.Full(), "/etc/nekk/p.psd1").Drill.Cloud);
+            Assert.Equal(1L << 30, PlanParser.Parse(PlanTestData.Full(), "/etc/nekk/p.psd1").Drill.SampleMinBytes);
+            var h = PlanTestData.Full();
+            h["Drill"] = new Hashtable { ["Cloud"] = "full", ["SamplePercent"] = 10, ["SampleGB"] = 4, ["Seed"] = 17, ["Scratch"] = "/srv/scratch", ["ThawTier"] = "bulk" };
+            var d = PlanParser.Parse(h, "/etc/nekk/p.psd1").Drill;
+            Assert.True(d.Full);
+            Assert.Equal(10, d.SamplePercent);
+            Assert.Equal(4L << 30, d.SampleMinBytes);
+            Assert.Equal(17, d.Seed);
+            Assert.Equal("/srv/scratch", d.Scratch);
+            Assert.Equal("Bulk", d.ThawTier);
+        }
 
         [Theory]
         [MemberData(nameof(BadPlans))]

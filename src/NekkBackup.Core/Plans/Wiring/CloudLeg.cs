@@ -59,7 +59,12 @@ namespace NekkBackup.Core.Plans
                     Detail = $"{run.FilesScanned} scanned, {run.FilesUploaded} uploaded ({ByteSize.Format(run.BytesUploaded)}), {run.FilesSkipped} already there; manifest {run.ManifestKey}",
                 };
                 bool committed = run.Status is "Succeeded" or "CompletedWithErrors";
-                return plan.CloudRetention == null || !committed ? new[] { upload } : new[] { upload, await RetainAsync(ctx, ct).ConfigureAwait(false) };
+                var steps = new List<PlanHistoryEntry> { upload };
+                if (plan.CloudRetention != null && committed) steps.Add(await RetainAsync(ctx, ct).ConfigureAwait(false));
+                // A drill that waited for cold objects to thaw finishes on the next daily run (its own Drill step).
+                if (committed && await CloudDrillLeg.FinishPendingAsync(ctx, ct).ConfigureAwait(false) is PlanHistoryEntry drill)
+                    steps.Add(drill);
+                return steps;
             }
             catch (NekkBackupException ex)
             {
@@ -96,7 +101,10 @@ namespace NekkBackup.Core.Plans
         }
     }
 
-    /// <summary>Cloud leg evidence: this host's manifests in the bucket (&lt;Prefix&gt;/&lt;host&gt;/manifests/&lt;RunId&gt;.json); the newest is read.</summary>
+    /// <summary>
+    /// Cloud leg evidence: this host's manifests in the bucket (&lt;Prefix&gt;/&lt;host&gt;/manifests/&lt;RunId&gt;.json; the newest is
+    /// read) and its restore drills (&lt;Prefix&gt;/&lt;host&gt;/drills/&lt;DrillId&gt;.json, each validated; a damaged one is no evidence).
+    /// </summary>
     public sealed class CloudEvidenceSource : ILegEvidenceSource
     {
         /// <summary>The run ids before RunId's format (yyyyMMddTHHmmssZ-…), still in older buckets.</summary>
@@ -130,7 +138,8 @@ namespace NekkBackup.Core.Plans
                         Detail = m != null ? $"{m.Files.Count} files in the manifest" : null,
                     };
                 }
-                return new LegEvidence { Leg = Leg, Location = location, Runs = runs };
+                var (drills, checks) = CloudDrillLeg.Evidence(await CloudDrillEngine.ReadAsync(client, ct).ConfigureAwait(false), target.Bucket);
+                return new LegEvidence { Leg = Leg, Location = location, Runs = runs, Drills = drills, Checks = checks };
             }
             catch (NekkBackupException ex)
             {
