@@ -60,7 +60,7 @@ namespace NekkBackup.Commands.Folder
 
         protected override void EndProcessing()
         {
-            string destination = ResolvePath(Destination);
+            string destination = ResolveStorePath(Destination);
             RetentionPolicy? retention = null;
             try
             {

@@ -31,7 +31,7 @@ namespace NekkBackup.Commands.Folder
 
         protected override void ProcessRecord()
         {
-            var destination = ResolvePath(Destination);
+            var destination = ResolveStorePath(Destination);
             try
             {
                 if (ParameterSetName == VersionsSet)

@@ -41,7 +41,7 @@ namespace NekkBackup.Commands.Folder
         {
             var options = new FolderRestoreOptions
             {
-                Destination = ResolvePath(Destination),
+                Destination = ResolveStorePath(Destination),
                 Target = ResolvePath(Target),
                 RunId = ParameterSetName == RunIdSet ? RunId : null,
                 AsOf = ParameterSetName == AsOfSet ? AsOf : null,

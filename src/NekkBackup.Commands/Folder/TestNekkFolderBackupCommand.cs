@@ -18,7 +18,7 @@ namespace NekkBackup.Commands.Folder
 
         protected override void ProcessRecord()
         {
-            var destination = ResolvePath(Destination);
+            var destination = ResolveStorePath(Destination);
             var result = Run((observer, ct) => FolderBackupEngine.TestAsync(destination, Full.IsPresent, observer, ct), destination);
             foreach (var w in result.Warnings) WriteWarning(w);
             foreach (var p in result.Problems) WriteWarning("Problem: " + p);

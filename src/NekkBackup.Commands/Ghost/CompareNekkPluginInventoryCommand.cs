@@ -39,7 +39,7 @@ namespace NekkBackup.Commands.Ghost
 
         protected override void ProcessRecord()
         {
-            var repository = ResolvePath(Repository);
+            var repository = ResolveStorePath(Repository);
             var paths = PluginPath == null ? null : System.Array.ConvertAll(PluginPath, ResolvePath);
             var root = ToolRoot == null ? null : ResolvePath(ToolRoot);
             try

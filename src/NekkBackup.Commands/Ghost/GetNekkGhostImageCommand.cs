@@ -22,7 +22,7 @@ namespace NekkBackup.Commands.Ghost
 
         protected override void ProcessRecord()
         {
-            var repository = ResolvePath(Repository);
+            var repository = ResolveStorePath(Repository);
             try
             {
                 var images = GhostRepository.List(repository);

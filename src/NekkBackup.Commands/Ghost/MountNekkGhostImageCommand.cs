@@ -24,7 +24,7 @@ namespace NekkBackup.Commands.Ghost
 
         protected override void ProcessRecord()
         {
-            var repository = ResolvePath(Repository);
+            var repository = ResolveStorePath(Repository);
             var mountPoint = ResolvePath(MountPoint);
             if (!ShouldProcess(mountPoint, $"Mount Ghost image {ImageId} of {repository} read-only (materialised under {repository}/{GhostMountManager.MountsFolder})")) return;
             WriteObject(Run((observer, ct) => GhostMountManager.CreateDefault(observer).MountAsync(repository, ImageId, mountPoint, ct), mountPoint));

@@ -46,7 +46,7 @@ namespace NekkBackup.Commands.Ghost
         protected override void ProcessRecord()
         {
             var source = ResolveSource(Source);
-            var repository = ResolvePath(Repository);
+            var repository = ResolveStorePath(Repository);
             if (!ShouldProcess(repository, $"Capture a Ghost image of {source} ({Mode})")) return;
             var image = Run((observer, ct) => GhostRepository.CaptureAsync(new GhostCaptureOptions
             {

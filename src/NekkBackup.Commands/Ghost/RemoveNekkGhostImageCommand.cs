@@ -47,7 +47,7 @@ namespace NekkBackup.Commands.Ghost
 
         protected override void ProcessRecord()
         {
-            var repository = ResolvePath(Repository);
+            var repository = ResolveStorePath(Repository);
             if (ParameterSetName == ByRetention)
             {
                 ProcessRetention(repository);

@@ -38,7 +38,7 @@ namespace NekkBackup.Commands.Ghost
 
         protected override void ProcessRecord()
         {
-            var repository = ResolvePath(Repository);
+            var repository = ResolveStorePath(Repository);
             var target = IsDevice(Target) ? Target : ResolvePath(Target);
             GhostRestoreCheck check = null!;
             try { check = GhostRestoreCheck.Validate(repository, ImageId, target, Format, Force.IsPresent); }

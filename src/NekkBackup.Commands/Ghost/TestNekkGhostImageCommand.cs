@@ -23,7 +23,7 @@ namespace NekkBackup.Commands.Ghost
 
         protected override void ProcessRecord()
         {
-            var repository = ResolvePath(Repository);
+            var repository = ResolveStorePath(Repository);
             var ids = ImageId;
             var result = Run((observer, ct) => GhostRepository.TestAsync(repository, ids, Full.IsPresent, observer, ct), repository);
             WriteObject(result);

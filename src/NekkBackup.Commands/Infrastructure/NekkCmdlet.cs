@@ -32,12 +32,33 @@ namespace NekkBackup.Commands.Infrastructure
 
         public void Dispose()
         {
+            foreach (var c in _shares.Values) c.Dispose();
+            _shares.Clear();
             _cts.Dispose();
             GC.SuppressFinalize(this);
         }
 
         /// <summary>Resolves a user path (relative to the current location, PSDrive, ~) to a file-system path; need not exist.</summary>
         protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+
+        private readonly Dictionary<string, Core.Plans.NasConnection> _shares = new(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>
+        /// Resolves a destination or repository path and, when it is on a \\nas\share with a credential Set-NekkCredential
+        /// stored, opens that connection until the cmdlet ends — as plans, compliance and the fleet view do — so a script
+        /// running as SYSTEM reaches a workgroup NAS (windows-notes.md §4.4). Elsewhere a no-op.
+        /// </summary>
+        protected string ResolveStorePath(string path)
+        {
+            var full = ResolvePath(path);
+            var share = Core.PathIdentity.UncShare(full);
+            if (share != null && !_shares.ContainsKey(share))
+            {
+                try { _shares[share] = Core.Plans.NasConnection.Open(full); }
+                catch (NekkBackupException ex) { Terminate(ex, full); }
+            }
+            return full;
+        }
 
         /// <summary>True when the caller asked for -WhatIf (or $WhatIfPreference is set): the cmdlet then writes a preview, not a change.</summary>
         protected bool WhatIfRequested =>

@@ -11,6 +11,8 @@ namespace NekkBackup.Core.Validation
     /// </summary>
     internal static class StoredJson
     {
+        private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
         public static T Parse<T>(byte[] json, JsonSerializerOptions options, StoredCheck check) where T : class =>
             Parse(() => JsonSerializer.Deserialize<T>(json, options), check);
 
@@ -39,6 +41,10 @@ namespace NekkBackup.Core.Validation
         /// <summary>A JSON object's root element (for documents read field by field), or the check's error.</summary>
         public static JsonElement ParseObject(byte[] json, StoredCheck check)
         {
+            // Field-by-field readers compare and read names and strings later (TryGetProperty, GetString), which throw
+            // InvalidOperationException on invalid UTF-8: the whole text is checked once, here.
+            try { StrictUtf8.GetCharCount(json); }
+            catch (System.Text.DecoderFallbackException e) { throw check.Error("", "is not valid UTF-8 text", e); }
             try
             {
                 using var doc = JsonDocument.Parse(json);

@@ -32,13 +32,18 @@ namespace NekkBackup.Core.Tests.Storage
         /// </summary>
         protected virtual bool StoreIsolatesConcurrentWrites => true;
 
+        /// <summary>
+        /// True when replacing a file shows its name missing for a moment (ntfs-3g renames over a file by unlink and link):
+        /// a reader then gets NotFound — never a torn body. Lock scans look twice for this reason (LockRecords).
+        /// </summary>
+        protected virtual bool ReplaceMayShowKeyMissing => false;
+
         /// <summary>The whole object, or null when the target refused a torn body on a store that does not isolate writers.</summary>
         protected async Task<byte[]?> ReadWholeOrDetectedAsync(string key)
         {
-            // A store that replaces by unlink-and-rename (ntfs-3g) shows the key missing for a moment: detected, not torn.
             try { return await GetAsync(key); }
-            catch (TargetException ex) when (!StoreIsolatesConcurrentWrites && (ex.ErrorKind == TargetErrorKind.NotFound
-                || (ex.IsTransient && (ex.ErrorKind == TargetErrorKind.ContentMismatch || ex.ErrorKind == TargetErrorKind.Io)))) { return null; }
+            catch (TargetException ex) when (ReplaceMayShowKeyMissing && ex.ErrorKind == TargetErrorKind.NotFound) { return null; }
+            catch (TargetException ex) when (!StoreIsolatesConcurrentWrites && ex.IsTransient && (ex.ErrorKind == TargetErrorKind.ContentMismatch || ex.ErrorKind == TargetErrorKind.Io)) { return null; }
         }
 
         public async Task InitializeAsync() => Target = await OpenFreshAsync();

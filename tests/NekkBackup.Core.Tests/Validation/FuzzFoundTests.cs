@@ -53,6 +53,29 @@ namespace NekkBackup.Core.Tests.Validation
             Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
         }
 
+        // Seed 424245, ghost.config trials 4109, 5374, 6501, 6685…: a byte flip made a property NAME of config.json invalid
+        // UTF-8, and JsonElement.TryGetProperty threw InvalidOperationException out of Test, Remove, Capture and the plan's
+        // image evidence. Every field-by-field reader now gets a document whose whole text is valid UTF-8.
+        [Fact]
+        public void RepositoryConfigWithAnInvalidUtf8Name_IsNamedNotRaw()
+        {
+            using var tmp = new TempDir("ff-cfgutf8");
+            var vol = Path.Combine(tmp.Path, "vol.img");
+            GhostTestSupport.WriteVolumeFile(vol, 64 * 1024, 4);
+            var repo = Path.Combine(tmp.Path, "repo");
+            GhostTestSupport.Capture(vol, repo, chunkSize: 8192);
+            var cfg = Path.Combine(repo, "config.json");
+            var bytes = File.ReadAllBytes(cfg);
+            int at = Encoding.ASCII.GetString(bytes).IndexOf("\"formatVersion\"", StringComparison.Ordinal) + 9;
+            bytes[at] = 0xC3; // a lead byte without its continuation, inside a property name
+            File.WriteAllBytes(cfg, bytes);
+            var e = Assert.Throws<NekkBackupException>(() => GhostTestSupport.Test(repo, true));
+            Assert.Contains(e.ErrorId, new[] { "NekkBackup.NotARepository", "NekkBackup.RepositoryCorrupt" });
+            Assert.Contains("UTF-8", e.Message);
+            var e2 = Assert.Throws<NekkBackupException>(() => GhostTestSupport.Capture(vol, repo, chunkSize: 8192));
+            Assert.StartsWith("NekkBackup.", e2.ErrorId);
+        }
+
         // Seed 2, ghost.drills trial 3: a folder sat where the drill record was to be written, and AtomicFile's rename
         // threw a raw IOException ("Is a directory") out of Test-NekkGhostImage -Full.
         [Fact]
