@@ -40,6 +40,7 @@ namespace NekkBackup.Core.Imaging
         private readonly int _level;
         private KnownChunks _known = new();
         private CancellationToken _ct;
+        private PhaseClock _phases = new();
 
         private ImageCapture(ImageRepository repo, GhostCaptureOptions options, IRunObserver observer, Serilog.ILogger log)
         {
@@ -59,6 +60,7 @@ namespace NekkBackup.Core.Imaging
         public static GhostImage Run(IBlockSource source, string sourceName, GhostCaptureOptions options, IRunObserver outer, CancellationToken ct, IBackupTarget? target = null)
         {
             options.Validate(requireSource: false);
+            var phases = new PhaseClock();
             using var log = RunLog.Open(RunId.New(), "GhostCapture");
             var observer = log.Wrap(outer);
             var repo = target != null
@@ -67,7 +69,8 @@ namespace NekkBackup.Core.Imaging
             repo.Layout?.Create(); // nothing is written through a link or into a file planted where a folder belongs
             using var repoLock = repo.Lock(LockMode.Shared, "capture", observer, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, repoLock.LostToken);
-            var capture = new ImageCapture(repo, options, observer, log.Logger);
+            var capture = new ImageCapture(repo, options, observer, log.Logger) { _phases = phases };
+            phases.Mark("open and lock");
             try { return capture.Capture(source, sourceName, repoLock, run.Token); }
             catch (OperationCanceledException) when (repoLock.IsLost && !ct.IsCancellationRequested) { throw LockLost(repo, repoLock.LostReason); }
         }
@@ -86,6 +89,7 @@ namespace NekkBackup.Core.Imaging
             {
                 inventory = PluginScanner.Scan(_options.PluginPaths, _options.ToolRoot);
                 _observer.Message(RunMessageLevel.Verbose, $"Plugin inventory: {inventory.Plugins.Length} plugins, {inventory.AuthorizationTools.Length} licence tools.");
+                _phases.Mark("plugin inventory");
             }
             (source, var allocation) = UsedBlocks.Prepare(source, sourceName, _options.Mode, _observer, ct);
             var imageId = RunId.New();
@@ -93,7 +97,9 @@ namespace NekkBackup.Core.Imaging
             long size = source.Length;
             var created = DateTime.UtcNow;
             var clock = Stopwatch.StartNew();
+            _phases.Mark("allocation map");
             _known = KnownChunks.List(_repo, ct);
+            _phases.Mark("chunk listing");
             _log.Information("Capturing {Source} ({Device}, {Size} bytes) into {Repository} as {ImageId}; {Known} chunks listed in {Ms} ms",
                 sourceName, source.Path, size, _repo.Root, imageId, _known.Count, clock.ElapsedMilliseconds);
 
@@ -119,12 +125,14 @@ namespace NekkBackup.Core.Imaging
                         meter.Report("Hashing, deduplicating, compressing", bytesDone, size, chunks, ImageIndexWriter.ChunkCount(size, chunkSize), sourceName);
                     });
                     indexSha = index.Complete();
+                    _phases.Mark("read, hash, store");
                     indexStored = true;
                     volumeSha = volume != null ? Hex.Encode(volume.GetHashAndReset()) : "";
                 }
 
                 // Chunks and chunk list reach stable storage before the manifest commits the image.
                 _repo.MakeDurable();
+                _phases.Mark("durability");
                 try { TargetIo.Wait(repoLock.EnsureHeldAsync(ct)); }
                 catch (NekkBackupException e) when (e.ErrorId == "NekkBackup.RepositoryLockLost") { throw LockLost(_repo, repoLock.LostReason, e); }
                 var manifest = new ImageManifest
@@ -139,6 +147,8 @@ namespace NekkBackup.Core.Imaging
                     Mode = allocation != null ? UsedBlocks.UsedBlocksName : UsedBlocks.AllBlocksName, Allocation = allocation,
                 };
                 _repo.WriteManifest(manifest, ct);
+                _phases.Mark("lock check and manifest");
+                _phases.Log(_log, "Capture");
                 meter.Completed("Done");
                 _log.Information("Image {ImageId}: {Chunks} chunks ({ZeroChunks} zero), {Stored} bytes stored, {New} new, in {Ms} ms",
                     imageId, chunks, zeroChunks, totals.StoredBytes, totals.NewBytes, clock.ElapsedMilliseconds);
