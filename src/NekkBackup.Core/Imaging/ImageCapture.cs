@@ -27,6 +27,7 @@ namespace NekkBackup.Core.Imaging
             public byte[] Buffer = Array.Empty<byte>();
             public int Count;
             public ChunkId? Id;
+            public bool Hole;     // known zeros (a hole or free space): not read, Buffer is the shared zero buffer
             public long StoredBytes;
             public long NewBytes;
         }
@@ -167,12 +168,19 @@ namespace NekkBackup.Core.Imaging
         {
             int workers = GhostRepository.Workers(_options.Parallelism);
             var pool = ArrayPool<byte>.Create(chunkSize, workers * 2 + 4);
+            var holes = source as IHoleMap;
+            byte[]? zeros = null;
             long offset = 0, index = 0;
             OrderedPipeline.Run<Item>(
                 produce: () =>
                 {
                     if (offset >= size) return null;
                     int n = (int)Math.Min(chunkSize, size - offset);
+                    if (holes != null && holes.IsHole(offset, n))
+                    {
+                        offset += n;
+                        return new Item { Index = index++, Buffer = zeros ??= new byte[chunkSize], Count = n, Hole = true };
+                    }
                     var buf = pool.Rent(chunkSize);
                     int got;
                     try { got = source.Read(offset, buf, n); }
@@ -190,7 +198,7 @@ namespace NekkBackup.Core.Imaging
                 complete: it =>
                 {
                     complete(it);
-                    pool.Return(it.Buffer);
+                    if (!it.Hole) pool.Return(it.Buffer);
                 },
                 workers, _ct);
         }
@@ -201,7 +209,7 @@ namespace NekkBackup.Core.Imaging
         /// </summary>
         private void Store(Item it)
         {
-            if (IsAllZero(it.Buffer, it.Count)) return;
+            if (it.Hole || IsAllZero(it.Buffer, it.Count)) return;
             var id = ChunkId.Of(it.Buffer, it.Count);
             it.Id = id;
             bool first = _known.Use(id, out int size);
