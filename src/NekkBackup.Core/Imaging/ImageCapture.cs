@@ -116,6 +116,7 @@ namespace NekkBackup.Core.Imaging
                 {
                     Pipeline(source, sourceName, chunkSize, size, it =>
                     {
+                        // In volume order: the pipeline completes batches in order, and a batch's chunks in order.
                         volume?.AppendData(it.Buffer, 0, it.Count);
                         index.Add(it.Id);
                         if (it.Id == null) zeroChunks++;
@@ -164,43 +165,67 @@ namespace NekkBackup.Core.Imaging
             }
         }
 
+        /// <summary>Chunks per pipeline item: about 2 MiB of them, so a worker's hand-off costs once per batch, not per chunk.</summary>
+        internal static int BatchOf(int chunkSize) => Math.Max(1, (2 << 20) / chunkSize);
+
+        /// <summary>
+        /// Reads in volume order on this thread (a hole or free space is not read: a zero chunk), hashes and stores
+        /// batches of chunks on the workers, completes them in order. Batching keeps thread hand-offs (each a wake-up
+        /// that waits its turn on a busy machine) at one per ~2 MiB; reads stay one chunk at a time.
+        /// </summary>
         private void Pipeline(IBlockSource source, string sourceName, int chunkSize, long size, Action<Item> complete)
         {
             int workers = GhostRepository.Workers(_options.Parallelism);
-            var pool = ArrayPool<byte>.Create(chunkSize, workers * 2 + 4);
+            int batch = BatchOf(chunkSize);
+            var pool = ArrayPool<byte>.Create(chunkSize, batch * (workers * 2 + 4));
             var holes = source as IHoleMap;
             byte[]? zeros = null;
             long offset = 0, index = 0;
-            OrderedPipeline.Run<Item>(
+            OrderedPipeline.Run<Item[]>(
                 produce: () =>
                 {
                     if (offset >= size) return null;
-                    int n = (int)Math.Min(chunkSize, size - offset);
-                    if (holes != null && holes.IsHole(offset, n))
+                    var items = new Item[(int)Math.Min(batch, (size - offset + chunkSize - 1) / chunkSize)];
+                    for (int i = 0; i < items.Length; i++)
                     {
+                        int n = (int)Math.Min(chunkSize, size - offset);
+                        if (holes != null && holes.IsHole(offset, n))
+                            items[i] = new Item { Index = index++, Buffer = zeros ??= new byte[chunkSize], Count = n, Hole = true };
+                        else
+                        {
+                            var buf = pool.Rent(chunkSize);
+                            int got;
+                            try { got = source.Read(offset, buf, n); }
+                            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); Release(pool, items); throw Fail.FromIo(e, sourceName); }
+                            if (got != n)
+                            {
+                                pool.Return(buf);
+                                Release(pool, items);
+                                throw Fail.InvalidData("SourceChanged", $"'{sourceName}' ended at {offset + got} bytes, before its size {size}: it shrank while it was read.", sourceName);
+                            }
+                            items[i] = new Item { Index = index++, Buffer = buf, Count = n };
+                        }
                         offset += n;
-                        return new Item { Index = index++, Buffer = zeros ??= new byte[chunkSize], Count = n, Hole = true };
                     }
-                    var buf = pool.Rent(chunkSize);
-                    int got;
-                    try { got = source.Read(offset, buf, n); }
-                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); throw Fail.FromIo(e, sourceName); }
-                    if (got != n)
-                    {
-                        pool.Return(buf);
-                        throw Fail.InvalidData("SourceChanged", $"'{sourceName}' ended at {offset + got} bytes, before its size {size}: it shrank while it was read.", sourceName);
-                    }
-                    var item = new Item { Index = index++, Buffer = buf, Count = n };
-                    offset += n;
-                    return item;
+                    return items;
                 },
-                work: Store,
-                complete: it =>
+                work: items => { foreach (var it in items) Store(it); },
+                complete: items =>
                 {
-                    complete(it);
-                    if (!it.Hole) pool.Return(it.Buffer);
+                    foreach (var it in items) complete(it);
+                    Release(pool, items);
                 },
                 workers, _ct);
+        }
+
+        private static void Release(ArrayPool<byte> pool, Item?[] items)
+        {
+            foreach (var it in items)
+                if (it != null && !it.Hole && it.Buffer.Length > 0)
+                {
+                    pool.Return(it.Buffer);
+                    it.Buffer = Array.Empty<byte>();
+                }
         }
 
         /// <summary>
