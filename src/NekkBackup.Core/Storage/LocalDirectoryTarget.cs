@@ -151,6 +151,7 @@ namespace NekkBackup.Core.Storage
                     }
                     else sha = await CopyAsync(content, fs, options.ExpectedSha256 != null, cancellationToken).ConfigureAwait(false);
                     if (options.Durable) fs.Flush(true);
+                    else LocalPathGuard.StartWriteBack(fs.SafeFileHandle); // written back while the caller works, flushed at its durability point
                 }
                 if (options.ExpectedSha256 != null && !string.Equals(sha, options.ExpectedSha256, StringComparison.OrdinalIgnoreCase))
                     throw new TargetException(TargetErrorKind.ContentMismatch, $"The content written for '{key}' has SHA-256 {sha}, not the expected {options.ExpectedSha256}; nothing was stored.", key);
