@@ -25,6 +25,7 @@ namespace NekkBackup.Core.Folder
     {
         private readonly BackupContext _ctx;
         private readonly Serilog.ILogger? _log;
+        private readonly PhaseClock _phases = new();
 
         public BackupRunner(FolderBackupOptions o, IRunObserver obs, string runId, Serilog.ILogger? log = null)
         {
@@ -67,6 +68,7 @@ namespace NekkBackup.Core.Folder
                 if (Repo.Store.Kind(Repo.FormatFile) != StoredKind.Missing) Repo.CheckFormat();
                 Repo.OpenTarget(_ctx.Observer, _log);
                 held = await FolderLock.AcquireAsync(Repo, "Backup-NekkFolder", _ctx.Options.LockOptions, _ctx.Observer, ct).ConfigureAwait(false);
+                _phases.Mark("open and lock");
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TargetException)
             {
@@ -81,6 +83,7 @@ namespace NekkBackup.Core.Folder
                     throw _ctx.DestinationSetupError(ex);
                 }
                 var baseline = Baseline.Load(Repo, _ctx.Paths, _ctx.Observer);
+                _phases.Mark("format and baseline");
                 // Run ids order the catalog (and which journals a manifest supersedes): never let a clock
                 // step make a new run sort before the last run or an interrupted one.
                 var newest = baseline.NewestRunId;
@@ -91,6 +94,7 @@ namespace NekkBackup.Core.Folder
                         _ctx.Observer.Message(RunMessageLevel.Warning, $"The clock is behind an earlier run ({newest}); this run is recorded after it.");
                 }
                 await Repo.CleanTempFilesAsync(_ctx.Observer, ct).ConfigureAwait(false);
+                _phases.Mark("temp clean-up");
                 // A lost lock stops the scan and the copy like Ctrl+C does, and is then reported as the failure it is.
                 using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, held.LostToken);
                 return await ReadAndWriteAsync(baseline, held, ct, run.Token).ConfigureAwait(false);
@@ -111,6 +115,7 @@ namespace NekkBackup.Core.Folder
                     views.Add(await o.SourceResolver.OpenAsync(Path.GetFullPath(s), ct).ConfigureAwait(false));
                 var snaps = views.Select(v => v.SnapshotId).Where(x => !string.IsNullOrEmpty(x)).ToArray();
                 _ctx.SnapshotUsed = snaps.Length > 0 ? string.Join(", ", snaps) : null;
+                _phases.Mark("sources");
 
                 ScanResult scan;
                 FolderRunPlan plan;
@@ -118,7 +123,9 @@ namespace NekkBackup.Core.Folder
                 {
                     scan = ScanPhase.Run(_ctx, views, runCt);
                     _ctx.FilesScanned = scan.Files;
+                    _phases.Mark("scan");
                     plan = PlanPhase.Build(_ctx, baseline, scan, runCt);
+                    _phases.Mark("plan");
                 }
                 catch (OperationCanceledException) when (runCt.IsCancellationRequested)
                 {
@@ -132,6 +139,7 @@ namespace NekkBackup.Core.Folder
                 mirror.CleanPartials();
                 using (var journal = RunJournal.Create(Repo, _ctx.RunId))
                     await new CopyPhase(_ctx, mirror, journal).RunAsync(plan, baseline.State, runCt).ConfigureAwait(false);
+                _phases.Mark("copy");
                 if (_ctx.Fatal != null)
                 {
                     mirror.CleanPartials();
@@ -148,7 +156,10 @@ namespace NekkBackup.Core.Folder
                     throw new FolderBackupException(ex, _ctx.Finish("Failed", ex.Message));
                 }
                 mirror.CleanPartials();
+                _phases.Mark("commit");
                 if (o.Retention != null) await Retention.ApplyAsync(Repo, o.Retention, _ctx.Observer, ct).ConfigureAwait(false);
+                _phases.Mark("retention");
+                if (_log != null) _phases.Log(_log, "Backup");
                 return _ctx.Finish(status, null);
             }
             finally

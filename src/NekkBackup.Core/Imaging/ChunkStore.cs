@@ -28,7 +28,7 @@ namespace NekkBackup.Core.Imaging
             var file = ChunkCodec.Encode(data, count, compress, level, out int length);
             try
             {
-                TargetIo.Wait(_repo.Target.PutAsync(key, new MemoryStream(file, 0, length, false), ChunkPut, ct));
+                TargetIo.Wait(_repo.Target.PutAsync(key, new MemoryStream(file, 0, length, false, publiclyVisible: true), ChunkPut, ct));
                 return (true, length);
             }
             catch (TargetException e) when (e.ErrorKind == TargetErrorKind.AlreadyExists)

@@ -4,9 +4,10 @@ using System.IO;
 namespace NekkBackup.Core.Imaging
 {
     /// <summary>A disk-image file, or a Linux/macOS block device read through a plain FileStream.</summary>
-    internal sealed class FileBlockSource : IBlockSource
+    internal sealed class FileBlockSource : IBlockSource, IHoleMap
     {
         private readonly FileStream _stream;
+        private readonly FileHoles? _holes;
 
         public FileBlockSource(string path)
         {
@@ -15,6 +16,7 @@ namespace NekkBackup.Core.Imaging
             _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
             IsBlockDevice = LinuxBlockDevice.IsBlockDevice(path);
             Length = IsBlockDevice ? LinuxBlockDevice.GetSize(_stream.SafeFileHandle) : _stream.Length;
+            if (!IsBlockDevice) _holes = FileHoles.TryOpen(path, Length);
         }
 
         public string Path { get; }
@@ -34,6 +36,13 @@ namespace NekkBackup.Core.Imaging
             return total;
         }
 
-        public void Dispose() => _stream.Dispose();
+        /// <summary>A hole of a sparse image file reads as zeros: the capture need not read it.</summary>
+        public bool IsHole(long offset, int count) => _holes != null && _holes.IsHole(offset, count);
+
+        public void Dispose()
+        {
+            _holes?.Dispose();
+            _stream.Dispose();
+        }
     }
 }

@@ -27,6 +27,7 @@ namespace NekkBackup.Core.Imaging
             public byte[] Buffer = Array.Empty<byte>();
             public int Count;
             public ChunkId? Id;
+            public bool Hole;     // known zeros (a hole or free space): not read, Buffer is the shared zero buffer
             public long StoredBytes;
             public long NewBytes;
         }
@@ -40,6 +41,7 @@ namespace NekkBackup.Core.Imaging
         private readonly int _level;
         private KnownChunks _known = new();
         private CancellationToken _ct;
+        private PhaseClock _phases = new();
 
         private ImageCapture(ImageRepository repo, GhostCaptureOptions options, IRunObserver observer, Serilog.ILogger log)
         {
@@ -59,6 +61,7 @@ namespace NekkBackup.Core.Imaging
         public static GhostImage Run(IBlockSource source, string sourceName, GhostCaptureOptions options, IRunObserver outer, CancellationToken ct, IBackupTarget? target = null)
         {
             options.Validate(requireSource: false);
+            var phases = new PhaseClock();
             using var log = RunLog.Open(RunId.New(), "GhostCapture");
             var observer = log.Wrap(outer);
             var repo = target != null
@@ -67,7 +70,8 @@ namespace NekkBackup.Core.Imaging
             repo.Layout?.Create(); // nothing is written through a link or into a file planted where a folder belongs
             using var repoLock = repo.Lock(LockMode.Shared, "capture", observer, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, repoLock.LostToken);
-            var capture = new ImageCapture(repo, options, observer, log.Logger);
+            var capture = new ImageCapture(repo, options, observer, log.Logger) { _phases = phases };
+            phases.Mark("open and lock");
             try { return capture.Capture(source, sourceName, repoLock, run.Token); }
             catch (OperationCanceledException) when (repoLock.IsLost && !ct.IsCancellationRequested) { throw LockLost(repo, repoLock.LostReason); }
         }
@@ -86,6 +90,7 @@ namespace NekkBackup.Core.Imaging
             {
                 inventory = PluginScanner.Scan(_options.PluginPaths, _options.ToolRoot);
                 _observer.Message(RunMessageLevel.Verbose, $"Plugin inventory: {inventory.Plugins.Length} plugins, {inventory.AuthorizationTools.Length} licence tools.");
+                _phases.Mark("plugin inventory");
             }
             (source, var allocation) = UsedBlocks.Prepare(source, sourceName, _options.Mode, _observer, ct);
             var imageId = RunId.New();
@@ -93,7 +98,9 @@ namespace NekkBackup.Core.Imaging
             long size = source.Length;
             var created = DateTime.UtcNow;
             var clock = Stopwatch.StartNew();
+            _phases.Mark("allocation map");
             _known = KnownChunks.List(_repo, ct);
+            _phases.Mark("chunk listing");
             _log.Information("Capturing {Source} ({Device}, {Size} bytes) into {Repository} as {ImageId}; {Known} chunks listed in {Ms} ms",
                 sourceName, source.Path, size, _repo.Root, imageId, _known.Count, clock.ElapsedMilliseconds);
 
@@ -109,6 +116,7 @@ namespace NekkBackup.Core.Imaging
                 {
                     Pipeline(source, sourceName, chunkSize, size, it =>
                     {
+                        // In volume order: the pipeline completes batches in order, and a batch's chunks in order.
                         volume?.AppendData(it.Buffer, 0, it.Count);
                         index.Add(it.Id);
                         if (it.Id == null) zeroChunks++;
@@ -119,12 +127,14 @@ namespace NekkBackup.Core.Imaging
                         meter.Report("Hashing, deduplicating, compressing", bytesDone, size, chunks, ImageIndexWriter.ChunkCount(size, chunkSize), sourceName);
                     });
                     indexSha = index.Complete();
+                    _phases.Mark("read, hash, store");
                     indexStored = true;
                     volumeSha = volume != null ? Hex.Encode(volume.GetHashAndReset()) : "";
                 }
 
                 // Chunks and chunk list reach stable storage before the manifest commits the image.
                 _repo.MakeDurable();
+                _phases.Mark("durability");
                 try { TargetIo.Wait(repoLock.EnsureHeldAsync(ct)); }
                 catch (NekkBackupException e) when (e.ErrorId == "NekkBackup.RepositoryLockLost") { throw LockLost(_repo, repoLock.LostReason, e); }
                 var manifest = new ImageManifest
@@ -139,6 +149,8 @@ namespace NekkBackup.Core.Imaging
                     Mode = allocation != null ? UsedBlocks.UsedBlocksName : UsedBlocks.AllBlocksName, Allocation = allocation,
                 };
                 _repo.WriteManifest(manifest, ct);
+                _phases.Mark("lock check and manifest");
+                _phases.Log(_log, "Capture");
                 meter.Completed("Done");
                 _log.Information("Image {ImageId}: {Chunks} chunks ({ZeroChunks} zero), {Stored} bytes stored, {New} new, in {Ms} ms",
                     imageId, chunks, zeroChunks, totals.StoredBytes, totals.NewBytes, clock.ElapsedMilliseconds);
@@ -153,36 +165,67 @@ namespace NekkBackup.Core.Imaging
             }
         }
 
+        /// <summary>Chunks per pipeline item: about 2 MiB of them, so a worker's hand-off costs once per batch, not per chunk.</summary>
+        internal static int BatchOf(int chunkSize) => Math.Max(1, (2 << 20) / chunkSize);
+
+        /// <summary>
+        /// Reads in volume order on this thread (a hole or free space is not read: a zero chunk), hashes and stores
+        /// batches of chunks on the workers, completes them in order. Batching keeps thread hand-offs (each a wake-up
+        /// that waits its turn on a busy machine) at one per ~2 MiB; reads stay one chunk at a time.
+        /// </summary>
         private void Pipeline(IBlockSource source, string sourceName, int chunkSize, long size, Action<Item> complete)
         {
             int workers = GhostRepository.Workers(_options.Parallelism);
-            var pool = ArrayPool<byte>.Create(chunkSize, workers * 2 + 4);
+            int batch = BatchOf(chunkSize);
+            var pool = ArrayPool<byte>.Create(chunkSize, batch * (workers * 2 + 4));
+            var holes = source as IHoleMap;
+            byte[]? zeros = null;
             long offset = 0, index = 0;
-            OrderedPipeline.Run<Item>(
+            OrderedPipeline.Run<Item[]>(
                 produce: () =>
                 {
                     if (offset >= size) return null;
-                    int n = (int)Math.Min(chunkSize, size - offset);
-                    var buf = pool.Rent(chunkSize);
-                    int got;
-                    try { got = source.Read(offset, buf, n); }
-                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); throw Fail.FromIo(e, sourceName); }
-                    if (got != n)
+                    var items = new Item[(int)Math.Min(batch, (size - offset + chunkSize - 1) / chunkSize)];
+                    for (int i = 0; i < items.Length; i++)
                     {
-                        pool.Return(buf);
-                        throw Fail.InvalidData("SourceChanged", $"'{sourceName}' ended at {offset + got} bytes, before its size {size}: it shrank while it was read.", sourceName);
+                        int n = (int)Math.Min(chunkSize, size - offset);
+                        if (holes != null && holes.IsHole(offset, n))
+                            items[i] = new Item { Index = index++, Buffer = zeros ??= new byte[chunkSize], Count = n, Hole = true };
+                        else
+                        {
+                            var buf = pool.Rent(chunkSize);
+                            int got;
+                            try { got = source.Read(offset, buf, n); }
+                            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); Release(pool, items); throw Fail.FromIo(e, sourceName); }
+                            if (got != n)
+                            {
+                                pool.Return(buf);
+                                Release(pool, items);
+                                throw Fail.InvalidData("SourceChanged", $"'{sourceName}' ended at {offset + got} bytes, before its size {size}: it shrank while it was read.", sourceName);
+                            }
+                            items[i] = new Item { Index = index++, Buffer = buf, Count = n };
+                        }
+                        offset += n;
                     }
-                    var item = new Item { Index = index++, Buffer = buf, Count = n };
-                    offset += n;
-                    return item;
+                    return items;
                 },
-                work: Store,
-                complete: it =>
+                work: items => { foreach (var it in items) Store(it); },
+                complete: items =>
                 {
-                    complete(it);
-                    pool.Return(it.Buffer);
+                    foreach (var it in items) complete(it);
+                    Release(pool, items);
                 },
                 workers, _ct);
+        }
+
+        private static void Release(ArrayPool<byte> pool, Item?[] items)
+        {
+            foreach (var it in items)
+                if (it != null && !it.Hole && it.Buffer.Length > 0)
+                {
+                    pool.Return(it.Buffer);
+                    it.Buffer = Array.Empty<byte>();
+                }
         }
 
         /// <summary>
@@ -191,7 +234,7 @@ namespace NekkBackup.Core.Imaging
         /// </summary>
         private void Store(Item it)
         {
-            if (IsAllZero(it.Buffer, it.Count)) return;
+            if (it.Hole || IsAllZero(it.Buffer, it.Count)) return;
             var id = ChunkId.Of(it.Buffer, it.Count);
             it.Id = id;
             bool first = _known.Use(id, out int size);

@@ -40,6 +40,9 @@ namespace NekkBackup.Core.Snapshots
             if (!OperatingSystemInfo.IsLinux && _runner is ProcessRunner)
                 throw SnapshotErrors.Unsupported("btrfs snapshots exist only on Linux.", fullPath);
 
+            // On the real machine the mount table says "not btrfs" without spawning stat and findmnt (every Auto run asks).
+            if (_runner is ProcessRunner && MountTable.Find(fullPath) is MountInfo m && m.FsType != "btrfs")
+                throw SnapshotErrors.Unsupported($"'{fullPath}' is on {m.FsType} (mounted at {m.Target}), not btrfs.", fullPath);
             var fsType = (await _runner.RunCheckedAsync("SnapshotToolFailed", "stat", new[] { "--file-system", "--format=%T", fullPath }, fullPath, ct).ConfigureAwait(false)).StdOut.Trim();
             if (fsType != "btrfs")
                 throw SnapshotErrors.Unsupported($"'{fullPath}' is on {await FileSystemNameAsync(fullPath, fsType, ct).ConfigureAwait(false)}, not btrfs.", fullPath);

@@ -34,6 +34,8 @@ namespace NekkBackup.Core.Snapshots
 
         public static async Task<MountInfo> FindMountAsync(IProcessRunner runner, string path, CancellationToken ct)
         {
+            // The real machine: its mount table, without a process (MountTable); a runner a test hands in is asked.
+            if (runner is ProcessRunner && MountTable.Find(path) is MountInfo fromTable) return fromTable;
             var r = await runner.RunCheckedAsync("SnapshotToolFailed", "findmnt", FindMountArgs(path), path, ct).ConfigureAwait(false);
             return ParseFindMnt(r.StdOut) ?? throw SnapshotErrors.Unsupported($"findmnt found no mount holding '{path}'.", path);
         }

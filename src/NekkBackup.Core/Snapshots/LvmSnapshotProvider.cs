@@ -114,6 +114,9 @@ namespace NekkBackup.Core.Snapshots
             var mount = await LinuxMounts.FindMountAsync(_runner, fullPath, ct).ConfigureAwait(false);
             if (!_runner.HasTool("lvs"))
                 throw SnapshotErrors.Unsupported($"'{fullPath}' is not on an LVM logical volume (the lvm2 tools are not installed).", fullPath);
+            // Every logical volume is a device-mapper device: on the real machine anything else is answered without lvs.
+            if (_runner is ProcessRunner && OperatingSystemInfo.IsLinux && mount.FsType != "btrfs" && !MountTable.IsDeviceMapper(mount.MajMin))
+                throw SnapshotErrors.Unsupported($"'{fullPath}' is on {mount.Source} ({mount.FsType}), which is not an LVM logical volume.", fullPath);
             var lvs = await _runner.RunCheckedAsync("SnapshotToolFailed", "lvs", LvsArgs(), fullPath, ct).ConfigureAwait(false);
             var origin = MatchMount(ParseLvs(lvs.StdOut), mount)
                 ?? throw SnapshotErrors.Unsupported($"'{fullPath}' is on {mount.Source} ({mount.FsType}), which is not an LVM logical volume.", fullPath);

@@ -143,8 +143,15 @@ namespace NekkBackup.Core.Storage
                 string? sha = null;
                 using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
                 {
-                    sha = await CopyAsync(content, fs, options.ExpectedSha256 != null, cancellationToken).ConfigureAwait(false);
+                    // A buffer in memory (a Ghost chunk) is written as it is: one write, no copy through a staging buffer.
+                    if (options.ExpectedSha256 == null && content is MemoryStream ms && ms.TryGetBuffer(out var seg))
+                    {
+                        fs.Write(seg.Array!, seg.Offset + (int)ms.Position, (int)(ms.Length - ms.Position));
+                        ms.Position = ms.Length;
+                    }
+                    else sha = await CopyAsync(content, fs, options.ExpectedSha256 != null, cancellationToken).ConfigureAwait(false);
                     if (options.Durable) fs.Flush(true);
+                    else LocalPathGuard.StartWriteBack(fs.SafeFileHandle); // written back while the caller works, flushed at its durability point
                 }
                 if (options.ExpectedSha256 != null && !string.Equals(sha, options.ExpectedSha256, StringComparison.OrdinalIgnoreCase))
                     throw new TargetException(TargetErrorKind.ContentMismatch, $"The content written for '{key}' has SHA-256 {sha}, not the expected {options.ExpectedSha256}; nothing was stored.", key);

@@ -27,7 +27,8 @@ namespace NekkBackup.Core.Storage
 
         /// <summary>
         /// True (default): the object is on stable storage when the put returns (fsync on a file system).
-        /// Content-addressed chunks that are re-verified at commit may turn it off for speed.
+        /// Content-addressed chunks that are re-verified at commit may turn it off for speed: a local folder then starts
+        /// writing the object back at once without waiting, and the caller flushes the file system at its durability point.
         /// </summary>
         public bool Durable { get; init; } = true;
 

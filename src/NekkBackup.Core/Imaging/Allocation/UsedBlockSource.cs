@@ -9,7 +9,7 @@ namespace NekkBackup.Core.Imaging.Allocation
     /// only on its used blocks — stable across captures, whatever deleted data or TRIM leaves in the free blocks.
     /// Does not own the source it wraps.
     /// </summary>
-    internal sealed class UsedBlockSource : IBlockSource
+    internal sealed class UsedBlockSource : IBlockSource, IHoleMap
     {
         private readonly IBlockSource _inner;
         private readonly IAllocationMap _map;
@@ -45,6 +45,9 @@ namespace NekkBackup.Core.Imaging.Allocation
             if (offset + got > pos) Array.Clear(buffer, (int)(pos - offset), (int)(offset + got - pos));
             return got;
         }
+
+        /// <summary>Free space, or a hole of the file below: zeros without a read.</summary>
+        public bool IsHole(long offset, int count) => !_map.IsUsed(offset, count) || (_inner is IHoleMap h && h.IsHole(offset, count));
 
         public void Dispose() { }
     }
