@@ -21,6 +21,7 @@ namespace NekkBackup.Core.Validation
         public const long MaxDrillBytes = 16L << 20;
         public const long MaxImageSize = 1L << 50;
         public const int MaxChunkSize = 64 << 20;
+        public const long MaxDurationMs = 366L * 24 * 3600 * 1000; // a capture that took over a year is a damaged record
         private const string AllBlocks = Imaging.UsedBlocks.AllBlocksName, UsedBlocks = Imaging.UsedBlocks.UsedBlocksName;
         private static readonly string[] FileSystems = { "ext2", "ext3", "ext4", "ntfs" };
 
@@ -87,7 +88,7 @@ namespace NekkBackup.Core.Validation
             c.Range(m.ZeroChunks, 0, chunks, "zeroChunks");
             c.Range(m.StoredBytes, 0, long.MaxValue, "storedBytes");
             c.Range(m.NewBytes, 0, long.MaxValue, "newBytes");
-            c.Range(m.DurationMs, 0, long.MaxValue, "durationMs");
+            c.Range(m.DurationMs, 0, MaxDurationMs, "durationMs"); // a TimeSpan in views: no overflow from a lying record
             c.Strings(m.Tags, "tags", 1000, 256);
             c.OneOf(m.Compression, "compression", "zstd", "none");
             m.VolumeSha256 = c.HashOrEmpty(m.VolumeSha256, "volumeSha256"); // null reads as "no volume digest", never as a null

@@ -76,6 +76,30 @@ namespace NekkBackup.Core.Tests.Validation
             Assert.StartsWith("NekkBackup.", e2.ErrorId);
         }
 
+        // Seed 424247, ghost.manifest trial 8066: "durationMs": 1E+18 passed the manifest rules (any non-negative number)
+        // and TimeSpan.FromMilliseconds threw OverflowException out of Get-NekkGhostImage. A duration over a year is damage.
+        [Fact]
+        public void ManifestWithAnImpossibleDuration_IsNamedNotRaw()
+        {
+            using var tmp = new TempDir("ff-duration");
+            var vol = Path.Combine(tmp.Path, "vol.img");
+            GhostTestSupport.WriteVolumeFile(vol, 64 * 1024, 4);
+            var repo = Path.Combine(tmp.Path, "repo");
+            var img = GhostTestSupport.Capture(vol, repo, chunkSize: 8192);
+            var file = Path.Combine(repo, "images", img.ImageId + ".json");
+            var text = File.ReadAllText(file);
+            var at = text.IndexOf("\"durationMs\"", StringComparison.Ordinal);
+            var end = text.IndexOfAny(new[] { ',', '\n', '}' }, at);
+            File.WriteAllText(file, text.Substring(0, at) + "\"durationMs\": 1000000000000000000" + text.Substring(end));
+            var ex = Record.Exception(() => GhostRepository.List(repo, new RecordingObserver()));
+            Assert.True(ex == null || ex is NekkBackupException, ex?.ToString());
+            GhostImageTestResult? r = null;
+            var te = Record.Exception(() => r = GhostTestSupport.Test(repo, true));
+            Assert.True(te == null || te is NekkBackupException, te?.ToString());
+            var said = te?.Message ?? string.Join("\n", r!.Problems.Select(p => p.Message));
+            Assert.Contains("durationMs", said);
+        }
+
         // Seed 2, ghost.drills trial 3: a folder sat where the drill record was to be written, and AtomicFile's rename
         // threw a raw IOException ("Is a directory") out of Test-NekkGhostImage -Full.
         [Fact]
