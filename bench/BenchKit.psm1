@@ -206,7 +206,7 @@ function ConvertTo-BenchMarkdown {
     foreach ($group in @($Result.Rows | ForEach-Object Group | Select-Object -Unique)) {
         $lines.Add('')
         $lines.Add("## $group")
-        $ctx = $Result.Context.$group
+        $ctx = $Result.Context[$group] # a failed section has no context
         if ($ctx) { $lines.Add(''); $lines.Add($ctx) }
         $lines.Add('')
         $lines.Add((ConvertTo-BenchGroupTable @($Result.Rows | Where-Object Group -EQ $group)))
