@@ -86,7 +86,7 @@ namespace NekkBackup.Core.Cloud
             {
                 var head = await _ctx.Client.HeadAsync(key, _ct).ConfigureAwait(false);
                 if (Holds(head, hash, Encryption))
-                    return new ManifestEntry { Key = key, Hash = hash, StorageClass = Existing, StoredSize = head.Size };
+                    return new ManifestEntry { Key = key, Hash = hash, StorageClass = Existing, StoredSize = head!.Size }; // Holds: not null
             }
             for (int attempt = 0; ; attempt++)
             {

@@ -34,7 +34,9 @@ namespace NekkBackup.Core.Plans
         private static readonly AsyncLocal<string?> s_directoryOverride = new();
 
         /// <summary>DPAPI scope of the Windows store (windows-notes.md §4.4, corrected after review W2).</summary>
+#pragma warning disable CA1416 // a value only: it is used on Windows, through the IDpapi seam
         public const DataProtectionScope Scope = DataProtectionScope.LocalMachine;
+#pragma warning restore CA1416
 
         /// <summary>What <see cref="StoredCredential.Protection"/> says for the Windows store.</summary>
         public const string DpapiProtection = "DpapiLocalMachine";

@@ -35,7 +35,10 @@ namespace NekkBackup.Core.Plans
         /// <summary>Every host's status document in the bucket, with its s3:// address (unreadable ones are left out).</summary>
         Task<IReadOnlyList<(string Source, HostStatusDocument Document)>> ReadStatusAsync(FleetBucketTarget bucket, CancellationToken ct);
 
-        /// <summary>The plan history a host published beside the status document at <paramref name="statusSource"/> (empty when there is none or it cannot be read).</summary>
-        Task<IReadOnlyList<PlanHistoryEntry>> ReadHistoryAsync(FleetBucketTarget bucket, string statusSource, CancellationToken ct);
+        /// <summary>
+        /// The plan history each host published beside its status document (one list per address in
+        /// <paramref name="statusSources"/>, in order; empty where there is none or it cannot be read), over one connection.
+        /// </summary>
+        Task<IReadOnlyList<IReadOnlyList<PlanHistoryEntry>>> ReadHistoryAsync(FleetBucketTarget bucket, IReadOnlyList<string> statusSources, CancellationToken ct);
     }
 }

@@ -37,9 +37,7 @@ namespace NekkBackup.Core.Plans
             var list = entries.ToList();
             var problems = new List<string>();
             if (list.Count == 0) return problems;
-            var text = new StringBuilder();
-            foreach (var e in list) text.Append(JsonSerializer.Serialize(e, Json)).Append('\n');
-            var bytes = new UTF8Encoding(false).GetBytes(text.ToString());
+            var bytes = Serialize(list);
             var targets = new List<(string Root, Func<string> Path)> { (OperatingSystemInfo.DataDirectory, () => LocalHistoryPath(plan)) };
             if (toNas) targets.Add((plan.NasDestination, () => NasHistoryPath(plan)));
             foreach (var (root, pathOf) in targets)

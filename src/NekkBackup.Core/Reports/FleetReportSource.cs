@@ -31,11 +31,12 @@ namespace NekkBackup.Core.Reports
         public static async Task<IReadOnlyList<FleetDocument>> ReadBucketAsync(FleetBucketTarget target, CancellationToken ct)
         {
             var docs = await PlanLegRegistry.Bucket.ReadStatusAsync(target, ct).ConfigureAwait(false);
+            var histories = await PlanLegRegistry.Bucket.ReadHistoryAsync(target, docs.Select(d => d.Source).ToList(), ct).ConfigureAwait(false);
             var list = new List<FleetDocument>();
-            foreach (var d in docs)
+            for (int i = 0; i < docs.Count; i++)
             {
-                var history = (await PlanLegRegistry.Bucket.ReadHistoryAsync(target, d.Source, ct).ConfigureAwait(false))
-                    .Where(e => string.Equals(e.Host, d.Document.Host, StringComparison.OrdinalIgnoreCase) || e.Host.Length == 0).ToList();
+                var d = docs[i];
+                var history = histories[i].Where(e => string.Equals(e.Host, d.Document.Host, StringComparison.OrdinalIgnoreCase) || e.Host.Length == 0).ToList();
                 list.Add(new FleetDocument { Source = d.Source, Document = d.Document, History = history, HistorySource = history.Count > 0 ? d.Source : null });
             }
             return list;

@@ -70,20 +70,32 @@ namespace NekkBackup.Core.Plans
             return $"s3://{target.Bucket}/{target.StatusKey}";
         }
 
-        public async Task<IReadOnlyList<PlanHistoryEntry>> ReadHistoryAsync(FleetBucketTarget b, string statusSource, CancellationToken ct)
+        public async Task<IReadOnlyList<IReadOnlyList<PlanHistoryEntry>>> ReadHistoryAsync(FleetBucketTarget b, IReadOnlyList<string> statusSources, CancellationToken ct)
         {
-            // The status's own address names the host folder; the history object sits beside it.
-            var head = $"s3://{b.Bucket}/";
-            if (!statusSource.StartsWith(head, StringComparison.Ordinal) || !statusSource.EndsWith("/" + StatusName, StringComparison.Ordinal))
-                return Array.Empty<PlanHistoryEntry>();
-            var key = statusSource.Substring(head.Length, statusSource.Length - head.Length - StatusName.Length) + HistoryName;
-            try
+            var result = new IReadOnlyList<PlanHistoryEntry>[statusSources.Count];
+            for (int i = 0; i < result.Length; i++) result[i] = Array.Empty<PlanHistoryEntry>();
+            if (result.Length == 0) return result;
+            CloudClient client;
+            try { client = await CloudClient.OpenAsync(FleetTarget(b), null, null, ct, "", check: false).ConfigureAwait(false); }
+            catch (NekkBackupException) { return result; } // a report without charts, not a failed report
+            using (client)
             {
-                using var client = await CloudClient.OpenAsync(FleetTarget(b), null, null, ct, "", check: false).ConfigureAwait(false);
-                var bytes = await client.TryGetSmallAsync(key, ct, PlanRules.MaxStatusBytes).ConfigureAwait(false);
-                return bytes == null ? Array.Empty<PlanHistoryEntry>() : PlanHistoryStore.Parse(bytes, "s3://" + b.Bucket + "/" + key);
+                var head = $"s3://{b.Bucket}/";
+                for (int i = 0; i < result.Length; i++)
+                {
+                    // The status's own address names the host folder; the history object sits beside it.
+                    var source = statusSources[i];
+                    if (!source.StartsWith(head, StringComparison.Ordinal) || !source.EndsWith("/" + StatusName, StringComparison.Ordinal)) continue;
+                    var key = source.Substring(head.Length, source.Length - head.Length - StatusName.Length) + HistoryName;
+                    try
+                    {
+                        var bytes = await client.TryGetSmallAsync(key, ct, PlanRules.MaxStatusBytes).ConfigureAwait(false);
+                        if (bytes != null) result[i] = PlanHistoryStore.Parse(bytes, head + key);
+                    }
+                    catch (NekkBackupException) { } // this host's report has no charts, the others still do
+                }
             }
-            catch (NekkBackupException) { return Array.Empty<PlanHistoryEntry>(); } // a report without charts for this host, not a failed report
+            return result;
         }
 
         public async Task<IReadOnlyList<(string Source, HostStatusDocument Document)>> ReadStatusAsync(FleetBucketTarget b, CancellationToken ct)
