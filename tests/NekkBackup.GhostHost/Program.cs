@@ -92,7 +92,7 @@ internal static class Program
         }
     }
 
-    /// <summary>Slows reads down so a test can kill the process in the middle of a capture.</summary>
+    /// <summary>Slows reads down so a test can kill the process in the middle of a capture: the delay is per MiB read (a capture reads runs of chunks at once).</summary>
     private sealed class SlowSource : IBlockSource
     {
         private readonly IBlockSource _inner;
@@ -100,7 +100,7 @@ internal static class Program
         public SlowSource(IBlockSource inner, int ms) { _inner = inner; _ms = ms; }
         public string Path => _inner.Path;
         public long Length => _inner.Length;
-        public int Read(long offset, byte[] buffer, int count) { Thread.Sleep(_ms); return _inner.Read(offset, buffer, count); }
+        public int Read(long offset, byte[] buffer, int count) { Thread.Sleep(_ms * Math.Max(1, count >> 20)); return _inner.Read(offset, buffer, count); }
         public void Dispose() => _inner.Dispose();
     }
 }

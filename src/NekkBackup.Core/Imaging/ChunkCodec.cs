@@ -25,7 +25,7 @@ namespace NekkBackup.Core.Imaging
         public static long MaxStoredLength(int rawLength) => HeaderSize + 2L * rawLength + 4096;
 
         /// <summary>Header and payload in a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it).</summary>
-        public static byte[] Encode(byte[] data, int count, bool compress, int level, out int length)
+        public static byte[] Encode(byte[] data, int offset, int count, bool compress, int level, out int length)
         {
             byte method = CompressionNone;
             byte[]? compressed = null;
@@ -41,9 +41,9 @@ namespace NekkBackup.Core.Imaging
                         t_level = level;
                     }
                     compressed = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(count));
-                    if (!LooksIncompressible(t_compressor, data, count, compressed))
+                    if (!LooksIncompressible(t_compressor, data, offset, count, compressed))
                     {
-                        int c = t_compressor.Wrap(new ReadOnlySpan<byte>(data, 0, count), new Span<byte>(compressed));
+                        int c = t_compressor.Wrap(new ReadOnlySpan<byte>(data, offset, count), new Span<byte>(compressed));
                         if (c < count - count / 32)
                         {
                             method = CompressionZstd;
@@ -57,7 +57,8 @@ namespace NekkBackup.Core.Imaging
                 file[0] = (byte)'N'; file[1] = (byte)'K'; file[2] = (byte)'C'; file[3] = 1;
                 file[4] = method;
                 unchecked { file[8] = (byte)count; file[9] = (byte)(count >> 8); file[10] = (byte)(count >> 16); file[11] = (byte)(count >> 24); }
-                Buffer.BlockCopy(method == CompressionZstd ? compressed! : data, 0, file, HeaderSize, payloadLength);
+                if (method == CompressionZstd) Buffer.BlockCopy(compressed!, 0, file, HeaderSize, payloadLength);
+                else Buffer.BlockCopy(data, offset, file, HeaderSize, payloadLength);
                 return file;
             }
             finally
@@ -71,12 +72,12 @@ namespace NekkBackup.Core.Imaging
         /// already-compressed media): it is stored raw without paying for a full compression attempt. Measured in
         /// docs/ghost-repository.md.
         /// </summary>
-        private static bool LooksIncompressible(Compressor z, byte[] data, int count, byte[] scratch)
+        private static bool LooksIncompressible(Compressor z, byte[] data, int offset, int count, byte[] scratch)
         {
             if (count < 4 * ProbeSize) return false;
             foreach (int at in new[] { 0, count / 2 })
             {
-                int c = z.Wrap(new ReadOnlySpan<byte>(data, at, ProbeSize), new Span<byte>(scratch));
+                int c = z.Wrap(new ReadOnlySpan<byte>(data, offset + at, ProbeSize), new Span<byte>(scratch));
                 if (c < ProbeSize - ProbeSize / 32) return false;
             }
             return true;

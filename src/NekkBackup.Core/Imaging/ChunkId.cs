@@ -26,7 +26,10 @@ namespace NekkBackup.Core.Imaging
         }
 
         /// <summary>The SHA-256 of <paramref name="count"/> bytes of <paramref name="data"/> (<see cref="Sha256"/>).</summary>
-        public static ChunkId Of(byte[] data, int count) => Parse(Sha256.Of(data, 0, count));
+        public static ChunkId Of(byte[] data, int count) => Of(data, 0, count);
+
+        /// <summary>The SHA-256 of <paramref name="count"/> bytes of <paramref name="data"/> from <paramref name="offset"/>.</summary>
+        public static ChunkId Of(byte[] data, int offset, int count) => new(Sha256.Digest(data, offset, count));
 
         /// <summary>From 64 lower-case hex digits (a chunk file's name read back from the store).</summary>
         public static bool TryParse(string? hex, out ChunkId id)

@@ -22,10 +22,10 @@ namespace NekkBackup.Core.Imaging
         public ChunkStore(ImageRepository repo) => _repo = repo;
 
         /// <summary>Stores a chunk unless it exists. Returns whether this call created it and the stored object's length.</summary>
-        public (bool Created, int Length) Put(ChunkId id, byte[] data, int count, bool compress, int level, CancellationToken ct)
+        public (bool Created, int Length) Put(ChunkId id, byte[] data, int offset, int count, bool compress, int level, CancellationToken ct)
         {
             var key = ImageRepository.ChunkKey(id);
-            var file = ChunkCodec.Encode(data, count, compress, level, out int length);
+            var file = ChunkCodec.Encode(data, offset, count, compress, level, out int length);
             try
             {
                 TargetIo.Wait(_repo.Target.PutAsync(key, new MemoryStream(file, 0, length, false, publiclyVisible: true), ChunkPut, ct));

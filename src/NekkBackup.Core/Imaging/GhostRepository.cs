@@ -38,7 +38,7 @@ namespace NekkBackup.Core.Imaging
             try
             {
                 int chunkSize = ImageRepository.ChunkSizeAt(options.Repository) ?? (options.ChunkSize > 0 ? options.ChunkSize : ImageRepository.DefaultChunkSize);
-                using var source = BlockSources.Open(device, Math.Max(chunkSize, 1 << 20));
+                using var source = BlockSources.Open(device, Math.Max(ImageCapture.BatchOf(chunkSize) * chunkSize, 1 << 20)); // a capture reads up to a batch at once
                 return await CaptureAsync(source, options.Source, options, observer, cancellationToken).ConfigureAwait(false);
             }
             finally

@@ -24,8 +24,10 @@ namespace NekkBackup.Core.Imaging
         private sealed class Item
         {
             public long Index;
-            public byte[] Buffer = Array.Empty<byte>();
+            public byte[] Buffer = Array.Empty<byte>();   // the run's buffer, shared by the run's chunks
+            public int Offset;                            // this chunk's bytes: Buffer[Offset .. Offset + Count)
             public int Count;
+            public bool Owner;                            // the run's first chunk: returns Buffer to the pool
             public ChunkId? Id;
             public bool Hole;     // known zeros (a hole or free space): not read, Buffer is the shared zero buffer
             public long StoredBytes;
@@ -117,7 +119,7 @@ namespace NekkBackup.Core.Imaging
                     Pipeline(source, sourceName, chunkSize, size, it =>
                     {
                         // In volume order: the pipeline completes batches in order, and a batch's chunks in order.
-                        volume?.AppendData(it.Buffer, 0, it.Count);
+                        volume?.AppendData(it.Buffer, it.Offset, it.Count);
                         index.Add(it.Id);
                         if (it.Id == null) zeroChunks++;
                         totals.StoredBytes += it.StoredBytes;
@@ -171,13 +173,15 @@ namespace NekkBackup.Core.Imaging
         /// <summary>
         /// Reads in volume order on this thread (a hole or free space is not read: a zero chunk), hashes and stores
         /// batches of chunks on the workers, completes them in order. Batching keeps thread hand-offs (each a wake-up
-        /// that waits its turn on a busy machine) at one per ~2 MiB; reads stay one chunk at a time.
+        /// that waits its turn on a busy machine) at one per ~2 MiB, and the chunks of a batch that are not holes are
+        /// read with one request per contiguous run: 256 KiB requests read a cold disk at a third of the speed of
+        /// 1-2 MiB ones (docs/ghost-repository.md "Reads").
         /// </summary>
         private void Pipeline(IBlockSource source, string sourceName, int chunkSize, long size, Action<Item> complete)
         {
             int workers = GhostRepository.Workers(_options.Parallelism);
             int batch = BatchOf(chunkSize);
-            var pool = ArrayPool<byte>.Create(chunkSize, batch * (workers * 2 + 4));
+            var pool = ArrayPool<byte>.Create(batch * chunkSize, workers * 2 + 4);
             var holes = source as IHoleMap;
             byte[]? zeros = null;
             long offset = 0, index = 0;
@@ -186,26 +190,41 @@ namespace NekkBackup.Core.Imaging
                 {
                     if (offset >= size) return null;
                     var items = new Item[(int)Math.Min(batch, (size - offset + chunkSize - 1) / chunkSize)];
-                    for (int i = 0; i < items.Length; i++)
+                    int i = 0;
+                    while (i < items.Length)
                     {
                         int n = (int)Math.Min(chunkSize, size - offset);
                         if (holes != null && holes.IsHole(offset, n))
-                            items[i] = new Item { Index = index++, Buffer = zeros ??= new byte[chunkSize], Count = n, Hole = true };
-                        else
                         {
-                            var buf = pool.Rent(chunkSize);
-                            int got;
-                            try { got = source.Read(offset, buf, n); }
-                            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); Release(pool, items); throw Fail.FromIo(e, sourceName); }
-                            if (got != n)
-                            {
-                                pool.Return(buf);
-                                Release(pool, items);
-                                throw Fail.InvalidData("SourceChanged", $"'{sourceName}' ended at {offset + got} bytes, before its size {size}: it shrank while it was read.", sourceName);
-                            }
-                            items[i] = new Item { Index = index++, Buffer = buf, Count = n };
+                            items[i++] = new Item { Index = index++, Buffer = zeros ??= new byte[chunkSize], Count = n, Hole = true };
+                            offset += n;
+                            continue;
                         }
-                        offset += n;
+                        // The run of chunks up to the next hole or the end of the batch: one read.
+                        int run = 1, runBytes = n;
+                        while (i + run < items.Length)
+                        {
+                            int m = (int)Math.Min(chunkSize, size - offset - runBytes);
+                            if (holes != null && holes.IsHole(offset + runBytes, m)) break;
+                            runBytes += m;
+                            run++;
+                        }
+                        var buf = pool.Rent(runBytes);
+                        int got;
+                        try { got = source.Read(offset, buf, runBytes); }
+                        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); Release(pool, items); throw Fail.FromIo(e, sourceName); }
+                        if (got != runBytes)
+                        {
+                            pool.Return(buf);
+                            Release(pool, items);
+                            throw Fail.InvalidData("SourceChanged", $"'{sourceName}' ended at {offset + got} bytes, before its size {size}: it shrank while it was read.", sourceName);
+                        }
+                        for (int r = 0; r < run; r++)
+                        {
+                            int m = (int)Math.Min(chunkSize, runBytes - r * chunkSize);
+                            items[i++] = new Item { Index = index++, Buffer = buf, Offset = r * chunkSize, Count = m, Owner = r == 0 };
+                        }
+                        offset += runBytes;
                     }
                     return items;
                 },
@@ -218,10 +237,11 @@ namespace NekkBackup.Core.Imaging
                 workers, _ct);
         }
 
+        /// <summary>Returns each run's buffer once (its first item owns it).</summary>
         private static void Release(ArrayPool<byte> pool, Item?[] items)
         {
             foreach (var it in items)
-                if (it != null && !it.Hole && it.Buffer.Length > 0)
+                if (it != null && it.Owner && it.Buffer.Length > 0)
                 {
                     pool.Return(it.Buffer);
                     it.Buffer = Array.Empty<byte>();
@@ -234,13 +254,13 @@ namespace NekkBackup.Core.Imaging
         /// </summary>
         private void Store(Item it)
         {
-            if (it.Hole || IsAllZero(it.Buffer, it.Count)) return;
-            var id = ChunkId.Of(it.Buffer, it.Count);
+            if (it.Hole || IsAllZero(it.Buffer, it.Offset, it.Count)) return;
+            var id = ChunkId.Of(it.Buffer, it.Offset, it.Count);
             it.Id = id;
             bool first = _known.Use(id, out int size);
             if (size < 0)
             {
-                var (created, length) = _chunks.Put(id, it.Buffer, it.Count, _compress, _level, _ct);
+                var (created, length) = _chunks.Put(id, it.Buffer, it.Offset, it.Count, _compress, _level, _ct);
                 _known.Stored(id, length);
                 if (created) it.NewBytes = length;
                 size = length;
@@ -248,15 +268,15 @@ namespace NekkBackup.Core.Imaging
             if (first) it.StoredBytes = size;
         }
 
-        private static bool IsAllZero(byte[] buffer, int count)
+        private static bool IsAllZero(byte[] buffer, int offset, int count)
         {
 #if NET
-            return buffer.AsSpan(0, count).IndexOfAnyExcept((byte)0) < 0;
+            return buffer.AsSpan(offset, count).IndexOfAnyExcept((byte)0) < 0;
 #else
-            int i = 0;
-            for (; i + 8 <= count; i += 8)
+            int i = offset, end = offset + count;
+            for (; i + 8 <= end; i += 8)
                 if (BitConverter.ToUInt64(buffer, i) != 0) return false;
-            for (; i < count; i++) if (buffer[i] != 0) return false;
+            for (; i < end; i++) if (buffer[i] != 0) return false;
             return true;
 #endif
         }

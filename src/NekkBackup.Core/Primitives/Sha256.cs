@@ -18,11 +18,22 @@ namespace NekkBackup.Core.Primitives
 
         public static string Of(byte[] data) => Of(data, 0, data.Length);
 
-        public static string Of(byte[] data, int offset, int count)
+        public static string Of(byte[] data, int offset, int count) => Hex.Encode(Digest(data, offset, count));
+
+        /// <summary>The 32-byte digest of a buffer's range (chunk names, hashed per chunk: no hex round trip, no hasher per call).</summary>
+        public static byte[] Digest(byte[] data, int offset, int count)
         {
-            using var sha = SHA256.Create();
-            return Hex.Encode(sha.ComputeHash(data, offset, count));
+#if NET
+            return SHA256.HashData(new ReadOnlySpan<byte>(data, offset, count));
+#else
+            var sha = t_sha ??= SHA256.Create();
+            return sha.ComputeHash(data, offset, count);
+#endif
         }
+
+#if !NET
+        [ThreadStatic] private static SHA256? t_sha;
+#endif
 
         /// <summary>Hashes <paramref name="stream"/> from its position to its end; returns (hex, bytes read).</summary>
         public static async Task<(string Hash, long Length)> OfStreamAsync(Stream stream, CancellationToken cancellationToken, Action<int>? onBytes = null)

@@ -18,11 +18,18 @@ namespace NekkBackup.Core.Tests.Imaging
         private sealed class SlowSource : IBlockSource
         {
             private readonly IBlockSource _inner;
-            public int Reads;
+            public int Reads;   // 64 KiB units read
             public SlowSource(IBlockSource inner) => _inner = inner;
             public string Path => _inner.Path;
             public long Length => _inner.Length;
-            public int Read(long offset, byte[] buffer, int count) { Interlocked.Increment(ref Reads); Thread.Sleep(20); return _inner.Read(offset, buffer, count); }
+            /// <summary>Counts and delays per 64 KiB read (20 ms each): a capture reads a run of chunks at once.</summary>
+            public int Read(long offset, byte[] buffer, int count)
+            {
+                int units = Math.Max(1, count >> 16);
+                Interlocked.Add(ref Reads, units);
+                Thread.Sleep(20 * units);
+                return _inner.Read(offset, buffer, count);
+            }
             public void Dispose() => _inner.Dispose();
         }
 

@@ -93,19 +93,42 @@ namespace NekkBackup.Core.Tests.Imaging
             Assert.Equal("Passed", Test(repo, full: true).Status);
         }
 
-        /// <summary>Records which offsets were read; passes hole questions to the file below.</summary>
+        [Fact]
+        public void ContiguousChunksAreReadInOneRequestPerBatch_NotOneEach()
+        {
+            // Data chunks beside data chunks in one ~2 MiB batch are one read, not one read per chunk.
+            foreach (int chunk in new[] { MiB, 256 << 10 })
+            {
+                using var dir = new TempDir("ghostruns");
+                var path = MakeSparse(dir.Path);
+                var counting = new CountingSource(new FileBlockSource(path));
+                var image = GhostRepository.CaptureAsync(counting, path,
+                    new GhostCaptureOptions { Source = path, Repository = Path.Combine(dir.Path, "repo"), ChunkSize = chunk, VolumeDigest = true },
+                    null, CancellationToken.None).GetAwaiter().GetResult();
+                Assert.Equal(Sha256(path), image.VolumeSha256);
+                if (!OperatingSystem.IsLinux()) continue;
+                // 1 MiB: [1], [4-5], [9], [10] (a batch ends at 10 MiB), [13], [16]; 256 KiB: the 256 KiB at 1 MiB, the two
+                // chunks around 5 MiB, 9-10 MiB and 10-11 MiB, 13-14 MiB, the tail. One chunk per request would be 7 and 16.
+                Assert.True(counting.Requests.Count == 6, $"{chunk}: " + string.Join(", ", counting.Requests));
+            }
+        }
+
+        /// <summary>Records which 1 MiB chunks were read; passes hole questions to the file below.</summary>
         private sealed class CountingSource : IBlockSource, IHoleMap
         {
             private readonly FileBlockSource _inner;
             public CountingSource(FileBlockSource inner) => _inner = inner;
             public System.Collections.Concurrent.ConcurrentBag<long> Offsets { get; } = new();
+            public System.Collections.Concurrent.ConcurrentQueue<(long At, int Count)> Requests { get; } = new();
             public string Path => _inner.Path;
             public long Length => _inner.Length;
             public bool IsHole(long offset, int count) => _inner.IsHole(offset, count);
 
+            /// <summary>Records the offset of each MiB a read covers (a capture reads a run of chunks at once).</summary>
             public int Read(long offset, byte[] buffer, int count)
             {
-                Offsets.Add(offset);
+                Requests.Enqueue((offset, count));
+                for (long at = offset; at < offset + count; at += MiB) Offsets.Add(at);
                 return _inner.Read(offset, buffer, count);
             }
 

@@ -153,20 +153,21 @@ namespace NekkBackup.Core.Tests.Imaging
             Assert.Equal(one.StoredBytes, two.StoredBytes);
         }
 
-        /// <summary>Blocks at its second read until the test lets it go: a capture held in the middle.</summary>
+        /// <summary>Blocks at its <c>holdAt</c>-th read (a capture reads a run of chunks, up to ~2 MiB, at once) until the test lets it go: a capture held in the middle.</summary>
         private sealed class HeldSource : IBlockSource
         {
             private readonly IBlockSource _inner;
+            private readonly int _holdAt;
             private int _reads;
             public readonly ManualResetEventSlim Reached = new();
             public readonly ManualResetEventSlim Release = new();
-            public HeldSource(IBlockSource inner) => _inner = inner;
+            public HeldSource(IBlockSource inner, int holdAt = 2) { _inner = inner; _holdAt = holdAt; }
             public string Path => _inner.Path;
             public long Length => _inner.Length;
 
             public int Read(long offset, byte[] buffer, int count)
             {
-                if (Interlocked.Increment(ref _reads) == 2)
+                if (Interlocked.Increment(ref _reads) == _holdAt)
                 {
                     Reached.Set();
                     Release.Wait(TimeSpan.FromSeconds(60));
@@ -223,7 +224,7 @@ namespace NekkBackup.Core.Tests.Imaging
             WriteVolumeFile(vol, 2 * MiB, seed: 65);
             var root = Path.Combine(dir.Path, "repo");
             Capture(vol, root, chunkSize: (int)(256 << 10));
-            using var held = new HeldSource(BlockSources.Open(vol));
+            using var held = new HeldSource(BlockSources.Open(vol), holdAt: 1); // 2 MiB of 256 KiB chunks: one read
             var capture = GhostRepository.CaptureAsync(held, vol, new GhostCaptureOptions { Repository = root, SkipPluginInventory = true }, null, CancellationToken.None);
             Assert.True(held.Reached.Wait(TimeSpan.FromSeconds(60)));
             try
