@@ -12,6 +12,8 @@ namespace NekkBackup.Commands.Cloud
     [OutputType(typeof(NekkBackup.CloudArchiveRestoreResult))]
     public sealed class RestoreNekkCloudArchiveCommand : CloudCmdletBase
     {
+        protected override bool HandsMemoryBack => true;
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(CloudArchiveIdCompleter))]

@@ -9,6 +9,8 @@ namespace NekkBackup.Commands.Cloud
     [OutputType(typeof(NekkBackup.CloudRestoreResult))]
     public sealed class RestoreNekkCloudBackupCommand : CloudCmdletBase
     {
+        protected override bool HandsMemoryBack => true;
+
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
         public string Target { get; set; } = null!;

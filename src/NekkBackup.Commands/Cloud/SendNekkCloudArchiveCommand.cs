@@ -8,6 +8,8 @@ namespace NekkBackup.Commands.Cloud
     [OutputType(typeof(NekkBackup.CloudArchive))]
     public sealed class SendNekkCloudArchiveCommand : CloudCmdletBase
     {
+        protected override bool HandsMemoryBack => true;
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("FullName")]
         [ValidateNotNullOrEmpty]

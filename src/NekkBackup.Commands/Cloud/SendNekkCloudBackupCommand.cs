@@ -14,6 +14,8 @@ namespace NekkBackup.Commands.Cloud
     [OutputType(typeof(NekkBackup.CloudBackupPreview))]
     public sealed class SendNekkCloudBackupCommand : CloudCmdletBase
     {
+        protected override bool HandsMemoryBack => true;
+
         private readonly List<string> _paths = new();
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]

@@ -12,6 +12,8 @@ namespace NekkBackup.Commands.Ghost
     [OutputType(typeof(GhostImage))]
     public sealed class NewNekkGhostImageCommand : NekkCmdlet
     {
+        protected override bool HandsMemoryBack => true;
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string Source { get; set; } = null!;

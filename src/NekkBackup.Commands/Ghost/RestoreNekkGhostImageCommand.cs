@@ -16,6 +16,8 @@ namespace NekkBackup.Commands.Ghost
     [OutputType(typeof(GhostRestoreResult))]
     public sealed class RestoreNekkGhostImageCommand : NekkCmdlet
     {
+        protected override bool HandsMemoryBack => true;
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string Repository { get; set; } = null!;

@@ -28,6 +28,24 @@ namespace NekkBackup.Commands.Infrastructure
 
         protected CancellationToken CancellationToken => _cts.Token;
 
+        /// <summary>
+        /// True for the cmdlets that move gigabytes through part and chunk buffers (uploads, restores, images, plan runs):
+        /// when their run ends, one full, compacting collection hands those buffers back to the operating system, so an
+        /// admin's session or an RMM agent's host does not keep a run's high-water mark until the next one (measured in
+        /// bench/: a session's resident set grew by ~90 MB over a few uploads without it).
+        /// </summary>
+        protected virtual bool HandsMemoryBack => false;
+
+        private static void HandMemoryBack()
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+#if NET
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+#else
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+#endif
+        }
+
         protected override void StopProcessing() => _cts.Cancel();
 
         public void Dispose()
@@ -142,6 +160,7 @@ namespace NekkBackup.Commands.Infrastructure
             {
                 try { Drain(force: true); } catch (PipelineStoppedException) { }
                 CompleteProgress();
+                if (HandsMemoryBack && work.IsCompleted) HandMemoryBack();
             }
 
             try

@@ -16,6 +16,8 @@ namespace NekkBackup.Commands.Plans
     [OutputType(typeof(PlanRunResult))]
     public sealed class InvokeNekkBackupPlanCommand : PlanCmdletBase
     {
+        protected override bool HandsMemoryBack => true;
+
         [Parameter(Position = 1)]
         [ValidateSet("Due", "Folder", "Image", "Cloud", "Drill")]
         public string Job { get; set; } = "Due";

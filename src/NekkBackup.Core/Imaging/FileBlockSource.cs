@@ -3,11 +3,15 @@ using System.IO;
 
 namespace NekkBackup.Core.Imaging
 {
-    /// <summary>A disk-image file, or a Linux/macOS block device read through a plain FileStream.</summary>
-    internal sealed class FileBlockSource : IBlockSource, IHoleMap
+    /// <summary>
+    /// A disk-image file, or a Linux/macOS block device read through a plain FileStream — and on Linux, aligned ranges
+    /// through a second, O_DIRECT descriptor (<see cref="DirectIo"/>).
+    /// </summary>
+    internal sealed class FileBlockSource : IBlockSource, IHoleMap, IRangeReader
     {
         private readonly FileStream _stream;
         private readonly FileHoles? _holes;
+        private Microsoft.Win32.SafeHandles.SafeFileHandle? _direct;
 
         public FileBlockSource(string path)
         {
@@ -17,19 +21,36 @@ namespace NekkBackup.Core.Imaging
             IsBlockDevice = LinuxBlockDevice.IsBlockDevice(path);
             Length = IsBlockDevice ? LinuxBlockDevice.GetSize(_stream.SafeFileHandle) : _stream.Length;
             if (!IsBlockDevice) _holes = FileHoles.TryOpen(path, Length);
+            _direct = DirectIo.TryOpen(path);
         }
 
         public string Path { get; }
         public long Length { get; }
         public bool IsBlockDevice { get; }
 
-        public int Read(long offset, byte[] buffer, int count)
+        public int Read(long offset, byte[] buffer, int count) => Read(offset, buffer, 0, count);
+
+        public bool ReadsUncached => _direct != null;
+
+        public int Read(long offset, byte[] buffer, int bufferOffset, int count)
         {
-            if (_stream.Position != offset) _stream.Position = offset;
             int total = 0;
+            if (_direct != null)
+            {
+                try { total = Math.Max(0, DirectIo.TryRead(_direct, offset, buffer, bufferOffset, count)); }
+                catch (IOException)
+                {
+                    // The file system refused an uncached read (EINVAL): read cached from now on.
+                    _direct.Dispose();
+                    _direct = null;
+                    total = 0;
+                }
+                if (total == count) return total;
+            }
+            if (_stream.Position != offset + total) _stream.Position = offset + total;
             while (total < count)
             {
-                int n = _stream.Read(buffer, total, count - total);
+                int n = _stream.Read(buffer, bufferOffset + total, count - total);
                 if (n <= 0) break;
                 total += n;
             }
@@ -42,6 +63,7 @@ namespace NekkBackup.Core.Imaging
         public void Dispose()
         {
             _holes?.Dispose();
+            _direct?.Dispose();
             _stream.Dispose();
         }
     }

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -175,13 +174,16 @@ namespace NekkBackup.Core.Imaging
         /// batches of chunks on the workers, completes them in order. Batching keeps thread hand-offs (each a wake-up
         /// that waits its turn on a busy machine) at one per ~2 MiB, and the chunks of a batch that are not holes are
         /// read with one request per contiguous run: 256 KiB requests read a cold disk at a third of the speed of
-        /// 1-2 MiB ones (docs/ghost-repository.md "Reads").
+        /// 1-2 MiB ones; a source that reads uncached (<see cref="IRangeReader"/>) gets aligned buffers
+        /// (docs/ghost-repository.md "Reads").
         /// </summary>
         private void Pipeline(IBlockSource source, string sourceName, int chunkSize, long size, Action<Item> complete)
         {
             int workers = GhostRepository.Workers(_options.Parallelism);
             int batch = BatchOf(chunkSize);
-            var pool = ArrayPool<byte>.Create(batch * chunkSize, workers * 2 + 4);
+            var ranged = source as IRangeReader;
+            bool uncached = ranged?.ReadsUncached == true;
+            var pool = new RunBuffers(batch * chunkSize, workers * 2 + 4, aligned: uncached);
             var holes = source as IHoleMap;
             byte[]? zeros = null;
             long offset = 0, index = 0;
@@ -209,9 +211,9 @@ namespace NekkBackup.Core.Imaging
                             runBytes += m;
                             run++;
                         }
-                        var buf = pool.Rent(runBytes);
+                        var (buf, start) = pool.Rent(runBytes);
                         int got;
-                        try { got = source.Read(offset, buf, runBytes); }
+                        try { got = uncached ? ranged!.Read(offset, buf, start, runBytes) : source.Read(offset, buf, runBytes); }
                         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { pool.Return(buf); Release(pool, items); throw Fail.FromIo(e, sourceName); }
                         if (got != runBytes)
                         {
@@ -222,7 +224,7 @@ namespace NekkBackup.Core.Imaging
                         for (int r = 0; r < run; r++)
                         {
                             int m = (int)Math.Min(chunkSize, runBytes - r * chunkSize);
-                            items[i++] = new Item { Index = index++, Buffer = buf, Offset = r * chunkSize, Count = m, Owner = r == 0 };
+                            items[i++] = new Item { Index = index++, Buffer = buf, Offset = start + r * chunkSize, Count = m, Owner = r == 0 };
                         }
                         offset += runBytes;
                     }
@@ -238,7 +240,7 @@ namespace NekkBackup.Core.Imaging
         }
 
         /// <summary>Returns each run's buffer once (its first item owns it).</summary>
-        private static void Release(ArrayPool<byte> pool, Item?[] items)
+        private static void Release(RunBuffers pool, Item?[] items)
         {
             foreach (var it in items)
                 if (it != null && it.Owner && it.Buffer.Length > 0)

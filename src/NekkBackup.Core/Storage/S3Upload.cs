@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
@@ -62,7 +61,13 @@ namespace NekkBackup.Core.Storage
                 }
                 content.Position -= got; // it changed under us: the general path reads it again
             }
-            var buffer = ArrayPool<byte>.Shared.Rent(_partSize);
+            // Its own buffer, not the shared pool's: the shared pool keeps part-sized arrays alive for the life of the
+            // process (an admin's session), a run's own buffer is collected after it.
+#if NET
+            var buffer = GC.AllocateUninitializedArray<byte>(_partSize);
+#else
+            var buffer = new byte[_partSize];
+#endif
             string? uploadId = null;
             try
             {
@@ -105,7 +110,6 @@ namespace NekkBackup.Core.Storage
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
                 if (uploadId != null) await AbortQuietlyAsync(uploadId).ConfigureAwait(false);
             }
         }

@@ -59,7 +59,7 @@ namespace NekkBackup.Core.Tests.Fuzz
             int ops = 1 + Rng.Next(maxOps);
             try
             {
-                for (int i = 0; i < ops; i++) root = MutateNode(root);
+                for (int i = 0; i < ops && root != null; i++) root = MutateNode(root);
             }
             catch (InvalidOperationException)
             {

@@ -173,7 +173,7 @@ namespace NekkBackup.Core.Tests.Fuzz
                     break;
                 case 5:
                     if (table[key] is IDictionary) { ((IDictionary)table[key]!)["Extra" + _t.Rng.Next(9)] = "x"; _t.Notes.Add($"plan: {label}.Extra added"); return; }
-                    value = new object[] { table[key], table[key] }; what = "a list";
+                    value = new object?[] { table[key], table[key] }; what = "a list";
                     break;
                 case 6:
                     var name = _t.Pick("Password", "Unknown", "host", "SECRETKEY", "Cloud2", "Notify");
@@ -272,7 +272,7 @@ namespace NekkBackup.Core.Tests.Fuzz
                 "List" => manager.List(),
                 _ => manager.FindOrphans(),
             };
-            return Task.FromResult(r);
+            return Task.FromResult<object?>(r);
         }
 
         private static object Add(SnapshotStateStore store)

@@ -98,7 +98,7 @@ namespace NekkBackup.Core.Tests.Storage
             Assert.DoesNotContain(key, await KeysAsync(""));
             var root = Target.Capabilities.LocalRoot;
             if (root != null)
-                Assert.Empty(Directory.EnumerateFiles(Path.Combine(root, StorageKeys.TempSegment)).Where(f => !Path.GetFileName(f).StartsWith("probe-")));
+                Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(root, StorageKeys.TempSegment)), f => !Path.GetFileName(f).StartsWith("probe-"));
         }
 
         // ------------------------------------------------------------------ put / get
