@@ -45,6 +45,32 @@ Describe 'New-NekkBackupPlan' {
         (Import-PowerShellDataFile (Join-Path $work 'np/all.psd1')).Image.Mode | Should -Be 'AllBlocks'
     }
 
+    It '-CloudRetention and -Drill go into the plan file and read back the same; without them the file shows them commented' {
+        $src = New-Item -ItemType Directory (Join-Path $work 'npd/Sessions') -Force
+        $path = Join-Path $work 'npd/drill.psd1'
+        $plan = New-NekkBackupPlan -Path $path -Source $src.FullName -NasDestination (Join-Path $work 'npd/nas') -Bucket 'offsite' `
+            -Endpoint 'http://127.0.0.1:4568' -CloudRetention @{ KeepLast = 3; Weekly = 4 } `
+            -Drill @{ Cloud = 'Full'; Seed = 7; Scratch = (Join-Path $work 'npd/scratch'); ThawTier = 'Bulk' } -DawProcess @()
+        $data = Import-PowerShellDataFile $path
+        $data.CloudRetention.KeepLast | Should -Be 3
+        $data.CloudRetention.Weekly | Should -Be 4
+        $data.Drill.Cloud | Should -Be 'Full'
+        $data.Drill.Seed | Should -Be 7
+        $data.Drill.ThawTier | Should -Be 'Bulk'
+        $data.Drill.Scratch | Should -Be (Join-Path $work 'npd/scratch')
+        # What the cmdlet returns is the written file loaded back by the plan reader.
+        $plan.CloudRetention.KeepLast | Should -Be 3
+        $plan.Drill.Full | Should -BeTrue
+        $plan.Drill.Seed | Should -Be 7
+        $plain = Join-Path $work 'npd/plain.psd1'
+        $null = New-NekkBackupPlan -Path $plain -Source $src.FullName -NasDestination (Join-Path $work 'npd/nas') -Bucket 'offsite' -DawProcess @()
+        $text = Get-Content -Raw $plain
+        $text | Should -Match '# CloudRetention = @\{'
+        $text | Should -Match '# Drill         = @\{'
+        { New-NekkBackupPlan -Path (Join-Path $work 'npd/bad.psd1') -Source $src.FullName -NasDestination (Join-Path $work 'npd/nas') `
+            -CloudRetention @{ KeepLast = 3 } -DawProcess @() -ErrorAction Stop } | Should -Throw -ErrorId 'NekkBackup.InvalidPlan*'
+    }
+
     It '-Exclude/-Include go into the plan, and its Folder job leaves the excluded files out (issue 13 item 12)' {
         $root = New-Item -ItemType Directory (Join-Path $work 'npx') -Force
         $src = New-Item -ItemType Directory (Join-Path $root 'Sessions') -Force

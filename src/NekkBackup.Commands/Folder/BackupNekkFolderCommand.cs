@@ -16,8 +16,6 @@ namespace NekkBackup.Commands.Folder
     [OutputType(typeof(FolderBackupPreview))]
     public sealed class BackupNekkFolderCommand : NekkCmdlet
     {
-        protected override bool HandsMemoryBack => true;
-
         private readonly List<string> _sources = new();
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]

@@ -40,6 +40,10 @@ namespace NekkBackup.Commands.Plans
         [Parameter] [ArgumentCompleter(typeof(AwsProfileCompleter))] public string? ProfileName { get; set; }
         [Parameter] public Hashtable? Retention { get; set; }
         [Parameter] public Hashtable? ImageRetention { get; set; }
+        /// <summary>The bucket's GFS retention (Remove-NekkCloudBackup -Retention after each upload); needs -Bucket.</summary>
+        [Parameter] public Hashtable? CloudRetention { get; set; }
+        /// <summary>How the drill restores the cloud copy: @{ Cloud = 'Sample'|'Full'; SamplePercent; SampleGB; Seed; Scratch; ThawTier }.</summary>
+        [Parameter] public Hashtable? Drill { get; set; }
         [Parameter] public Hashtable? Schedules { get; set; }
         [Parameter] public string[]? DawProcess { get; set; }
 
@@ -91,6 +95,8 @@ namespace NekkBackup.Commands.Plans
             }
             if (Retention != null) data["Retention"] = PlanFile.Plain(Retention);
             if (ImageRetention != null) data["ImageRetention"] = PlanFile.Plain(ImageRetention);
+            if (CloudRetention != null) data["CloudRetention"] = PlanFile.Plain(CloudRetention);
+            if (Drill != null) data["Drill"] = PlanFile.Plain(Drill);
             if (Schedules != null) data["Schedules"] = PlanFile.Plain(Schedules);
             if (DawProcess != null || DawPolicy != null)
             {

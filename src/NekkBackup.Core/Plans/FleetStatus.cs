@@ -43,7 +43,14 @@ namespace NekkBackup.Core.Plans
         public static HostStatusDocument Build(BackupPlan plan, IReadOnlyList<ComplianceFinding> findings, EvidenceSet evidence, IReadOnlyList<PlanHistoryEntry> history, DateTime? nowUtc = null)
         {
             DateTime? Last(PlanLeg leg) => evidence[leg].Runs.Where(r => r.IsGood).Select(r => (DateTime?)r.StartedUtc).DefaultIfEmpty(null).Max();
-            var lastDrill = evidence[PlanLeg.Folder].Drills.Where(r => r.IsGood).Select(r => (DateTime?)r.FinishedUtc).DefaultIfEmpty(null).Max();
+            // The drill a fleet table shows is the one compliance counts (DrillWithin92Days): every leg the plan has drilled,
+            // so the oldest of the legs' latest good drills, and none while one of them has never passed.
+            DateTime? LastDrill(PlanLeg leg) => evidence[leg].Drills.Where(r => r.IsGood).Select(r => (DateTime?)r.FinishedUtc).DefaultIfEmpty(null).Max();
+            var legs = new List<PlanLeg> { PlanLeg.Folder };
+            if (plan.HasImage) legs.Add(PlanLeg.Image);
+            if (plan.HasCloud) legs.Add(PlanLeg.Cloud);
+            var drills = legs.Select(LastDrill).ToList();
+            var lastDrill = drills.Any(d => d == null) ? null : drills.Min();
             return new HostStatusDocument
             {
                 Host = plan.Host,

@@ -70,6 +70,13 @@ namespace NekkBackup.Core.Plans
             {
                 L("    # Cloud         = @{ Bucket = 'studio-offsite'; Endpoint = 'https://s3.eu-central-003.backblazeb2.com'; Prefix = 'nekk'; Region = 'eu-central-003' }");
             }
+            L("    # Runs this host keeps in the bucket after each upload (Remove-NekkCloudBackup -Retention; Object Lock is honoured).");
+            if (p.CloudRetention != null)
+                L($"    CloudRetention  = {Retention(p.CloudRetention)}");
+            else
+                L("    # CloudRetention = @{ KeepLast = 7; Daily = 14; Weekly = 8; Monthly = 12 }");
+            L("    # The quarterly restore drill's cloud part: a seeded sample (at least 5 % and 1 GB) or all of the latest run.");
+            L(p.Drill == DrillSettings.Default ? "    # Drill         = @{ Cloud = 'Sample'; SamplePercent = 5; SampleGB = 1 }" : $"    Drill           = {DrillTable(p.Drill)}");
             L();
             L("    # Local wall-clock times. Frequency: Interval (EveryHours from At to Until) | Daily | Weekly | Quarterly (1 Jan/Apr/Jul/Oct).");
             L("    # Grace: how late a run may be before Test-NekkBackupCompliance calls the leg stale.");
@@ -106,6 +113,16 @@ namespace NekkBackup.Core.Plans
             else L("    # Notify        = @{ When = 'Failure'; Webhook = @{ Name = 'studio-teams'; Format = 'Teams' } }");
             L("}");
             return sb.ToString();
+        }
+
+        private static string DrillTable(DrillSettings d)
+        {
+            var parts = new List<string> { $"Cloud = {Q(d.Cloud)}", $"SamplePercent = {d.SamplePercent.ToString(CultureInfo.InvariantCulture)}",
+                $"SampleGB = {(d.SampleMinBytes / DrillSettings.GiB).ToString(CultureInfo.InvariantCulture)}" };
+            if (d.Seed != null) parts.Add($"Seed = {d.Seed.Value.ToString(CultureInfo.InvariantCulture)}");
+            if (d.Scratch != null) parts.Add($"Scratch = {Q(d.Scratch)}");
+            if (d.ThawTier != DrillSettings.Default.ThawTier) parts.Add($"ThawTier = {Q(d.ThawTier)}");
+            return "@{ " + string.Join("; ", parts) + " }";
         }
 
         private static string Retention(Folder.RetentionPolicy r)

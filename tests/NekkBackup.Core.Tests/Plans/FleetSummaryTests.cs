@@ -36,5 +36,37 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.Equal(new[] { "b-warn", "c-fail", "d-stale", "e-stale-failing" }, s.Attention);
             Assert.Equal("6 hosts: 2 compliant, 1 warning, 1 failing, 2 stale", s.ToString());
         }
+
+        [Fact]
+        public void LastDrill_IsWhenEveryLegOfThePlanHadLastPassed_NotOnlyTheFolders()
+        {
+            var now = new DateTime(2026, 12, 6, 9, 0, 0, DateTimeKind.Utc);
+            var plan = PlanParser.Parse(PlanTestData.Full(), "/etc/nekk/studio-a.psd1"); // folder, image and cloud legs
+            Assert.True(plan.HasImage && plan.HasCloud);
+            EvidenceRecord Drill(int daysAgo, string status = "Passed") => new() { StartedUtc = now.AddDays(-daysAgo).AddHours(-1), FinishedUtc = now.AddDays(-daysAgo), Status = status, Id = "d" + daysAgo };
+            LegEvidence Leg(PlanLeg leg, params EvidenceRecord[] drills) => new() { Leg = leg, Drills = drills };
+            DateTime? LastDrill(EvidenceSet e) => FleetStatus.Build(plan, Array.Empty<ComplianceFinding>(), e, Array.Empty<PlanHistoryEntry>(), now).LastGood["Drill"];
+
+            var all = new EvidenceSet(new Dictionary<PlanLeg, LegEvidence>
+            {
+                [PlanLeg.Folder] = Leg(PlanLeg.Folder, Drill(3), Drill(40)),
+                [PlanLeg.Image] = Leg(PlanLeg.Image, Drill(10), Drill(2, "Failed")),
+                [PlanLeg.Cloud] = Leg(PlanLeg.Cloud, Drill(5)),
+            });
+            Assert.Equal(now.AddDays(-10), LastDrill(all)); // the image leg's last good drill is the oldest of the three
+
+            var cloudNever = new EvidenceSet(new Dictionary<PlanLeg, LegEvidence>
+            {
+                [PlanLeg.Folder] = Leg(PlanLeg.Folder, Drill(3)),
+                [PlanLeg.Image] = Leg(PlanLeg.Image, Drill(4)),
+                [PlanLeg.Cloud] = Leg(PlanLeg.Cloud, Drill(1, "Failed")),
+            });
+            Assert.Null(LastDrill(cloudNever)); // the folder drill alone is not a drill compliance counts
+
+            var folderOnly = PlanParser.Parse(PlanTestData.Minimal(), "/etc/nekk/small.psd1");
+            Assert.False(folderOnly.HasImage || folderOnly.HasCloud);
+            var e = new EvidenceSet(new Dictionary<PlanLeg, LegEvidence> { [PlanLeg.Folder] = Leg(PlanLeg.Folder, Drill(7)) });
+            Assert.Equal(now.AddDays(-7), FleetStatus.Build(folderOnly, Array.Empty<ComplianceFinding>(), e, Array.Empty<PlanHistoryEntry>(), now).LastGood["Drill"]);
+        }
     }
 }
