@@ -4,7 +4,6 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Threading;
-using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
 using NekkBackup.Core.Primitives;
@@ -41,7 +40,7 @@ namespace NekkBackup.Core.Imaging
         private readonly ChunkStore _chunks;
         private readonly bool _compress;
         private readonly int _level;
-        private Task<KnownChunks> _listing = Task.FromResult(new KnownChunks());
+        private KnownChunks _known = new();
         private CancellationToken _ct;
         private PhaseClock _phases = new();
 
@@ -76,11 +75,6 @@ namespace NekkBackup.Core.Imaging
             phases.Mark("open and lock");
             try { return capture.Capture(source, sourceName, repoLock, run.Token); }
             catch (OperationCanceledException) when (repoLock.IsLost && !ct.IsCancellationRequested) { throw LockLost(repo, repoLock.LostReason); }
-            finally
-            {
-                // A capture that failed early leaves no listing running past its lock.
-                try { capture._listing.Wait(TimeSpan.FromMinutes(1)); } catch (Exception) { }
-            }
         }
 
         private static NekkBackupException LockLost(ImageRepository repo, string? why, Exception? inner = null) =>
@@ -92,15 +86,6 @@ namespace NekkBackup.Core.Imaging
         private GhostImage Capture(IBlockSource source, string sourceName, TargetLock repoLock, CancellationToken ct)
         {
             _ct = ct;
-            // One listing of chunks/, beside the plugin inventory, the allocation map and the first reads (on a repository
-            // of a few thousand chunks it was a tenth of a second capture); the first lookup waits for it.
-            _listing = Task.Run(() =>
-            {
-                var listed = Stopwatch.StartNew();
-                var known = KnownChunks.List(_repo, ct);
-                _log.Debug("{Known} chunks listed in {Ms} ms", known.Count, listed.ElapsedMilliseconds);
-                return known;
-            }, ct);
             PluginInventory? inventory = null;
             if (!_options.SkipPluginInventory)
             {
@@ -115,8 +100,10 @@ namespace NekkBackup.Core.Imaging
             var created = DateTime.UtcNow;
             var clock = Stopwatch.StartNew();
             _phases.Mark("allocation map");
-            _log.Information("Capturing {Source} ({Device}, {Size} bytes) into {Repository} as {ImageId}",
-                sourceName, source.Path, size, _repo.Root, imageId);
+            _known = KnownChunks.List(_repo, ct);
+            _phases.Mark("chunk listing");
+            _log.Information("Capturing {Source} ({Device}, {Size} bytes) into {Repository} as {ImageId}; {Known} chunks listed in {Ms} ms",
+                sourceName, source.Path, size, _repo.Root, imageId, _known.Count, clock.ElapsedMilliseconds);
 
             var meter = new GhostProgress(_observer, $"Capturing {sourceName}");
             var totals = new Item();
@@ -140,7 +127,6 @@ namespace NekkBackup.Core.Imaging
                         bytesDone += it.Count;
                         meter.Report("Hashing, deduplicating, compressing", bytesDone, size, chunks, ImageIndexWriter.ChunkCount(size, chunkSize), sourceName);
                     });
-                    _listing.GetAwaiter().GetResult(); // a volume of holes never looked a chunk up: its listing's failure is still the capture's
                     indexSha = index.Complete();
                     _phases.Mark("read, hash, store");
                     indexStored = true;
@@ -273,12 +259,11 @@ namespace NekkBackup.Core.Imaging
             if (it.Hole || IsAllZero(it.Buffer, it.Offset, it.Count)) return;
             var id = ChunkId.Of(it.Buffer, it.Offset, it.Count);
             it.Id = id;
-            var known = _listing.GetAwaiter().GetResult();
-            bool first = known.Use(id, out int size);
+            bool first = _known.Use(id, out int size);
             if (size < 0)
             {
                 var (created, length) = _chunks.Put(id, it.Buffer, it.Offset, it.Count, _compress, _level, _ct);
-                known.Stored(id, length);
+                _known.Stored(id, length);
                 if (created) it.NewBytes = length;
                 size = length;
             }
