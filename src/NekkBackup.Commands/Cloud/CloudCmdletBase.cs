@@ -41,8 +41,7 @@ namespace NekkBackup.Commands.Cloud
 
         protected CloudTarget BuildTarget()
         {
-            if (Credential != null && ProfileName != null)
-                Terminate(Fail.Argument("ConflictingCredential", "Give either -Credential or -ProfileName, not both.", ProfileName));
+            if (CredentialConflict(Credential, ProfileName) is { } conflict) Terminate(conflict);
             try
             {
                 var target = TargetFor(Bucket, Prefix, Endpoint, Region, ProfileName, Credential, HostNameValue, out var stored);
@@ -96,8 +95,7 @@ namespace NekkBackup.Commands.Cloud
         internal static FleetBucketTarget FleetTargetFor(string bucket, string? prefix, string? endpoint, string? region, string? profileName,
             PSCredential? credential, out bool storedCredential)
         {
-            if (credential != null && profileName != null)
-                throw Fail.Argument("ConflictingCredential", "Give either -Credential or -ProfileName, not both.", profileName);
+            if (CredentialConflict(credential, profileName) is { } conflict) throw conflict;
             var t = TargetFor(bucket, prefix, endpoint, region, profileName, credential, null, out storedCredential);
             return new FleetBucketTarget
             {
@@ -105,6 +103,10 @@ namespace NekkBackup.Commands.Cloud
                 AccessKey = t.AccessKey, SecretKey = t.SecretKey,
             };
         }
+
+        /// <summary>-Credential and -ProfileName together: which keys were meant cannot be told.</summary>
+        private static NekkBackupException? CredentialConflict(PSCredential? credential, string? profileName) =>
+            credential != null && profileName != null ? Fail.Argument("ConflictingCredential", "Give either -Credential or -ProfileName, not both.", profileName) : null;
 
         internal static string Plain(SecureString s)
         {

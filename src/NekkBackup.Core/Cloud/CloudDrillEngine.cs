@@ -131,7 +131,7 @@ namespace NekkBackup.Core.Cloud
 
         private CloudDrillRecord Begin(string drillId, CloudManifest m, bool full, double percent, long minBytes, int seed, string plan, DateTime started)
         {
-            var content = m.Files.Where(f => f != null && f.LinkTarget == null).ToList();
+            var content = m.Files.Where(HoldsContent).ToList();
             return new CloudDrillRecord
             {
                 DrillId = drillId, Host = _target.HostName, Plan = plan, RunId = m.RunId, Scope = full ? "Full" : "Sample", Seed = seed,
@@ -205,8 +205,7 @@ namespace NekkBackup.Core.Cloud
             long total = files.Sum(f => f.Size);
             long wantBytes = Math.Min(minBytes, total);
             int wantFiles = (int)Math.Min(files.Count, Math.Ceiling(files.Count * Math.Max(0, Math.Min(100, percent)) / 100.0));
-            using var sha = SHA256.Create();
-            var order = files.Select(f => (File: f, Key: Hex.Encode(sha.ComputeHash(Encoding.UTF8.GetBytes(seed.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + f.Path)))))
+            var order = files.Select(f => (File: f, Key: Sha256.Of(Encoding.UTF8.GetBytes(seed.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + f.Path))))
                 .OrderBy(x => x.Key, StringComparer.Ordinal).ThenBy(x => x.File.Path, StringComparer.Ordinal);
             var picked = new List<ManifestEntry>();
             long bytes = 0;
@@ -256,16 +255,19 @@ namespace NekkBackup.Core.Cloud
         {
             var latest = await RunManifests.LoadAsync(client, null, ct).ConfigureAwait(false)
                 ?? throw Fail.NotFound("CloudRunNotFound", $"Bucket '{_target.Bucket}' holds no backup run under '{_target.HostRoot}' to drill.", _target.Bucket);
-            if (latest.Files.Any(f => f != null && f.LinkTarget == null)) return latest;
+            if (latest.Files.Any(HoldsContent)) return latest;
             var ids = await RunManifests.ListRunIdsAsync(client, ct).ConfigureAwait(false);
             foreach (var id in ids.Where(i => string.CompareOrdinal(i, latest.RunId) < 0).Reverse().Take(MaxRunsBack))
             {
                 var m = await RunManifests.LoadAsync(client, id, ct).ConfigureAwait(false);
-                if (m != null && m.Files.Any(f => f != null && f.LinkTarget == null)) return m;
+                if (m != null && m.Files.Any(HoldsContent)) return m;
             }
             throw Fail.NotFound("CloudRunNotFound",
                 $"The latest runs under '{_target.HostRoot}' in bucket '{_target.Bucket}' hold no file to drill: the cloud copy holds only what changed within the upload's ModifiedWithin window, and nothing did.", _target.Bucket);
         }
+
+        /// <summary>A manifest entry a drill restores: a file, not a link (a null is damage, left to the manifest rules).</summary>
+        private static bool HoldsContent(ManifestEntry? f) => f != null && f.LinkTarget == null;
 
         private async Task RecordAsync(CloudClient client, CloudDrillRecord record, CancellationToken ct)
         {

@@ -33,9 +33,8 @@ namespace NekkBackup.Core.Cloud
 
             var cutoff = options.ModifiedWithin is TimeSpan mw ? DateTime.UtcNow - mw : (DateTime?)null;
             var files = scan.Files.OrderBy(f => f.RelPath, StringComparer.Ordinal).ToList();
-            // The run's test (UploadPhase): same size and time as recorded, and the recorded object known to be there.
-            bool Unchanged(SourceFile f) =>
-                previous.ByPath.TryGetValue(f.RelPath, out var prev) && prev.Size == f.Size && prev.LastWriteTimeUtc == f.MTime && previous.KnownObjects.ContainsKey(prev.Key);
+            // The run's own test (UploadPhase): same size and time as recorded, and the recorded object known to be there.
+            bool Unchanged(SourceFile f) => previous.Unchanged(f, out _);
             var toHash = files.Where(f => !(cutoff is DateTime c && f.MTime < c) && !Unchanged(f)).ToList();
             var hashes = await HashAsync(toHash, options.ThrottleLimit, observer, ct).ConfigureAwait(false);
 

@@ -25,6 +25,9 @@ namespace NekkBackup.Core.Cloud
     {
         public const string BillingNote = "Retrieval and the temporary thawed copy are billed by the provider.";
 
+        /// <summary>The thaw tiers, as plans, drill records and the cmdlets name them.</summary>
+        public static readonly string[] Tiers = { "Standard", "Bulk", "Expedited" };
+
         /// <summary>Standard, Bulk or Expedited (any case); anything else is NekkBackup.InvalidThawTier.</summary>
         public static string NormalizeTier(string? tier) => tier switch
         {

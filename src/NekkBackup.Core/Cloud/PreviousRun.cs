@@ -22,6 +22,13 @@ namespace NekkBackup.Core.Cloud
         /// <summary>Objects known to hold their content, by key (the previous run's, then each one this run stores).</summary>
         public ConcurrentDictionary<string, ManifestEntry> KnownObjects { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>
+        /// The run's test for not reading a file again: the latest run recorded it with the same size and time, and the
+        /// object that entry names is known to be there. <paramref name="recorded"/> is that entry (or null when none).
+        /// </summary>
+        public bool Unchanged(SourceFile f, out ManifestEntry? recorded) =>
+            ByPath.TryGetValue(f.RelPath, out recorded) && recorded.Size == f.Size && recorded.LastWriteTimeUtc == f.MTime && KnownObjects.ContainsKey(recorded.Key);
+
         public static async Task<PreviousRun> LoadAsync(CloudClient client, string? encryption, IRunObserver observer, CancellationToken ct)
         {
             var previous = await RunManifests.LoadAsync(client, null, ct).ConfigureAwait(false);

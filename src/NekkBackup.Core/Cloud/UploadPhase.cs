@@ -91,9 +91,8 @@ namespace NekkBackup.Core.Cloud
 
         private async Task ProcessAsync(SourceFile f)
         {
-            _previous.ByPath.TryGetValue(f.RelPath, out var prev);
-            if ((_cutoff is DateTime cut && f.MTime < cut)
-                || (prev != null && prev.Size == f.Size && prev.LastWriteTimeUtc == f.MTime && _previous.KnownObjects.ContainsKey(prev.Key)))
+            bool unchanged = _previous.Unchanged(f, out var prev);
+            if ((_cutoff is DateTime cut && f.MTime < cut) || unchanged)
             {
                 // Outside -ModifiedWithin, or unchanged: the last entry stands, the file is not read.
                 if (prev != null) Entries[f.RelPath] = prev;

@@ -40,7 +40,7 @@ namespace NekkBackup.Core.Imaging
             const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
             try
             {
-                int fd = open(path, O_RDONLY | O_CLOEXEC | direct);
+                int fd = LinuxBlockDevice.Open(path, O_RDONLY | O_CLOEXEC | direct);
                 return fd < 0 ? null : new SafeFileHandle((IntPtr)fd, ownsHandle: true);
             }
             catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException) { return null; }
@@ -48,11 +48,6 @@ namespace NekkBackup.Core.Imaging
             return null;
 #endif
         }
-
-#if NET
-        [DllImport("libc", SetLastError = true)]
-        private static extern int open(string path, int flags);
-#endif
 
         /// <summary>
         /// Reads through <paramref name="handle"/> when the offset and the buffer are aligned and the buffer has room for the

@@ -24,15 +24,6 @@ namespace NekkBackup.Core.Imaging
         private readonly long _length;
         private long _holeFrom, _holeTo, _dataFrom, _dataTo;
 
-        [DllImport("libc", SetLastError = true, EntryPoint = "open")]
-        private static extern int Open(string path, int flags);
-
-        [DllImport("libc", SetLastError = true, EntryPoint = "lseek")]
-        private static extern long LSeek(int fd, long offset, int whence);
-
-        [DllImport("libc", SetLastError = true, EntryPoint = "close")]
-        private static extern int Close(int fd);
-
         private FileHoles(int fd, long length)
         {
             _fd = fd;
@@ -45,7 +36,7 @@ namespace NekkBackup.Core.Imaging
             if (!OperatingSystemInfo.IsLinux) return null;
             try
             {
-                int fd = Open(path, 0 /* O_RDONLY */);
+                int fd = LinuxBlockDevice.Open(path, 0 /* O_RDONLY */);
                 return fd < 0 ? null : new FileHoles(fd, length);
             }
             catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException) { return null; }
@@ -57,7 +48,7 @@ namespace NekkBackup.Core.Imaging
             long end = offset + count;
             if (offset >= _holeFrom && end <= _holeTo) return true;
             if (offset >= _dataFrom && offset < _dataTo) return false;
-            long data = LSeek(_fd, offset, SeekData);
+            long data = LinuxBlockDevice.LSeek(_fd, offset, SeekData);
             if (data < 0)
             {
                 // ENXIO: no data at or after offset (a hole to the end); anything else: no SEEK_DATA here, stop asking.
@@ -66,7 +57,7 @@ namespace NekkBackup.Core.Imaging
                 return false;
             }
             if (data >= end) { (_holeFrom, _holeTo) = (offset, data); return true; }
-            long hole = LSeek(_fd, data, SeekHole);
+            long hole = LinuxBlockDevice.LSeek(_fd, data, SeekHole);
             if (hole < 0) { Disable(); return false; }
             (_dataFrom, _dataTo) = (data, hole);
             return false;
@@ -74,7 +65,7 @@ namespace NekkBackup.Core.Imaging
 
         private void Disable()
         {
-            Close(_fd);
+            LinuxBlockDevice.Close(_fd);
             _fd = -1;
         }
 

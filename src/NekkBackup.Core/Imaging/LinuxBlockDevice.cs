@@ -14,17 +14,18 @@ namespace NekkBackup.Core.Imaging
         [DllImport("libc", SetLastError = true, EntryPoint = "ioctl")]
         private static extern int IoctlU64(int fd, ulong request, out ulong value);
 
+        // open/lseek/close: the Imaging code's one set of declarations (FileHoles, DirectIo use them too).
         [DllImport("libc", SetLastError = true, EntryPoint = "lseek")]
-        private static extern long LSeek(int fd, long offset, int whence);
+        internal static extern long LSeek(int fd, long offset, int whence);
 
         [DllImport("libc", SetLastError = true, EntryPoint = "syncfs")]
         private static extern int SyncFs(int fd);
 
         [DllImport("libc", SetLastError = true, EntryPoint = "open")]
-        private static extern int Open(string path, int flags);
+        internal static extern int Open(string path, int flags);
 
         [DllImport("libc", SetLastError = true, EntryPoint = "close")]
-        private static extern int Close(int fd);
+        internal static extern int Close(int fd);
 
         /// <summary>Resolves symlinks (/dev/mapper/x → /dev/dm-0, /dev/disk/by-id/… → /dev/sda).</summary>
         public static string RealPath(string path)

@@ -70,18 +70,20 @@ namespace NekkBackup
         public bool HasImage => !string.IsNullOrEmpty(ImageRepository) && !string.IsNullOrEmpty(ImageSource);
         public bool HasCloud => !string.IsNullOrEmpty(Bucket);
 
-        /// <summary>The legs this plan runs, in order.</summary>
-        public IReadOnlyList<PlanLeg> Legs
+        /// <summary>The legs that hold a copy (Folder, and Image and Cloud when configured), in order: the ones the drill proves.</summary>
+        public IReadOnlyList<PlanLeg> CopyLegs
         {
             get
             {
                 var l = new List<PlanLeg> { PlanLeg.Folder };
                 if (HasImage) l.Add(PlanLeg.Image);
                 if (HasCloud) l.Add(PlanLeg.Cloud);
-                l.Add(PlanLeg.Drill);
                 return l;
             }
         }
+
+        /// <summary>The legs this plan runs, in order: its copy legs, then the drill.</summary>
+        public IReadOnlyList<PlanLeg> Legs => new List<PlanLeg>(CopyLegs) { PlanLeg.Drill };
 
         public PlanSchedule ScheduleFor(PlanLeg leg) => leg switch
         {

@@ -75,9 +75,12 @@ namespace NekkBackup.Core.Plans
             AddFresh("ImageFresh", Fresh(plan.ImageSchedule, image, local, "Ghost image"), image, lastImage);
 
             // DrillWithin92Days: a full folder verification and, with those legs, a Ghost restore drill and a cloud restore drill, all passed.
-            var drillParts = new List<(string what, EvidenceRecord? last, LegEvidence e)> { ("folder full verification", LastGood(folder.Drills), folder) };
-            if (plan.HasImage) drillParts.Add(("Ghost restore drill", LastGood(image.Drills), image));
-            if (plan.HasCloud) drillParts.Add(("cloud restore drill", LastGood(cloud.Drills), cloud));
+            var drillParts = new List<(string what, EvidenceRecord? last, LegEvidence e)>();
+            foreach (var leg in plan.CopyLegs)
+            {
+                var (what, e) = leg switch { PlanLeg.Folder => ("folder full verification", folder), PlanLeg.Image => ("Ghost restore drill", image), _ => ("cloud restore drill", cloud) };
+                drillParts.Add((what, LastGood(e.Drills), e));
+            }
             string drillStatus = "Pass";
             var drillDetail = new List<string>();
             foreach (var (what, last, e) in drillParts)

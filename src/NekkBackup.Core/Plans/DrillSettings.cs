@@ -39,7 +39,7 @@ namespace NekkBackup.Core.Plans
             var scratch = p.String(table, "Scratch", false, "Drill.Scratch");
             if (scratch != null && !PlanParser.IsAbsolute(scratch))
                 throw p.Error("Drill.Scratch", $"'{scratch}' must be an absolute path (a scheduled run has no current folder)");
-            var tier = p.Choice(table, "ThawTier", "Drill.ThawTier", new[] { "Standard", "Bulk", "Expedited" });
+            var tier = p.Choice(table, "ThawTier", "Drill.ThawTier", ColdStorage.Tiers);
             return new DrillSettings
             {
                 Cloud = p.Choice(table, "Cloud", "Drill.Cloud", new[] { "Sample", "Full" }) ?? "Sample",

@@ -46,10 +46,7 @@ namespace NekkBackup.Core.Plans
             // The drill a fleet table shows is the one compliance counts (DrillWithin92Days): every leg the plan has drilled,
             // so the oldest of the legs' latest good drills, and none while one of them has never passed.
             DateTime? LastDrill(PlanLeg leg) => evidence[leg].Drills.Where(r => r.IsGood).Select(r => (DateTime?)r.FinishedUtc).DefaultIfEmpty(null).Max();
-            var legs = new List<PlanLeg> { PlanLeg.Folder };
-            if (plan.HasImage) legs.Add(PlanLeg.Image);
-            if (plan.HasCloud) legs.Add(PlanLeg.Cloud);
-            var drills = legs.Select(LastDrill).ToList();
+            var drills = plan.CopyLegs.Select(LastDrill).ToList();
             var lastDrill = drills.Any(d => d == null) ? null : drills.Min();
             return new HostStatusDocument
             {

@@ -77,9 +77,12 @@ namespace NekkBackup.Core.Reports
                     Schedule = schedule.ToString(), NextRunLocal = schedule.NextOccurrence(asOfLocal),
                 });
             }
-            var drills = new List<ReportDrill> { Drill("Full verification of the NAS backup", evidence[PlanLeg.Folder].Drills) };
-            if (plan.HasImage) drills.Add(Drill("Ghost image restore drill", evidence[PlanLeg.Image].Drills));
-            if (plan.HasCloud) drills.Add(Drill("Cloud restore drill", evidence[PlanLeg.Cloud].Drills));
+            var drills = plan.CopyLegs.Select(leg => Drill(leg switch
+            {
+                PlanLeg.Folder => "Full verification of the NAS backup",
+                PlanLeg.Image => "Ghost image restore drill",
+                _ => "Cloud restore drill",
+            }, evidence[leg].Drills)).ToList();
             var drillSchedule = plan.DrillSchedule;
             legs.Add(new ReportLeg
             {

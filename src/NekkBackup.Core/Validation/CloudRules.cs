@@ -114,7 +114,7 @@ namespace NekkBackup.Core.Validation
             c.Range(d.BytesVerified, 0, d.BytesSelected, "bytesVerified");
             c.Range(d.Errors, 0, long.MaxValue, "errors");
             c.Range(d.ThawRequestedFiles, 0, d.FilesSelected, "thawRequested");
-            if (d.ThawTier != null) c.OneOf(d.ThawTier, "thawTier", "Standard", "Bulk", "Expedited");
+            if (d.ThawTier != null) c.OneOf(d.ThawTier, "thawTier", ColdStorage.Tiers);
             if (d.ExpectedWaitHours is double w && (double.IsNaN(w) || w < 0 || w > 24 * 30)) throw c.Error("expectedWaitHours", $"is {w}, not 0 to 720");
             d.Problems = new List<string>(c.Strings(d.Problems, "problems", CloudDrillRecord.MaxProblems + 1));
             // A passed drill verified everything it selected and found nothing wrong.
