@@ -39,8 +39,10 @@ namespace NekkBackup.Core.Cloud
                 observer.Message(RunMessageLevel.Warning, $"The previous run ({previous.RunId}) records {damaged.Count} damaged or unsafe entr{(damaged.Count == 1 ? "y" : "ies")} (e.g. {damaged[0].Error.Message}); they are ignored and their files are read again.");
             foreach (var e in files) run.ByPath[e.Path] = e;
             if (previous.Encryption == encryption)
+            {
                 foreach (var e in files)
                     if (!e.IsLink) run.KnownObjects.TryAdd(e.Key, e);
+            }
             else
                 observer.Message(RunMessageLevel.Warning, $"The previous run ({previous.RunId}) used encryption '{previous.Encryption ?? "none"}'; this run uses '{encryption ?? "none"}': every file is re-read and re-sent.");
             return run;

@@ -99,6 +99,31 @@ namespace NekkBackup.Core.Tests.Cloud
         }
 
         [Fact]
+        public async Task TheEncryptionWarning_IsForAChangedEncryption_NotForEachLinkOfAnUnchangedOne()
+        {
+            // PreviousRun once let its 'else' bind to the link test inside its loop: every link of a run with the same
+            // encryption warned "every file is re-read and re-sent", and a changed encryption did not warn at all.
+            if (!OperatingSystemInfo.IsLinux) return;
+            using var tmp = new TempDir("cloud-enc-warn");
+            var src = tmp.Sub("S");
+            MakeFile(Path.Combine(src, "a.wav"), 2000, 1);
+            File.CreateSymbolicLink(Path.Combine(src, "to-a.wav"), Path.Combine(src, "a.wav"));
+            File.CreateSymbolicLink(Path.Combine(src, "to-b.wav"), Path.Combine(src, "b.wav"));
+            var t = _s3.Target(_s3.NewBucket());
+            var options = new CloudBackupOptions { Paths = new[] { src }, JournalDirectory = tmp.Sub("j") };
+            Assert.Equal("Succeeded", (await new CloudBackupEngine(t).RunAsync(options)).Status);
+
+            var same = new RecordingObserver();
+            Assert.Equal("Succeeded", (await new CloudBackupEngine(t, same).RunAsync(options)).Status);
+            Assert.DoesNotContain(same.Messages, m => m.Contains("used encryption"));
+
+            var changed = new RecordingObserver();
+            var encrypted = new CloudBackupOptions { Paths = new[] { src }, JournalDirectory = tmp.Sub("j"), Cipher = ContentCipher.FromPassphrase("new key") };
+            Assert.Equal("Succeeded", (await new CloudBackupEngine(t, changed).RunAsync(encrypted)).Status);
+            Assert.Single(changed.Messages, m => m.StartsWith("Warning") && m.Contains("used encryption 'none'"));
+        }
+
+        [Fact]
         public async Task RunIds_UnderAThaiCalendarCulture_AreGregorian_Ordered_AndReadAsTimes()
         {
             using var tmp = new TempDir("cloud-thai");
