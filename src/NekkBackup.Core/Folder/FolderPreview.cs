@@ -68,7 +68,7 @@ namespace NekkBackup.Core.Folder
             string guard = !g.Checked ? "NotChecked" : g.Refusal != null ? "Refuse" : "Pass";
             string guardDetail = !g.Checked
                 ? (baseline.Last == null ? "first run: nothing to compare with" : "-Force: the ransomware guard is skipped")
-                : g.Refusal ?? $"{g.Replaced} replaced and {g.Deleted} deleted of {g.LastFiles} files ({g.ChangedPercent:0.#} %, limit {ctx.Options.MaxChangedPercent:0.#} %); {g.Suspicious} of {g.Compressible} compressible files now look encrypted";
+                : g.Refusal ?? $"{g.Replaced} replaced and {g.Deleted} deleted of {g.LastFiles} files ({g.ChangedPercent:0.#} %, limit {ctx.Options.MaxChangedPercent:0.#} %); {g.Suspicious} replaced files look encrypted (compressed before, not now)";
             return new FolderBackupPreview
             {
                 Source = ctx.Options.Sources.Select(Path.GetFullPath).ToArray(),

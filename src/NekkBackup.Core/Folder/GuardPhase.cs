@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -17,7 +16,8 @@ namespace NekkBackup.Core.Folder
         public int Replaced { get; init; }
         public int Deleted { get; init; }
         public double ChangedPercent { get; init; }
-        public int Compressible { get; init; }
+        /// <summary>Replaced files whose old content compressed; null when not counted (fewer than MinSuspicious files look encrypted, so the share rule was not needed).</summary>
+        public int? Compressible { get; init; }
         public int Suspicious { get; init; }
         public string? Refusal { get; init; }
 
@@ -56,38 +56,48 @@ namespace NekkBackup.Core.Folder
                     Refusal = $"{replaced.Count} replaced and {deleted} deleted file(s) are {pct:0.#} % of the {lastCount} files in the last run ({lastMap.Count}), more than MaxChangedPercent {o.MaxChangedPercent:0.#} %. Check the source for ransomware or mass deletion; -Force lets one run through.",
                 };
 
-            // Entropy: did compressible files turn into noise?
-            int compressible = 0, suspicious = 0;
-            var examples = new ConcurrentQueue<string>();
+            // Entropy: did compressible files turn into noise? A file is suspicious when its new content does not compress
+            // and its old content did. The new content is probed first (the copy reads it next, so the probe warms it); the
+            // old copy on the destination — a network read on a NAS — only for files whose new content looks like noise.
+            // The share rule needs every replaced file's old ratio, so that is read only when enough files are suspicious.
+            var probed = replaced.Where(r => r.Item.Link == null && !r.Old.IsLink).ToArray();
             var po = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.ThrottleLimit), CancellationToken = ct };
-            Parallel.ForEach(replaced.Where(r => r.Item.Link == null && !r.Old.IsLink), po, r =>
+            var after = new double?[probed.Length];
+            Parallel.For(0, probed.Length, po, i => after[i] = EntropyProbe.Ratio(probed[i].Item.FullPath));
+            var noise = Enumerable.Range(0, probed.Length).Where(i => after[i] >= EntropyProbe.IncompressibleRatio).ToArray();
+            var before = new double?[probed.Length];
+            Parallel.ForEach(noise, po, i => before[i] = OldRatio(repo, probed[i].Old));
+            var suspicious = noise.Where(i => before[i] < EntropyProbe.CompressibleRatio).ToArray();
+            int? compressible = null;
+            bool refuse = false;
+            if (suspicious.Length >= EntropyProbe.MinSuspicious)
             {
-                string? oldPath = null;
-                var mirror = repo.MirrorPath(r.Old.Path);
-                var mf = repo.Copy(mirror);
-                if (mf.IsFile && mf.Length == r.Old.Size && mf.MTime == r.Old.MTime) oldPath = mirror;
-                else if (r.Old.Hash != null && repo.Copy(repo.ObjectPath(r.Old.Hash)).IsFile) oldPath = repo.ObjectPath(r.Old.Hash);
-                if (oldPath == null) return;
-                var before = EntropyProbe.Ratio(oldPath, repo.Store);
-                if (before == null || before >= EntropyProbe.CompressibleRatio) return;
-                Interlocked.Increment(ref compressible);
-                var after = EntropyProbe.Ratio(r.Item.FullPath);
-                if (after != null && after >= EntropyProbe.IncompressibleRatio)
-                {
-                    Interlocked.Increment(ref suspicious);
-                    if (examples.Count < 3) examples.Enqueue(r.Item.Path);
-                }
-            });
-            ctx.Observer.Message(RunMessageLevel.Verbose, $"Ransomware guard: {replaced.Count} replaced, {deleted} deleted of {lastCount}; {suspicious} of {compressible} compressible replaced files now look encrypted.");
-            bool refuse = suspicious >= EntropyProbe.MinSuspicious && suspicious >= EntropyProbe.SuspiciousShare * compressible;
+                var rest = Enumerable.Range(0, probed.Length).Except(noise).ToArray();
+                Parallel.ForEach(rest, po, i => before[i] = OldRatio(repo, probed[i].Old));
+                compressible = before.Count(b => b < EntropyProbe.CompressibleRatio);
+                refuse = suspicious.Length >= EntropyProbe.SuspiciousShare * compressible.Value;
+            }
+            ctx.Observer.Message(RunMessageLevel.Verbose,
+                $"Ransomware guard: {replaced.Count} replaced, {deleted} deleted of {lastCount}; {suspicious.Length} replaced files look encrypted (compressed before, not now)"
+                + (compressible != null ? $"; {compressible} compressed before." : $"; {noise.Length} do not compress now, so {noise.Length} old copies were read."));
             return new GuardVerdict
             {
                 Checked = true, LastFiles = lastCount, Replaced = replaced.Count, Deleted = deleted, ChangedPercent = pct,
-                Compressible = compressible, Suspicious = suspicious,
+                Compressible = compressible, Suspicious = suspicious.Length,
                 Refusal = refuse
-                    ? $"{suspicious} of {compressible} replaced files that used to compress well no longer compress (they look encrypted), e.g. {string.Join(", ", examples)}. Check the source for ransomware; -Force lets one run through."
+                    ? $"{suspicious.Length} of {compressible} replaced files that used to compress well no longer compress (they look encrypted), e.g. {string.Join(", ", suspicious.Take(3).Select(i => probed[i].Item.Path))}. Check the source for ransomware; -Force lets one run through."
                     : null,
             };
+        }
+
+        /// <summary>The compressibility of a file's last copy: the mirror's when it is still that version, else its history object.</summary>
+        private static double? OldRatio(FolderRepository repo, ManifestEntry old)
+        {
+            var mirror = repo.MirrorPath(old.Path);
+            var mf = repo.Copy(mirror);
+            if (mf.IsFile && mf.Length == old.Size && mf.MTime == old.MTime) return EntropyProbe.Ratio(mirror, repo.Store);
+            if (old.Hash != null && repo.Copy(repo.ObjectPath(old.Hash)).IsFile) return EntropyProbe.Ratio(repo.ObjectPath(old.Hash), repo.Store);
+            return null;
         }
     }
 }

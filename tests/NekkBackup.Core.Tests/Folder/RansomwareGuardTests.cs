@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using NekkBackup.Core.Folder;
 using NekkBackup.Core.Tests.TestKit;
 using Xunit;
@@ -102,6 +103,67 @@ namespace NekkBackup.Core.Tests.Folder
                 _out.WriteLine($"mutate {pcts[i]} %: {run.Status} {run.FilesCopied} copied; " + string.Join(" | ", obs.Messages.Where(m => m.Contains("guard"))));
                 Assert.True(run.Status == "Succeeded", run.Reason);
             }
+        }
+
+        /// <summary>
+        /// A tree of 12 text files and 4 random ones, backed up; then <paramref name="edit"/> text files edited (still text),
+        /// <paramref name="encrypt"/> text files and <paramref name="noise"/> random files replaced by new random bytes.
+        /// </summary>
+        private (FolderRunPlan Plan, RecordingObserver Obs) GuardPlan(string name, int edit, int encrypt, int noise)
+        {
+            using var tmp = new TempDir(name);
+            var src = tmp.Sub("S");
+            var rng = new Random(5);
+            var texts = Enumerable.Range(0, 12).Select(i => Path.Combine(src, $"take{i:00}.xml")).ToArray();
+            var bins = Enumerable.Range(0, 4).Select(i => Path.Combine(src, $"take{i:00}.wav")).ToArray();
+            foreach (var t in texts)
+                File.WriteAllText(t, string.Concat(Enumerable.Range(0, 400).Select(k => $"<param id=\"{k}\" value=\"{rng.Next(100)}\"/>\n")));
+            foreach (var b in bins) File.WriteAllBytes(b, new byte[6000]);
+            FolderKit.Encrypt(bins, 6);
+            var dest = Path.Combine(tmp.Path, "nas");
+            Assert.Equal("Succeeded", FolderKit.Backup(dest, null, false, src).Status);
+            foreach (var t in texts.Take(edit)) { File.AppendAllText(t, "<param id=\"new\" value=\"1\"/>\n"); File.SetLastWriteTimeUtc(t, DateTime.UtcNow.AddMinutes(-2)); }
+            FolderKit.Encrypt(texts.Skip(edit).Take(encrypt), 8);
+            FolderKit.Encrypt(bins.Take(noise), 9);
+            var obs = new RecordingObserver();
+            var plan = FolderBackupEngine.Plan(new FolderBackupOptions { Sources = new[] { src }, Destination = dest, MaxChangedPercent = 100 }, obs, CancellationToken.None);
+            _out.WriteLine($"{plan.Guard.Replaced} replaced, {plan.Guard.Suspicious} suspicious, {plan.Guard.Compressible?.ToString() ?? "not counted"} compressible: {plan.Refusal}");
+            _out.WriteLine(obs.Describe());
+            Assert.Equal(edit + encrypt + noise, plan.Guard.Replaced);
+            return (plan, obs);
+        }
+
+        [Fact]
+        public void Guard_ReadsOldCopiesOnlyOfFilesThatNoLongerCompress()
+        {
+            // Edits that keep text as text, and media replaced by other media: the old copy is read only for the 2 files
+            // whose new content does not compress (the random ones), not for the 5 edited texts.
+            var (plan, obs) = GuardPlan("fb-rw-lazy", edit: 5, encrypt: 0, noise: 2);
+            Assert.Null(plan.Refusal);
+            Assert.Equal(0, plan.Guard.Suspicious);
+            Assert.Null(plan.Guard.Compressible);
+            Assert.Contains(obs.Messages, m => m.Contains("2 do not compress now, so 2 old copies were read"));
+        }
+
+        [Fact]
+        public void Guard_ThreeEncryptedAmongManyEditedTexts_SharePassesWithEveryOldCopyCounted()
+        {
+            // 3 suspicious reach MinSuspicious, so every replaced file's old ratio is read for the share rule: 3 of 12
+            // compressible is under 50 %, so the run goes on.
+            var (plan, _) = GuardPlan("fb-rw-share", edit: 9, encrypt: 3, noise: 1);
+            Assert.Null(plan.Refusal);
+            Assert.Equal(3, plan.Guard.Suspicious);
+            Assert.Equal(12, plan.Guard.Compressible);
+        }
+
+        [Fact]
+        public void Guard_FourEncryptedAmongFewEdits_Refused()
+        {
+            var (plan, _) = GuardPlan("fb-rw-refuse", edit: 1, encrypt: 4, noise: 1);
+            Assert.NotNull(plan.Refusal);
+            Assert.Equal(4, plan.Guard.Suspicious);
+            Assert.Equal(5, plan.Guard.Compressible);
+            Assert.Contains("4 of 5 replaced files", plan.Refusal);
         }
     }
 }
