@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 
 namespace NekkBackup.Core.Sources
@@ -50,11 +51,13 @@ namespace NekkBackup.Core.Sources
             var stack = new Stack<(string Dir, string Rel)>();
             stack.Push((root, ""));
             var subdirs = new List<(string, string)>();
+            var lister = new ListAhead();
             while (stack.Count > 0)
             {
                 ct.ThrowIfCancellationRequested();
                 var (dir, relDir) = stack.Pop();
-                var (infos, listError) = List(dir);
+                var (infos, listError) = lister.Take(dir);
+                lister.Ahead(stack);
                 if (listError != null)
                 {
                     yield return new WalkEntry { Kind = WalkEntryKind.Failed, RelativePath = relDir, FullPath = dir, Error = listError, ContentsUnknown = true };
@@ -103,6 +106,50 @@ namespace NekkBackup.Core.Sources
                     yield return FileEntry((FileInfo)info, rel, link != null);
                 }
                 for (int i = subdirs.Count - 1; i >= 0; i--) stack.Push(subdirs[i]);
+                lister.Ahead(stack);
+            }
+        }
+
+        /// <summary>
+        /// Lists the next few folders the walk will enter on pool threads while it yields the current one, each entry
+        /// inspected there, so on a cold cache (a scheduled run, a network share) the metadata reads of several folders
+        /// overlap instead of queueing one by one. The order the walk yields is unchanged; at most
+        /// <see cref="Depth"/> listings are held ahead.
+        /// </summary>
+        private sealed class ListAhead
+        {
+            private const int Depth = 6;
+            private readonly Dictionary<string, Task<(List<FileSystemInfo>?, NekkBackupException?)>> _ahead = new(StringComparer.Ordinal);
+
+            public (List<FileSystemInfo>? Infos, NekkBackupException? Error) Take(string dir)
+            {
+                if (!_ahead.TryGetValue(dir, out var listed)) return ListInspected(dir);
+                _ahead.Remove(dir);
+                return listed.GetAwaiter().GetResult();
+            }
+
+            /// <summary>Starts listing the folders on top of <paramref name="stack"/> (the next ones the walk enters).</summary>
+            public void Ahead(Stack<(string Dir, string Rel)> stack)
+            {
+                int n = 0;
+                foreach (var (dir, _) in stack)
+                {
+                    if (n++ >= Depth) break;
+                    if (!_ahead.ContainsKey(dir)) _ahead[dir] = Task.Run(() => ListInspected(dir));
+                }
+            }
+
+            private static (List<FileSystemInfo>?, NekkBackupException?) ListInspected(string dir)
+            {
+                var listed = List(dir);
+                if (listed.Infos != null)
+                    foreach (var info in listed.Infos)
+                    {
+                        // The inspection is cached in the object; an error here is met again, and reported, where the walk reads it.
+                        try { _ = info.Attributes; }
+                        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+                    }
+                return listed;
             }
         }
 
