@@ -3,8 +3,10 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Threading;
+using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
 using NekkBackup.Core.Primitives;
@@ -215,8 +217,36 @@ namespace NekkBackup.Core.Imaging
         /// <summary>Every chunk object (one listing of chunks/): well-named ones only, with their sizes.</summary>
         public IEnumerable<(ChunkId Id, long Size)> ListChunks(CancellationToken ct)
         {
-            foreach (var e in ListPrefix(ChunksPrefix, ct))
-                if (IsChunkKey(e.Key, out var id)) yield return (id, e.Size);
+            foreach (var list in Target.Capabilities.LocalRoot != null ? ListChunkFolders(ct) : new[] { ListPrefix(ChunksPrefix, ct) })
+                foreach (var e in list)
+                    if (IsChunkKey(e.Key, out var id)) yield return (id, e.Size);
+        }
+
+        /// <summary>
+        /// A folder repository lists its 256 chunks/&lt;xx&gt;/ folders eight at a time: each listing is a round trip on a
+        /// share and a cold metadata read on a disk, and one after another they were most of a second capture's set-up.
+        /// (An object store lists the prefix flat, a page at a time.) A chunk name is lower-case hex, so these folders hold
+        /// every name <see cref="IsChunkKey"/> accepts.
+        /// </summary>
+        private List<TargetEntry>[] ListChunkFolders(CancellationToken ct)
+        {
+            var lists = new List<TargetEntry>[256];
+            int next = -1;
+            Exception? failed = null;
+            // Threads of their own, not pool threads: a listing waits for its target's asynchronous steps, which run on the pool.
+            var listers = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+            {
+                int i;
+                while (Volatile.Read(ref failed) == null && (i = Interlocked.Increment(ref next)) < lists.Length)
+                {
+                    try { lists[i] = ListPrefix(ChunksPrefix + i.ToString("x2", CultureInfo.InvariantCulture) + "/", ct); }
+                    catch (Exception e) { Interlocked.CompareExchange(ref failed, e, null); }
+                }
+            }) { IsBackground = true, Name = "NekkBackup chunk listing" }).ToArray();
+            foreach (var t in listers) t.Start();
+            foreach (var t in listers) t.Join();
+            if (failed != null) ExceptionDispatchInfo.Capture(failed).Throw();
+            return lists;
         }
 
         /// <summary>chunks/&lt;first 2 hex&gt;/&lt;64 hex&gt; and nothing else.</summary>
@@ -229,7 +259,9 @@ namespace NekkBackup.Core.Imaging
         }
 
         /// <summary>The objects under <paramref name="prefix"/> (damage in the listing is RepositoryCorrupt).</summary>
-        public List<TargetEntry> ListPrefix(string prefix, CancellationToken ct)
+        public List<TargetEntry> ListPrefix(string prefix, CancellationToken ct) => TargetIo.Wait(ListPrefixAsync(prefix, ct));
+
+        private async Task<List<TargetEntry>> ListPrefixAsync(string prefix, CancellationToken ct)
         {
             var list = new List<TargetEntry>();
             try
@@ -237,11 +269,11 @@ namespace NekkBackup.Core.Imaging
                 var e = Target.ListAsync(prefix, ct).GetAsyncEnumerator(ct);
                 try
                 {
-                    while (TargetIo.Wait(e.MoveNextAsync().AsTask())) list.Add(e.Current);
+                    while (await e.MoveNextAsync().ConfigureAwait(false)) list.Add(e.Current);
                 }
                 finally
                 {
-                    TargetIo.Wait(e.DisposeAsync().AsTask());
+                    await e.DisposeAsync().ConfigureAwait(false);
                 }
             }
             catch (TargetException ex) { throw TargetIo.Map(ex, Reasons.RepositoryCorrupt, Where(prefix)); }

@@ -132,7 +132,7 @@ namespace NekkBackup.Core.Tests.Imaging
         }
 
         [Fact]
-        public void ASecondCapture_FindsItsChunksInOneListing_NotAStatOrPutEach()
+        public void ASecondCapture_FindsItsChunksByListingTheChunkFolders_NotAStatOrPutEach()
         {
             using var dir = new TempDir("ghost-listing");
             var vol = Path.Combine(dir.Path, "vol.img");
@@ -145,7 +145,8 @@ namespace NekkBackup.Core.Tests.Imaging
 
             var second = Host(root, _ => null);
             var two = CaptureThrough(second, vol, options).GetAwaiter().GetResult();
-            Assert.Equal(1, second.Calls("list", "chunks/"));
+            // A folder repository lists its 256 chunks/<xx>/ folders side by side (ImageRepository.ListChunkFolders), once each.
+            Assert.Equal(256, second.Calls("list", "chunks/"));
             Assert.Equal(0, second.Calls("stat", "chunks/"));
             Assert.Equal(0, second.Calls("read", "chunks/"));
             Assert.Equal(0, second.Calls("put", "chunks/"));
