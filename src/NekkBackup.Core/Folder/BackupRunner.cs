@@ -54,8 +54,9 @@ namespace NekkBackup.Core.Folder
             if (Repo.Exists) Repo.CheckFormat();
             var baseline = Repo.Exists ? Baseline.Load(Repo, _ctx.Paths, _ctx.Observer) : Baseline.Empty(_ctx.Paths);
             var views = _ctx.Options.Sources.Select(s => new SourceView(s, s)).ToList();
-            var scan = ScanPhase.Run(_ctx, views, ct);
-            return (PlanPhase.Build(_ctx, baseline, scan, ct), baseline, scan);
+            var probes = GuardProbes.For(_ctx, baseline, ct);
+            var scan = ScanPhase.Run(_ctx, views, probes, ct);
+            return (PlanPhase.Build(_ctx, baseline, scan, probes, ct), baseline, scan);
         }
 
         public async Task<FolderBackupRun> RunAsync(CancellationToken ct)
@@ -121,10 +122,11 @@ namespace NekkBackup.Core.Folder
                 FolderRunPlan plan;
                 try
                 {
-                    scan = ScanPhase.Run(_ctx, views, runCt);
+                    var probes = GuardProbes.For(_ctx, baseline, runCt);
+                    scan = ScanPhase.Run(_ctx, views, probes, runCt);
                     _ctx.FilesScanned = scan.Files;
                     _phases.Mark("scan");
-                    plan = PlanPhase.Build(_ctx, baseline, scan, runCt);
+                    plan = PlanPhase.Build(_ctx, baseline, scan, probes, runCt);
                     _phases.Mark("plan");
                 }
                 catch (OperationCanceledException) when (runCt.IsCancellationRequested)

@@ -31,7 +31,12 @@ namespace NekkBackup.Core.Folder
     /// </summary>
     internal static class GuardPhase
     {
-        public static GuardVerdict Check(BackupContext ctx, List<SourceItem> items, Dictionary<string, ManifestEntry> lastMap, HashSet<string> nameSet, CancellationToken ct)
+        /// <summary>A file the last run recorded that the scan finds replaced (other size or time, or another link target).</summary>
+        public static bool Differs(SourceItem it, ManifestEntry old) =>
+            it.Link != null ? old.Link != it.Link : (old.IsLink || old.Size != it.Size || old.MTime != it.MTime);
+
+        public static GuardVerdict Check(BackupContext ctx, List<SourceItem> items, Dictionary<string, ManifestEntry> lastMap, HashSet<string> nameSet,
+            GuardProbes probes, CancellationToken ct)
         {
             var o = ctx.Options;
             var repo = ctx.Repo;
@@ -44,8 +49,7 @@ namespace NekkBackup.Core.Folder
                 present.Add(it.Path);
                 if (!lastMap.TryGetValue(it.Path, out var old)) continue;
                 if (it.IsDir || old.IsDir) continue;
-                bool differs = it.Link != null ? old.Link != it.Link : (old.IsLink || old.Size != it.Size || old.MTime != it.MTime);
-                if (differs) replaced.Add((it, old));
+                if (Differs(it, old)) replaced.Add((it, old));
             }
             int deleted = lastMap.Values.Count(e => !e.IsDir && nameSet.Contains(BackupContext.TopName(e.Path)) && !present.Contains(e.Path));
             double pct = 100.0 * (replaced.Count + deleted) / lastCount;
@@ -57,16 +61,17 @@ namespace NekkBackup.Core.Folder
                 };
 
             // Entropy: did compressible files turn into noise? A file is suspicious when its new content does not compress
-            // and its old content did. The new content is probed first (the copy reads it next, so the probe warms it); the
-            // old copy on the destination — a network read on a NAS — only for files whose new content looks like noise.
-            // The share rule needs every replaced file's old ratio, so that is read only when enough files are suspicious.
+            // and its old content did. The new content is probed first (the copy reads it next, so the probe warms it), the
+            // old copy on the destination — a network read on a NAS — only for files whose new content looks like noise;
+            // most of this ran during the scan (GuardProbes). The share rule needs every replaced file's old ratio, so the
+            // other old copies are read only when enough files are suspicious.
             var probed = replaced.Where(r => r.Item.Link == null && !r.Old.IsLink).ToArray();
             var po = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.ThrottleLimit), CancellationToken = ct };
             var after = new double?[probed.Length];
-            Parallel.For(0, probed.Length, po, i => after[i] = EntropyProbe.Ratio(probed[i].Item.FullPath));
-            var noise = Enumerable.Range(0, probed.Length).Where(i => after[i] >= EntropyProbe.IncompressibleRatio).ToArray();
             var before = new double?[probed.Length];
-            Parallel.ForEach(noise, po, i => before[i] = OldRatio(repo, probed[i].Old));
+            Parallel.For(0, probed.Length, po, i =>
+                (after[i], before[i]) = probes.Of(probed[i].Item, probed[i].Old));
+            var noise = Enumerable.Range(0, probed.Length).Where(i => after[i] >= EntropyProbe.IncompressibleRatio).ToArray();
             var suspicious = noise.Where(i => before[i] < EntropyProbe.CompressibleRatio).ToArray();
             int? compressible = null;
             bool refuse = false;
@@ -90,6 +95,16 @@ namespace NekkBackup.Core.Folder
             };
         }
 
+        /// <summary>
+        /// A replaced file's new compressibility and, when the new content does not compress (it may be noise that was
+        /// text), its old one; else the old one is not read (null).
+        /// </summary>
+        internal static (double? After, double? Before) Probe(FolderRepository repo, SourceItem it, ManifestEntry old)
+        {
+            var after = EntropyProbe.Ratio(it.FullPath);
+            return (after, after >= EntropyProbe.IncompressibleRatio ? OldRatio(repo, old) : null);
+        }
+
         /// <summary>The compressibility of a file's last copy: the mirror's when it is still that version, else its history object.</summary>
         private static double? OldRatio(FolderRepository repo, ManifestEntry old)
         {
@@ -98,6 +113,62 @@ namespace NekkBackup.Core.Folder
             if (mf.IsFile && mf.Length == old.Size && mf.MTime == old.MTime) return EntropyProbe.Ratio(mirror, repo.Store);
             if (old.Hash != null && repo.Copy(repo.ObjectPath(old.Hash)).IsFile) return EntropyProbe.Ratio(repo.ObjectPath(old.Hash), repo.Store);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// The guard's probes (<see cref="GuardPhase.Probe"/>), started while the scan runs: a file the scan finds replaced
+    /// (against the last run) is probed on the pool, <see cref="FolderBackupOptions.ThrottleLimit"/> at a time, so the
+    /// reading and compression of the samples overlap the scan's metadata reads. No more files are started than the share
+    /// MaxChangedPercent allows (a run with more is refused on the count alone); the guard probes the rest itself.
+    /// </summary>
+    internal sealed class GuardProbes
+    {
+        private readonly Dictionary<string, ManifestEntry> _last;
+        private readonly Dictionary<string, Task<(double? After, double? Before)>> _started;
+        private readonly FolderRepository _repo;
+        private readonly SemaphoreSlim _gate;
+        private readonly int _cap;
+        private readonly CancellationToken _ct;
+
+        private GuardProbes(BackupContext ctx, Dictionary<string, ManifestEntry> last, CancellationToken ct)
+        {
+            _last = last;
+            _started = new Dictionary<string, Task<(double? After, double? Before)>>(StringComparer.Ordinal); // by FullPath: one per item, even two names one path apart by case
+            _gate = new SemaphoreSlim(Math.Max(1, ctx.Options.ThrottleLimit));
+            _repo = ctx.Repo;
+            _cap = (int)Math.Min(int.MaxValue, last.Count * Math.Max(0, ctx.Options.MaxChangedPercent) / 100.0) + 1;
+            _ct = ct;
+        }
+
+        /// <summary>Probes for a run the guard will check (there is a last run and no -Force), else null.</summary>
+        public static GuardProbes? For(BackupContext ctx, Baseline baseline, CancellationToken ct) =>
+            Checks(ctx, baseline) ? new GuardProbes(ctx, baseline.LastMap, ct) : null;
+
+        /// <summary>The guard checks a run when there is a last run to compare with and no -Force.</summary>
+        public static bool Checks(BackupContext ctx, Baseline baseline) => baseline.Last != null && !ctx.Options.Force;
+
+        /// <summary>The scan found <paramref name="it"/> (on the scan's thread).</summary>
+        public void Seen(SourceItem it)
+        {
+            lock (_started) if (_started.Count >= _cap) return;
+            if (it.IsDir || it.Link != null) return;
+            if (!_last.TryGetValue(it.Path, out var old) || old.IsDir || old.IsLink || !GuardPhase.Differs(it, old)) return;
+            var probe = Task.Run(async () =>
+            {
+                await _gate.WaitAsync(_ct).ConfigureAwait(false);
+                try { return GuardPhase.Probe(_repo, it, old); }
+                finally { _gate.Release(); }
+            });
+            lock (_started) _started[it.FullPath] = probe;
+        }
+
+        /// <summary><see cref="GuardPhase.Probe"/> of <paramref name="it"/>: the one started during the scan, or one now.</summary>
+        public (double? After, double? Before) Of(SourceItem it, ManifestEntry old)
+        {
+            Task<(double? After, double? Before)>? started;
+            lock (_started) _started.TryGetValue(it.FullPath, out started);
+            return started != null ? started.GetAwaiter().GetResult() : GuardPhase.Probe(_repo, it, old);
         }
     }
 }

@@ -57,10 +57,13 @@ namespace NekkBackup.Core.Folder
         public string? RetentionProblem { get; set; }
     }
 
-    /// <summary>Plan: the scan against the mirror as recorded (size + time, or -Checksum), then the guard. Writes nothing.</summary>
+    /// <summary>
+    /// Plan: the scan against the mirror as recorded (size + time, or -Checksum), then the guard (with the probes the
+    /// scan started, <see cref="GuardProbes"/>). Writes nothing.
+    /// </summary>
     internal static class PlanPhase
     {
-        public static FolderRunPlan Build(BackupContext ctx, Baseline baseline, ScanResult scan, CancellationToken ct)
+        public static FolderRunPlan Build(BackupContext ctx, Baseline baseline, ScanResult scan, GuardProbes? probes, CancellationToken ct)
         {
             var o = ctx.Options;
             var state = baseline.State;
@@ -101,8 +104,8 @@ namespace NekkBackup.Core.Folder
             plan.VersionsToKeep = plan.Ops.Count(op => op.Cur != null && op.Cur.IsFile) + plan.DirOps.Count(op => op.Cur != null && op.Cur.IsFile)
                 + plan.Deletions.Count(p => state.TryGetValue(p, out var e) && e.IsFile);
 
-            if (baseline.Last != null && !o.Force)
-                plan.Guard = GuardPhase.Check(ctx, scan.Items, baseline.LastMap, plan.SourceNames, ct);
+            if (GuardProbes.Checks(ctx, baseline))
+                plan.Guard = GuardPhase.Check(ctx, scan.Items, baseline.LastMap, plan.SourceNames, probes ?? GuardProbes.For(ctx, baseline, ct)!, ct);
             if (o.Retention != null && ctx.Repo.Exists)
             {
                 try { plan.RetentionDrops = Retention.Drops(ctx.Repo, o.Retention, (ctx.RunId, ctx.StartedUtc)); }

@@ -53,7 +53,7 @@ namespace NekkBackup.Core.Folder
     /// <summary>Scan: a stat walk of every source through the shared walker (<see cref="SourceWalker"/>), snapshot-aware.</summary>
     internal static class ScanPhase
     {
-        public static ScanResult Run(BackupContext ctx, IReadOnlyList<SourceView> views, CancellationToken ct)
+        public static ScanResult Run(BackupContext ctx, IReadOnlyList<SourceView> views, GuardProbes? probes, CancellationToken ct)
         {
             var o = ctx.Options;
             var walker = new SourceWalker(new WalkOptions
@@ -85,11 +85,13 @@ namespace NekkBackup.Core.Folder
                             result.Items.Add(new SourceItem { Path = path, FullPath = e.FullPath, IsDir = true, MTime = e.LastWriteTimeUtc.Ticks });
                             break;
                         default:
-                            result.Items.Add(new SourceItem
+                            var file = new SourceItem
                             {
                                 Path = path, FullPath = e.FullPath, Size = e.Size, MTime = e.LastWriteTimeUtc.Ticks,
                                 Attributes = FileOps.KeptAttributesOf(e.Attributes), Followed = e.Followed,
-                            });
+                            };
+                            result.Items.Add(file);
+                            probes?.Seen(file);
                             result.Files++;
                             break;
                     }
