@@ -113,12 +113,13 @@ namespace NekkBackup.Core.Sources
         /// <summary>
         /// Lists the next few folders the walk will enter on pool threads while it yields the current one, each entry
         /// inspected there, so on a cold cache (a scheduled run, a network share) the metadata reads of several folders
-        /// overlap instead of queueing one by one. The order the walk yields is unchanged; at most
-        /// <see cref="Depth"/> listings are held ahead.
+        /// overlap instead of queueing one by one. The order the walk yields is unchanged. The <see cref="Depth"/> folders
+        /// on top of the walk's stack are listed ahead, and at most <see cref="MaxHeld"/> listings are held at once (a
+        /// deep tree leaves earlier ones waiting further down the stack).
         /// </summary>
         private sealed class ListAhead
         {
-            private const int Depth = 6;
+            private const int Depth = 6, MaxHeld = 16;
             private readonly Dictionary<string, Task<(List<FileSystemInfo>?, NekkBackupException?)>> _ahead = new(StringComparer.Ordinal);
 
             public (List<FileSystemInfo>? Infos, NekkBackupException? Error) Take(string dir)
@@ -134,7 +135,7 @@ namespace NekkBackup.Core.Sources
                 int n = 0;
                 foreach (var (dir, _) in stack)
                 {
-                    if (n++ >= Depth) break;
+                    if (n++ >= Depth || _ahead.Count >= MaxHeld) break;
                     if (!_ahead.ContainsKey(dir)) _ahead[dir] = Task.Run(() => ListInspected(dir));
                 }
             }

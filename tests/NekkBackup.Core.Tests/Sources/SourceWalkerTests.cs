@@ -65,6 +65,39 @@ namespace NekkBackup.Core.Tests.Walker
             Assert.Equal(Directory.GetLastWriteTimeUtc(Path.Combine(root, "Sessions")), entries.Single(e => e.RelativePath == "Sessions").LastWriteTimeUtc);
         }
 
+        /// <summary>The walk's order computed independently: a folder's entries by name, then its sub-folders, depth first.</summary>
+        private static void Reference(string dir, string rel, List<string> into)
+        {
+            var names = Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            foreach (var n in names)
+            {
+                var r = rel.Length == 0 ? n! : rel + "/" + n;
+                into.Add((Directory.Exists(Path.Combine(dir, n!)) ? "D " : "F ") + r + (File.Exists(Path.Combine(dir, n!)) ? " " + new FileInfo(Path.Combine(dir, n!)).Length : ""));
+            }
+            foreach (var n in names.Where(n => Directory.Exists(Path.Combine(dir, n!))))
+                Reference(Path.Combine(dir, n!), rel.Length == 0 ? n! : rel + "/" + n, into);
+        }
+
+        [Fact]
+        public void A_deep_and_wide_tree_listed_ahead_is_walked_in_the_same_order_with_every_size()
+        {
+            // 4 levels of 5 folders (780 folders), files of different sizes on every level: far more folders than the
+            // walk lists ahead or holds, so listings started early are taken later, deep in the stack.
+            var root = _dir.Sub("Deep");
+            void Fill(string dir, int level)
+            {
+                for (int f = 0; f < 3; f++) Write(Path.Combine(dir, $"f{f}-{level}.bin"), new string('x', level * 10 + f));
+                if (level == 4) return;
+                for (int d = 0; d < 5; d++) Fill(Path.Combine(dir, $"d{d}"), level + 1);
+            }
+            Fill(root, 0);
+            var expected = new List<string>();
+            Reference(root, "", expected);
+            var walked = All(root).Select(e => e.Kind.ToString()[0] + " " + e.RelativePath + (e.Kind == WalkEntryKind.File ? " " + e.Size : "")).ToList();
+            Assert.Equal(780, walked.Count(w => w.StartsWith("D ", StringComparison.Ordinal)));
+            Assert.Equal(expected, walked);
+        }
+
         [Fact]
         public void Exclude_prunes_folders_and_include_selects_files_while_folders_are_entered()
         {
