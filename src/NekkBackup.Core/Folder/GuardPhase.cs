@@ -143,10 +143,7 @@ namespace NekkBackup.Core.Folder
 
         /// <summary>Probes for a run the guard will check (there is a last run and no -Force), else null.</summary>
         public static GuardProbes? For(BackupContext ctx, Baseline baseline, CancellationToken ct) =>
-            Checks(ctx, baseline) ? new GuardProbes(ctx, baseline.LastMap, ct) : null;
-
-        /// <summary>The guard checks a run when there is a last run to compare with and no -Force.</summary>
-        public static bool Checks(BackupContext ctx, Baseline baseline) => baseline.Last != null && !ctx.Options.Force;
+            baseline.Last != null && !ctx.Options.Force ? new GuardProbes(ctx, baseline.LastMap, ct) : null;
 
         /// <summary>The scan found <paramref name="it"/> (on the scan's thread).</summary>
         public void Seen(SourceItem it)

@@ -104,8 +104,9 @@ namespace NekkBackup.Core.Folder
             plan.VersionsToKeep = plan.Ops.Count(op => op.Cur != null && op.Cur.IsFile) + plan.DirOps.Count(op => op.Cur != null && op.Cur.IsFile)
                 + plan.Deletions.Count(p => state.TryGetValue(p, out var e) && e.IsFile);
 
-            if (GuardProbes.Checks(ctx, baseline))
-                plan.Guard = GuardPhase.Check(ctx, scan.Items, baseline.LastMap, plan.SourceNames, probes ?? GuardProbes.For(ctx, baseline, ct)!, ct);
+            // Probes exist exactly when the guard checks this run (GuardProbes.For: a last run, no -Force).
+            if (probes != null)
+                plan.Guard = GuardPhase.Check(ctx, scan.Items, baseline.LastMap, plan.SourceNames, probes, ct);
             if (o.Retention != null && ctx.Repo.Exists)
             {
                 try { plan.RetentionDrops = Retention.Drops(ctx.Repo, o.Retention, (ctx.RunId, ctx.StartedUtc)); }

@@ -6,7 +6,6 @@ using System.Linq;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Threading;
-using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
 using NekkBackup.Core.Primitives;
@@ -259,9 +258,7 @@ namespace NekkBackup.Core.Imaging
         }
 
         /// <summary>The objects under <paramref name="prefix"/> (damage in the listing is RepositoryCorrupt).</summary>
-        public List<TargetEntry> ListPrefix(string prefix, CancellationToken ct) => TargetIo.Wait(ListPrefixAsync(prefix, ct));
-
-        private async Task<List<TargetEntry>> ListPrefixAsync(string prefix, CancellationToken ct)
+        public List<TargetEntry> ListPrefix(string prefix, CancellationToken ct)
         {
             var list = new List<TargetEntry>();
             try
@@ -269,11 +266,11 @@ namespace NekkBackup.Core.Imaging
                 var e = Target.ListAsync(prefix, ct).GetAsyncEnumerator(ct);
                 try
                 {
-                    while (await e.MoveNextAsync().ConfigureAwait(false)) list.Add(e.Current);
+                    while (TargetIo.Wait(e.MoveNextAsync().AsTask())) list.Add(e.Current);
                 }
                 finally
                 {
-                    await e.DisposeAsync().ConfigureAwait(false);
+                    TargetIo.Wait(e.DisposeAsync().AsTask());
                 }
             }
             catch (TargetException ex) { throw TargetIo.Map(ex, Reasons.RepositoryCorrupt, Where(prefix)); }
