@@ -76,11 +76,15 @@ function Test-RestoredVolume([string] $Restored, [string] $Original, [string] $F
 try {
     Import-Module (Resolve-Path $ModuleManifest).Path -Force
     $env:NEKKBACKUP_DATA = Join-Path $work 'data'
-    # Warm the session (JIT of hashing, compression, the bitmap parser, restore) on a small ext4 volume.
-    New-BenchVolumeImage "$work/warm.img" 'ext4' 16
-    foreach ($mode in 'UsedBlocks', 'AllBlocks') {
-        $w = New-NekkGhostImage -Source "$work/warm.img" -Repository "$work/warm-$mode" -Snapshot None -Mode $mode
-        $null = Restore-NekkGhostImage -Repository "$work/warm-$mode" -ImageId $w.ImageId -Target "$work/warm-$mode.out" -Confirm:$false
+    # Warm the session (JIT of hashing, compression, the bitmap parsers, the file-table comparison of a second
+    # used-block capture, restore) on small volumes of each file system.
+    foreach ($fs in $systems) {
+        New-BenchVolumeImage "$work/warm-$fs.img" $fs 16
+        foreach ($mode in 'UsedBlocks', 'AllBlocks', 'UsedBlocks') {
+            $w = New-NekkGhostImage -Source "$work/warm-$fs.img" -Repository "$work/warm-$fs-$mode" -Snapshot None -Mode $mode
+            $null = Restore-NekkGhostImage -Repository "$work/warm-$fs-$mode" -ImageId $w.ImageId -Target "$work/warm-$fs-$mode.out" -Confirm:$false
+            Remove-Item "$work/warm-$fs-$mode.out"
+        }
     }
     Remove-Item -Recurse -Force "$work/warm*"
 

@@ -32,6 +32,10 @@ namespace NekkBackup.Commands.Ghost
         [Parameter]
         public GhostCaptureMode Mode { get; set; } = GhostCaptureMode.AllBlocks;
 
+        /// <summary>UsedBlocks only: FileSystem (default: files whose metadata is unchanged since the previous image are not read again) or Contents (every used block is read and hashed).</summary>
+        [Parameter]
+        public GhostChangeDetection ChangeDetection { get; set; } = GhostChangeDetection.FileSystem;
+
         [Parameter]
         public string[]? Tag { get; set; }
 
@@ -56,6 +60,7 @@ namespace NekkBackup.Commands.Ghost
                 Repository = repository,
                 Compression = Compression,
                 Mode = Mode,
+                ChangeDetection = ChangeDetection,
                 Tags = Tag ?? Array.Empty<string>(),
                 PluginPaths = PluginPath == null ? null : Array.ConvertAll(PluginPath, ResolvePath),
                 ToolRoot = ToolRoot == null ? null : ResolvePath(ToolRoot),

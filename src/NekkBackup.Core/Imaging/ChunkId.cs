@@ -117,6 +117,12 @@ namespace NekkBackup.Core.Imaging
             }
         }
 
+        /// <summary>Does the repository hold <paramref name="id"/> (listed or stored by this capture)?</summary>
+        public bool Has(ChunkId id)
+        {
+            lock (_chunks) return _chunks.TryGetValue(id, out var e) && e.Size >= 0;
+        }
+
         public void Stored(ChunkId id, int size)
         {
             lock (_chunks)

@@ -23,6 +23,19 @@ namespace NekkBackup.Core.Imaging
         UsedBlocks,
     }
 
+    /// <summary>
+    /// How a UsedBlocks capture finds what changed since the previous image of the same volume (docs/ghost-repository.md
+    /// "Second captures"). FileSystem: compares the file system's own metadata with the previous image's and does not read
+    /// the data of files whose metadata is unchanged (as Macrium Reflect compares MFTs and Acronis' fast incremental does);
+    /// every fifth capture in a row, and any capture without a comparable earlier image, reads every used block.
+    /// Contents: reads and hashes every used block. AllBlocks captures always read every block.
+    /// </summary>
+    public enum GhostChangeDetection
+    {
+        FileSystem,
+        Contents,
+    }
+
     public enum GhostRestoreFormat
     {
         Raw,
@@ -38,6 +51,8 @@ namespace NekkBackup.Core.Imaging
         public GhostCompression Compression { get; init; } = GhostCompression.Zstd;
         /// <summary>AllBlocks (default, bit for bit) or UsedBlocks (allocated blocks only; free space as zeros).</summary>
         public GhostCaptureMode Mode { get; init; } = GhostCaptureMode.AllBlocks;
+        /// <summary>UsedBlocks only: FileSystem (default; unchanged files' data is not read again) or Contents (every used block read).</summary>
+        public GhostChangeDetection ChangeDetection { get; init; } = GhostChangeDetection.FileSystem;
         public IReadOnlyList<string> Tags { get; init; } = Array.Empty<string>();
         /// <summary>Optional snapshot hook (LVM/VSS): given Source, returns a device to read instead and a release.</summary>
         public Func<string, CancellationToken, Task<(string devicePath, IDisposable release)>>? Snapshot { get; init; }

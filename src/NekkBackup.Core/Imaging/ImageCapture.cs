@@ -29,6 +29,7 @@ namespace NekkBackup.Core.Imaging
             public bool Owner;                            // the run's first chunk: returns Buffer to the pool
             public ChunkId? Id;
             public bool Hole;     // known zeros (a hole or free space): not read, Buffer is the shared zero buffer
+            public bool Unchanged; // taken from the previous image unread (Id as there); Buffer is the shared zero buffer
             public long StoredBytes;
             public long NewBytes;
         }
@@ -41,6 +42,7 @@ namespace NekkBackup.Core.Imaging
         private readonly bool _compress;
         private readonly int _level;
         private KnownChunks _known = new();
+        private UnchangedChunks? _unchanged;
         private CancellationToken _ct;
         private PhaseClock _phases = new();
 
@@ -93,7 +95,7 @@ namespace NekkBackup.Core.Imaging
                 _observer.Message(RunMessageLevel.Verbose, $"Plugin inventory: {inventory.Plugins.Length} plugins, {inventory.AuthorizationTools.Length} licence tools.");
                 _phases.Mark("plugin inventory");
             }
-            (source, var allocation) = UsedBlocks.Prepare(source, sourceName, _options.Mode, _observer, ct);
+            (source, var allocation, var map) = UsedBlocks.Prepare(source, sourceName, _options.Mode, _observer, ct);
             var imageId = RunId.New();
             int chunkSize = _repo.Config.ChunkSize;
             long size = source.Length;
@@ -102,12 +104,18 @@ namespace NekkBackup.Core.Imaging
             _phases.Mark("allocation map");
             _known = KnownChunks.List(_repo, ct);
             _phases.Mark("chunk listing");
+            // A volume digest needs every byte; AllBlocks stays bit for bit by reading every block.
+            if (map != null && _options.ChangeDetection == GhostChangeDetection.FileSystem && !_options.VolumeDigest)
+            {
+                _unchanged = UnchangedChunks.Plan(_repo, source, map, sourceName, _known, _observer, ct);
+                _phases.Mark("change detection");
+            }
             _log.Information("Capturing {Source} ({Device}, {Size} bytes) into {Repository} as {ImageId}; {Known} chunks listed in {Ms} ms",
                 sourceName, source.Path, size, _repo.Root, imageId, _known.Count, clock.ElapsedMilliseconds);
 
             var meter = new GhostProgress(_observer, $"Capturing {sourceName}");
             var totals = new Item();
-            long zeroChunks = 0, chunks = 0, bytesDone = 0;
+            long zeroChunks = 0, chunks = 0, bytesDone = 0, unchangedChunks = 0;
             string indexSha, volumeSha;
             bool indexStored = false;
             try
@@ -121,6 +129,7 @@ namespace NekkBackup.Core.Imaging
                         volume?.AppendData(it.Buffer, it.Offset, it.Count);
                         index.Add(it.Id);
                         if (it.Id == null) zeroChunks++;
+                        if (it.Unchanged) unchangedChunks++;
                         totals.StoredBytes += it.StoredBytes;
                         totals.NewBytes += it.NewBytes;
                         chunks++;
@@ -148,6 +157,8 @@ namespace NekkBackup.Core.Imaging
                     Compression = _compress ? "zstd" : "none", VolumeSha256 = volumeSha,
                     IndexFile = imageId + ".idx", IndexSha256 = indexSha, Plugins = inventory,
                     Mode = allocation != null ? UsedBlocks.UsedBlocksName : UsedBlocks.AllBlocksName, Allocation = allocation,
+                    Compared = _unchanged == null ? null
+                        : new ImageComparison { ImageId = _unchanged.Previous.ImageId, UnchangedChunks = unchangedChunks, Chain = _unchanged.Chain },
                 };
                 _repo.WriteManifest(manifest, ct);
                 _phases.Mark("lock check and manifest");
@@ -164,6 +175,7 @@ namespace NekkBackup.Core.Imaging
                 meter.Completed("Stopped");
                 throw;
             }
+            finally { _unchanged?.Dispose(); }
         }
 
         /// <summary>Chunks per pipeline item: about 2 MiB of them, so a worker's hand-off costs once per batch, not per chunk.</summary>
@@ -202,12 +214,19 @@ namespace NekkBackup.Core.Imaging
                             offset += n;
                             continue;
                         }
+                        if (_unchanged != null && _unchanged.Take(index, out var previousId))
+                        {
+                            items[i++] = new Item { Index = index++, Buffer = zeros ??= new byte[chunkSize], Count = n, Unchanged = true, Id = previousId };
+                            offset += n;
+                            continue;
+                        }
                         // The run of chunks up to the next hole or the end of the batch: one read.
                         int run = 1, runBytes = n;
                         while (i + run < items.Length)
                         {
                             int m = (int)Math.Min(chunkSize, size - offset - runBytes);
                             if (holes != null && holes.IsHole(offset + runBytes, m)) break;
+                            if (_unchanged != null && _unchanged.IsUnchanged(index + run)) break;
                             runBytes += m;
                             run++;
                         }
@@ -256,6 +275,12 @@ namespace NekkBackup.Core.Imaging
         /// </summary>
         private void Store(Item it)
         {
+            if (it.Unchanged)
+            {
+                // The previous image's chunk, listed in the repository when the comparison chose it.
+                if (it.Id is { } kept && _known.Use(kept, out int keptSize)) it.StoredBytes = Math.Max(0, keptSize);
+                return;
+            }
             if (it.Hole || IsAllZero(it.Buffer, it.Offset, it.Count)) return;
             var id = ChunkId.Of(it.Buffer, it.Offset, it.Count);
             it.Id = id;

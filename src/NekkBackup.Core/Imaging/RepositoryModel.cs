@@ -49,6 +49,19 @@ namespace NekkBackup.Core.Imaging
         public string? Mode { get; set; }
         /// <summary>UsedBlocks images: the allocation map the capture read (the drill compares the image's own).</summary>
         public ImageAllocation? Allocation { get; set; }
+        /// <summary>UsedBlocks images whose capture compared file-system metadata with an earlier image (absent when every used block was read).</summary>
+        public ImageComparison? Compared { get; set; }
+    }
+
+    /// <summary>How a used-block capture used an earlier image of the same volume (docs/ghost-repository.md "Second captures").</summary>
+    internal sealed class ImageComparison
+    {
+        /// <summary>The earlier image whose file-system metadata this capture compared with its own.</summary>
+        public string ImageId { get; set; } = "";
+        /// <summary>Chunks taken from that image without being read: every used block in them belongs to a file whose metadata did not change.</summary>
+        public long UnchangedChunks { get; set; }
+        /// <summary>Captures in a row that compared (1 after a capture that read every used block); the next one after the limit reads everything.</summary>
+        public int Chain { get; set; }
     }
 
     /// <summary>The allocation map a used-block capture followed (docs/ghost-repository.md "Capture modes").</summary>

@@ -21,22 +21,22 @@ namespace NekkBackup.Core.Imaging
         /// For UsedBlocks: reads the allocation map and returns a source that zeroes free space, or — for a
         /// live mounted volume or a file system without a trusted map — the source itself, with a Verbose note.
         /// </summary>
-        public static (IBlockSource source, ImageAllocation? allocation) Prepare(IBlockSource source, string sourceName, GhostCaptureMode mode, IRunObserver observer,
-            CancellationToken ct)
+        public static (IBlockSource source, ImageAllocation? allocation, IAllocationMap? map) Prepare(IBlockSource source, string sourceName, GhostCaptureMode mode,
+            IRunObserver observer, CancellationToken ct)
         {
-            if (mode != GhostCaptureMode.UsedBlocks) return (source, null);
+            if (mode != GhostCaptureMode.UsedBlocks) return (source, null, null);
             var live = LiveReason(source.Path, OperatingSystemInfo.IsWindows, MountCheck.FindMount);
             var probe = live == null ? AllocationMaps.Read(source, ct) : null;
             if (probe?.Map == null)
             {
                 observer.Message(RunMessageLevel.Verbose, $"UsedBlocks: every block of '{sourceName}' is read instead ({live ?? probe!.Reason}).");
-                return (source, null);
+                return (source, null, null);
             }
             var map = probe.Map;
             var allocation = Describe(map);
             observer.Message(RunMessageLevel.Verbose,
                 $"UsedBlocks: {map.FileSystem} on '{sourceName}', {ByteSize.Format(allocation.UsedBytes)} of {ByteSize.Format(map.Length)} in use ({map.BlockSize}-byte blocks); free space is stored as zeros without being read.");
-            return (new UsedBlockSource(source, map), allocation);
+            return (new UsedBlockSource(source, map), allocation, map);
         }
 
         /// <summary>Why a source must not be read by its bitmap (it is live: mounted, or a Windows volume without a snapshot), or null.</summary>

@@ -111,6 +111,7 @@ namespace NekkBackup.Core.Validation
             if (m.Mode != UsedBlocks)
             {
                 if (a != null) throw c.Error("allocation", $"is present, but the image is {m.Mode ?? AllBlocks} (only UsedBlocks images follow an allocation map)");
+                if (m.Compared != null) throw c.Error("compared", $"is present, but the image is {m.Mode ?? AllBlocks} (only UsedBlocks captures compare file-system metadata)");
                 return;
             }
             if (a == null) throw c.Error("allocation", "is missing (null), but a UsedBlocks image records the allocation map it followed");
@@ -121,7 +122,17 @@ namespace NekkBackup.Core.Validation
             long maxRuns = m.SizeBytes / a.BlockSize + 1;
             c.Range(a.Runs, a.UsedBytes > 0 ? 1 : 0, a.UsedBytes > 0 ? Math.Min(maxRuns, a.UsedBytes) : 0, "allocation.runs");
             c.Hash(a.RunsSha256, "allocation.runsSha256");
+            if (m.Compared is { } k)
+            {
+                c.Name(k.ImageId, "compared.imageId");
+                if (k.ImageId == m.ImageId) throw c.Error("compared.imageId", "names the image itself");
+                c.Range(k.UnchangedChunks, 0, m.Chunks, "compared.unchangedChunks");
+                c.Range(k.Chain, 1, MaxComparedChain, "compared.chain");
+            }
         }
+
+        /// <summary>Highest <see cref="ImageComparison.Chain"/> a manifest may record (the capture's own limit is far lower).</summary>
+        public const int MaxComparedChain = 1000;
 
         private static void CheckPlugins(PluginInventory p, StoredCheck c)
         {

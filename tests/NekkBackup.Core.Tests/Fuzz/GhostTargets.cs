@@ -29,6 +29,7 @@ namespace NekkBackup.Core.Tests.Fuzz
         private readonly Dictionary<string, (string Sha, long Size)> _volumes = new(StringComparer.Ordinal);
         private string[] _ids = Array.Empty<string>();
         private string? _usedId;
+        private string? _ext;
         private string _volume = "";
 
         public GhostTarget(Part part) => _part = part;
@@ -54,11 +55,15 @@ namespace NekkBackup.Core.Tests.Fuzz
                 var ext = Path.Combine(dir, "ext4.img");
                 File.WriteAllBytes(ext, new byte[2 << 20]);
                 ProcessHelper.Check("mkfs.ext4", $"-q -F \"{ext}\"");
-                var u = GhostTestSupport.Capture(ext, repo, mode: GhostCaptureMode.UsedBlocks);
+                var u0 = GhostTestSupport.Capture(ext, repo, mode: GhostCaptureMode.UsedBlocks);
+                // The second compares the file system's metadata with the first (its manifest records "compared"); the
+                // "Capture -Mode UsedBlocks" entry compares with whatever the attacked repository then holds.
+                var u = GhostTestSupport.Capture(ext, repo, mode: GhostCaptureMode.UsedBlocks, volumeDigest: false);
                 if (u.Mode != GhostCaptureMode.UsedBlocks) throw new InvalidOperationException("the ext4 fixture was not captured by its bitmap");
-                _volumes[u.ImageId] = (GhostTestSupport.Sha256(ext), new FileInfo(ext).Length);
+                _volumes[u0.ImageId] = _volumes[u.ImageId] = (GhostTestSupport.Sha256(ext), new FileInfo(ext).Length);
                 _usedId = u.ImageId;
-                _ids = new[] { a.ImageId, b.ImageId, u.ImageId };
+                _ext = ext;
+                _ids = new[] { a.ImageId, b.ImageId, u0.ImageId, u.ImageId };
             }
             if (GhostTestSupport.Test(repo, true).Status != "Passed") throw new InvalidOperationException("fixture drill failed");
             // A stale shared lock of another host, as NekkBackup wrote them before TargetLock (host-pid-random.json, no id or version).
@@ -72,6 +77,7 @@ namespace NekkBackup.Core.Tests.Fuzz
         {
             FsCopy.Tree(Path.Combine(fixture, "repo"), t.Fixture);
             File.Copy(_volume, Path.Combine(t.Sandbox, "vol.img"));
+            if (_ext != null) File.Copy(_ext, Path.Combine(t.Sandbox, "ext4.img"));
         }
 
         private string R(TrialContext t, params string[] p) => Path.Combine(new[] { t.Fixture }.Concat(p).ToArray());
@@ -120,11 +126,12 @@ namespace NekkBackup.Core.Tests.Fuzz
             t.Entry = FolderTarget.Weighted(t, new[]
             {
                 ("List", 10), ("Test", 14), ("Test -ImageId", 8), ("Test -Full", 14), ("Restore", 16), ("Restore -Format Vhd", 5),
-                ("Remove", 10), ("Capture", 9), ("PluginInventory", 4), ("ImageEvidence", 10),
+                ("Remove", 10), ("Capture", 9), ("Capture -Mode UsedBlocks", 6), ("PluginInventory", 4), ("ImageEvidence", 10),
             });
         }
 
-        private static readonly string[] AllocationFields = { "mode", "allocation", "allocation.fileSystem", "allocation.blockSize", "allocation.usedBytes", "allocation.runs", "allocation.runsSha256" };
+        private static readonly string[] AllocationFields = { "mode", "allocation", "allocation.fileSystem", "allocation.blockSize", "allocation.usedBytes", "allocation.runs", "allocation.runsSha256",
+            "compared", "compared.imageId", "compared.unchangedChunks", "compared.chain" };
 
         /// <summary>The used-block manifest's own fields: its mode and the allocation record the drill compares against.</summary>
         private static void AttackAllocation(TrialContext t, string file)
@@ -132,7 +139,7 @@ namespace NekkBackup.Core.Tests.Fuzz
             var root = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
             var field = t.Pick(AllocationFields);
             var parts = field.Split('.');
-            var parent = parts.Length == 1 ? root : root["allocation"] as JsonObject;
+            var parent = parts.Length == 1 ? root : root[parts[0]] as JsonObject;
             if (parent == null) return;
             var name = parts[parts.Length - 1];
             var original = parent[name]?.ToJsonString() ?? "null";
@@ -175,6 +182,12 @@ namespace NekkBackup.Core.Tests.Fuzz
                     {
                         Source = Path.Combine(t.Sandbox, "vol.img"), Repository = repo, SkipPluginInventory = true, VolumeDigest = true,
                     }, obs, ct).ConfigureAwait(false);
+                case "Capture -Mode UsedBlocks":
+                    return await GhostRepository.CaptureAsync(new GhostCaptureOptions
+                    {
+                        Source = Path.Combine(t.Sandbox, _ext != null ? "ext4.img" : "vol.img"), Repository = repo, SkipPluginInventory = true,
+                        Mode = GhostCaptureMode.UsedBlocks,
+                    }, obs, ct).ConfigureAwait(false);
                 case "PluginInventory": return GhostRepository.GetPluginInventory(repo, t.Pick(_ids));
                 default:
                     var plan = new BackupPlan
@@ -196,12 +209,13 @@ namespace NekkBackup.Core.Tests.Fuzz
                     var file = Path.Combine(t.Target, "restored.img");
                     var got = r.Format == "Vhd" ? GhostTestSupport.Sha256(file, r.VolumeOffset, want.Size) : GhostTestSupport.Sha256(file);
                     return got == want.Sha ? null : $"restored image {r.ImageId} ({r.Format}) differs from the captured volume";
-                case GhostImage img when t.Entry == "Capture":
+                case GhostImage img when t.Entry.StartsWith("Capture", StringComparison.Ordinal):
                     Directory.CreateDirectory(t.Target);
                     var o = Watchdog.Run(ct => GhostRepository.RestoreAsync(t.Fixture, img.ImageId, Path.Combine(t.Target, "captured.img"), GhostRestoreFormat.Raw, false, null, ct), Deadline, t.Sandbox);
                     if (o.Hung) return "restoring the new image hung";
                     if (o.Error != null) return o.Error is NekkBackupException ? null : "restoring the new image threw " + o.Error.GetType().Name;
-                    return GhostTestSupport.Sha256(Path.Combine(t.Target, "captured.img")) == GhostTestSupport.Sha256(Path.Combine(t.Sandbox, "vol.img"))
+                    var source = Path.Combine(t.Sandbox, t.Entry == "Capture" || _ext == null ? "vol.img" : "ext4.img");
+                    return GhostTestSupport.Sha256(Path.Combine(t.Target, "captured.img")) == GhostTestSupport.Sha256(source)
                         ? null : "a new image restored different bytes than were captured";
                 case GhostImageTestResult tr:
                     // A drill that passes has read every byte: the image must really be sound (restore it and compare).

@@ -25,8 +25,11 @@ namespace NekkBackup.Core.Tests.Imaging
             File.WriteAllBytes(vol, new byte[4 << 20]);
             ProcessHelper.Check("mkfs.ext4", $"-q -F \"{vol}\"");
             var repo = Path.Combine(dir.Path, "repo");
-            var img = Capture(vol, repo, chunkSize: 64 << 10, mode: GhostCaptureMode.UsedBlocks);
+            Capture(vol, repo, chunkSize: 64 << 10, mode: GhostCaptureMode.UsedBlocks);
+            // The second capture compares the file system's metadata with the first: its manifest records "compared".
+            var img = Capture(vol, repo, chunkSize: 64 << 10, mode: GhostCaptureMode.UsedBlocks, volumeDigest: false);
             Assert.Equal(GhostCaptureMode.UsedBlocks, img.Mode);
+            Assert.NotNull(JsonNode.Parse(File.ReadAllText(Path.Combine(repo, "images", img.ImageId + ".json")))!["compared"]);
             return (repo, img, vol);
         }
 
@@ -55,6 +58,12 @@ namespace NekkBackup.Core.Tests.Imaging
             { "allocation.runs=0", "allocation.runs" },
             { "allocation.runs=99999999", "allocation.runs" },
             { "allocation.runsSha256=abc", "allocation.runsSha256" },
+            { "compared.imageId=../../x", "compared.imageId" },
+            { "compared.imageId=", "compared.imageId" },
+            { "compared.unchangedChunks=-1", "compared.unchangedChunks" },
+            { "compared.unchangedChunks=65", "compared.unchangedChunks" },
+            { "compared.chain=0", "compared.chain" },
+            { "compared.chain=1001", "compared.chain" },
         };
 
         [ToolTheory("mkfs.ext4")]
@@ -67,7 +76,7 @@ namespace NekkBackup.Core.Tests.Imaging
             Edit(repo, img.ImageId, o =>
             {
                 var parts = path.Split('.');
-                var parent = parts.Length == 1 ? o : o["allocation"]!.AsObject();
+                var parent = parts.Length == 1 ? o : o[parts[0]]!.AsObject();
                 parent[parts[^1]] = value == "null" ? null : long.TryParse(value, out var n) ? JsonValue.Create(n) : JsonValue.Create(value);
             });
             var ex = Assert.Throws<NekkBackupException>(() => Restore(repo, img.ImageId, Path.Combine(dir.Path, "r.img")));

@@ -69,8 +69,11 @@ namespace NekkBackup.Core.Tests.Imaging
 
         /// <summary>Captures with the repository default chunk size (chunkSize 0) or a given one for a new repository.</summary>
         public static GhostImage Capture(string source, string repo, GhostCompression compression = GhostCompression.Zstd, int chunkSize = 0, bool volumeDigest = true,
-            GhostCaptureMode mode = GhostCaptureMode.AllBlocks, SpyObserver? observer = null) =>
-            GhostRepository.CaptureAsync(new GhostCaptureOptions { Source = source, Repository = repo, Compression = compression, ChunkSize = chunkSize, VolumeDigest = volumeDigest, Mode = mode },
+            GhostCaptureMode mode = GhostCaptureMode.AllBlocks, SpyObserver? observer = null, GhostChangeDetection changes = GhostChangeDetection.FileSystem) =>
+            GhostRepository.CaptureAsync(new GhostCaptureOptions
+            {
+                Source = source, Repository = repo, Compression = compression, ChunkSize = chunkSize, VolumeDigest = volumeDigest, Mode = mode, ChangeDetection = changes,
+            },
                 observer ?? new SpyObserver(), CancellationToken.None).GetAwaiter().GetResult();
 
         public static GhostRestoreResult Restore(string repo, string id, string target, GhostRestoreFormat format = GhostRestoreFormat.Raw, bool force = false) =>

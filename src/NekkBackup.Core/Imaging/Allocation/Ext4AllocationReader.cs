@@ -14,41 +14,42 @@ namespace NekkBackup.Core.Imaging.Allocation
     /// </summary>
     internal static class Ext4AllocationReader
     {
-        private const ushort BlockUninit = 0x2;
+        private const ushort InodeUninit = 0x1, BlockUninit = 0x2;
         private const int MaxCoalescedRead = 1 << 20;
 
         /// <summary>One group's descriptor, as a value (a list of them costs 48 bytes a group; at most <see cref="Ext4Superblock.MaxGroups"/>).</summary>
-        private struct Group
+        internal struct Group
         {
             public long Index;
             public long BlockBitmap, InodeBitmap, InodeTable, FreeClusters;
-            public bool Uninit;
-            public uint BitmapCsum;
+            public bool Uninit, InodesUninit;
+            public uint BitmapCsum, InodeBitmapCsum;
+            /// <summary>Inodes at the end of the group's table never used (bg_itable_unused; 0 without descriptor checksums).</summary>
+            public long InodesUnused;
+        }
+
+        /// <summary>Every group's descriptor, checked as <see cref="Read"/> checks them (the file table reads the inode tables they place).</summary>
+        internal static List<Group> Descriptors(VolumeReader vol, Ext4Superblock sb)
+        {
+            var all = new List<Group>();
+            for (long d = 0; d < sb.DescBlocks; d++)
+            {
+                long at = sb.DescriptorBlock(d);
+                if (at >= sb.BlocksCount) throw new AllocationUnsupportedException($"descriptor block {d} at {at} is past the end of the file system");
+                var block = vol.Read(at * sb.BlockSize, sb.BlockSize, $"group descriptor block {d}");
+                for (long i = 0; i < sb.DescPerBlock && d * sb.DescPerBlock + i < sb.GroupCount; i++)
+                    all.Add(ParseDescriptor(sb, block, (int)(i * sb.DescSize), d * sb.DescPerBlock + i));
+            }
+            return all;
         }
 
         public static AllocationBitmap Read(VolumeReader vol, byte[] superblock)
         {
             var sb = Ext4Superblock.Parse(superblock, vol.Length);
             var map = new AllocationBitmap(sb.Name, sb.BlockSize << sb.ClusterBits, sb.ClusterCount, sb.BlocksCount * sb.BlockSize, vol.Length);
-            var uninit = new List<Group>();
-            var metadata = new List<Group>();
-            for (long d = 0; d < sb.DescBlocks; d++)
-            {
-                long at = sb.DescriptorBlock(d);
-                if (at >= sb.BlocksCount) throw new AllocationUnsupportedException($"descriptor block {d} at {at} is past the end of the file system");
-                var block = vol.Read(at * sb.BlockSize, sb.BlockSize, $"group descriptor block {d}");
-                var groups = new List<Group>();
-                for (long i = 0; i < sb.DescPerBlock; i++)
-                {
-                    long g = d * sb.DescPerBlock + i;
-                    if (g >= sb.GroupCount) break;
-                    var grp = ParseDescriptor(sb, block, (int)(i * sb.DescSize), g);
-                    groups.Add(grp);
-                    metadata.Add(grp);
-                    if (grp.Uninit) uninit.Add(grp);
-                }
-                ReadBitmaps(vol, sb, map, groups);
-            }
+            var metadata = Descriptors(vol, sb);
+            var uninit = metadata.FindAll(g => g.Uninit);
+            ReadBitmaps(vol, sb, map, metadata);
             // BLOCK_UNINIT groups: also mark their bitmaps and inode table wherever they are (e2fsprogs'
             // mark_uninit_bg_group_blocks); with flex_bg they normally sit in an initialised group already.
             foreach (var g in uninit)
@@ -94,8 +95,12 @@ namespace NekkBackup.Core.Imaging.Allocation
                 InodeTable = U32(block, at + 0x08) | (wide ? (long)U32(block, at + 0x28) << 32 : 0),
                 FreeClusters = U16(block, at + 0x0C) | (wide ? (long)U16(block, at + 0x2C) << 16 : 0),
                 Uninit = sb.HasGroupDescCsum && (U16(block, at + 0x12) & BlockUninit) != 0,
+                InodesUninit = sb.HasGroupDescCsum && (U16(block, at + 0x12) & InodeUninit) != 0,
                 BitmapCsum = U16(block, at + 0x18) | (wide ? (uint)U16(block, at + 0x38) << 16 : 0),
+                InodeBitmapCsum = U16(block, at + 0x1A) | (wide ? (uint)U16(block, at + 0x3A) << 16 : 0),
+                InodesUnused = sb.HasGroupDescCsum ? U16(block, at + 0x1C) | (wide ? (long)U16(block, at + 0x32) << 16 : 0) : 0,
             };
+            if (grp.InodesUnused > sb.InodesPerGroup) throw new AllocationUnsupportedException($"group {g} claims {grp.InodesUnused} unused inodes of {sb.InodesPerGroup}");
             if (!InFs(sb, grp.BlockBitmap, 1) || !InFs(sb, grp.InodeBitmap, 1) || !InFs(sb, grp.InodeTable, sb.InodeBlocksPerGroup))
                 throw new AllocationUnsupportedException($"group {g}'s bitmaps or inode table lie outside the file system");
             return grp;

@@ -45,6 +45,13 @@ namespace NekkBackup.Core.Imaging.Allocation
         public long BlocksPerGroup { get; private set; }
         public long ClustersPerGroup { get; private set; }
         public long InodeBlocksPerGroup { get; private set; }
+        public long InodesPerGroup { get; private set; }
+        public int InodeSize { get; private set; }
+        /// <summary>s_first_ino: inodes below it are reserved for the file system itself.</summary>
+        public long FirstInode { get; private set; }
+        /// <summary>Inodes the file system writes for itself (journal, quota files, orphan file, orphan list head): never user data.</summary>
+        public long[] SpecialInodes { get; private set; } = Array.Empty<long>();
+        public bool Extents { get; private set; }
         public long GroupCount { get; private set; }
         public int DescSize { get; private set; }
         public long DescPerBlock { get; private set; }
@@ -123,6 +130,12 @@ namespace NekkBackup.Core.Imaging.Allocation
             if ((long)U32(sb, 0x00) != inodesPerGroup * s.GroupCount)
                 throw Bad($"inode count {U32(sb, 0x00)} is not {inodesPerGroup} per group × {s.GroupCount} groups");
             s.InodeBlocksPerGroup = (inodesPerGroup * inodeSize + s.BlockSize - 1) / s.BlockSize;
+            s.InodesPerGroup = inodesPerGroup;
+            s.InodeSize = inodeSize;
+            s.FirstInode = rev >= 1 ? U32(sb, 0x54) : 11;
+            // s_journal_inum, s_last_orphan, s_usr/grp_quota_inum, s_prj_quota_inum, s_orphan_file_inum (fs/ext4/ext4.h).
+            s.SpecialInodes = new long[] { U32(sb, 0xE0), U32(sb, 0xE8), U32(sb, 0x240), U32(sb, 0x244), U32(sb, 0x26C), U32(sb, 0x280) };
+            s.Extents = (incompat & IncompatExtents) != 0;
 
             s.DescSize = 32;
             if (s.Is64Bit)

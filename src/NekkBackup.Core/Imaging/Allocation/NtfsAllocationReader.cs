@@ -15,7 +15,7 @@ namespace NekkBackup.Core.Imaging.Allocation
         private const long MftRecord = 0, VolumeRecord = 3, BitmapRecord = 6;
         private const int Piece = 1 << 20;
 
-        private sealed class Geometry
+        internal sealed class Geometry
         {
             public int BytesPerSector;
             public long ClusterSize;
@@ -31,14 +31,7 @@ namespace NekkBackup.Core.Imaging.Allocation
         public static AllocationBitmap Read(VolumeReader vol, byte[] boot)
         {
             var g = ParseBoot(boot, vol.Length);
-            var mft = vol.Read(g.MftLcn * g.ClusterSize, g.RecordSize, "MFT record 0");
-            NtfsRecord.Fixup(mft, MftRecord);
-            var mftData = UnnamedData(mft, MftRecord, g, out long mftSize, out _);
-            if (mftSize < (BitmapRecord + 1) * g.RecordSize) throw Bad($"the MFT holds {mftSize} bytes, too few for its system records");
-            if (mftData[0].Lcn != g.MftLcn) throw Bad("the MFT's first run does not start where the boot sector says");
-
-            var volume = ReadRecord(vol, g, mftData, VolumeRecord);
-            CheckClean(volume);
+            var mftData = OpenMft(vol, g, out _, out _);
 
             var rec = ReadRecord(vol, g, mftData, BitmapRecord);
             long needBytes = (g.Clusters + 7) / 8;
@@ -67,7 +60,24 @@ namespace NekkBackup.Core.Imaging.Allocation
             return map;
         }
 
-        private static Geometry ParseBoot(byte[] b, long volumeLength)
+        /// <summary>
+        /// Record 0 ($MFT), read where the boot sector says: its unnamed $DATA run list (the whole MFT), data and
+        /// initialized size. Then record 3 ($Volume): a volume marked dirty is refused.
+        /// </summary>
+        internal static List<NtfsRun> OpenMft(VolumeReader vol, Geometry g, out long mftSize, out long mftInitialized)
+        {
+            var mft = vol.Read(g.MftLcn * g.ClusterSize, g.RecordSize, "MFT record 0");
+            NtfsRecord.Fixup(mft, MftRecord);
+            var mftData = UnnamedData(mft, MftRecord, g, out mftSize, out mftInitialized);
+            if (mftSize < (BitmapRecord + 1) * g.RecordSize) throw Bad($"the MFT holds {mftSize} bytes, too few for its system records");
+            if (mftData[0].Lcn != g.MftLcn) throw Bad("the MFT's first run does not start where the boot sector says");
+
+            var volume = ReadRecord(vol, g, mftData, VolumeRecord);
+            CheckClean(volume);
+            return mftData;
+        }
+
+        internal static Geometry ParseBoot(byte[] b, long volumeLength)
         {
             if (U16(b, 510) != 0xAA55) throw Bad("the boot sector has no 55 AA signature");
             int bps = U16(b, 0x0B);

@@ -39,22 +39,28 @@ namespace NekkBackup.Core.Imaging.Allocation
     }
 
     /// <summary>
-    /// MFT record parsing for the few system files the allocation reader needs ($MFT, $Volume, $Bitmap):
-    /// the update sequence (fixups), the attribute list of a base record, resident values and run lists.
+    /// MFT record parsing for the system files the allocation reader needs ($MFT, $Volume, $Bitmap) and for every
+    /// record <see cref="NtfsFileTable"/> walks: the update sequence (fixups), a record's attributes, resident values
+    /// and run lists.
     /// Every offset and length read from the record is checked before it is used.
     /// </summary>
     internal static class NtfsRecord
     {
-        public const uint AttrAttributeList = 0x20, AttrVolumeInformation = 0x70, AttrData = 0x80, AttrEnd = 0xFFFFFFFF;
+        public const uint AttrStandardInformation = 0x10, AttrAttributeList = 0x20, AttrVolumeInformation = 0x70, AttrData = 0x80, AttrEnd = 0xFFFFFFFF;
+        /// <summary>MFT_RECORD.magic "FILE" (layout.h magic_FILE).</summary>
+        public const uint FileMagic = 0x454C4946;
         private const int Stride = 512; // NTFS protects every 512 bytes of a record, whatever the sector size
 
-        /// <summary>Checks the header and applies the update sequence in place.</summary>
-        public static void Fixup(byte[] rec, long number)
+        /// <summary>
+        /// Checks the header and applies the update sequence in place. A record not in use is refused, and so is an
+        /// extension record (base_mft_record non-zero) unless <paramref name="extensionAllowed"/>.
+        /// </summary>
+        public static void Fixup(byte[] rec, long number, bool extensionAllowed = false)
         {
             string what = $"MFT record {number}";
             uint magic = U32(rec, 0);
             if (magic == 0x44414142) throw Bad($"{what} is marked bad (BAAD)");
-            if (magic != 0x454C4946) throw Bad($"{what} has no FILE signature");
+            if (magic != FileMagic) throw Bad($"{what} has no FILE signature");
             int usaOfs = U16(rec, 4), usaCount = U16(rec, 6);
             if ((usaOfs & 1) != 0 || usaCount != rec.Length / Stride + 1 || usaOfs < 0x28 || usaOfs + usaCount * 2 > Stride - 2)
                 throw Bad($"{what} has an invalid update sequence ({usaCount} entries at {usaOfs})");
@@ -71,7 +77,7 @@ namespace NekkBackup.Core.Imaging.Allocation
             if ((U16(rec, 0x16) & 1) == 0) throw Bad($"{what} is not in use");
             if (allocated != rec.Length || inUse > rec.Length || attrs < usaOfs + usaCount * 2 || (attrs & 7) != 0 || attrs + 8 > inUse)
                 throw Bad($"{what} has inconsistent sizes");
-            if (U64(rec, 0x20) != 0) throw Bad($"{what} is an extension record, not a base record");
+            if (!extensionAllowed && U64(rec, 0x20) != 0) throw Bad($"{what} is an extension record, not a base record");
             if (usaOfs >= 0x30 && U32(rec, 0x2C) != number) throw Bad($"{what} says it is record {U32(rec, 0x2C)}");
         }
 
