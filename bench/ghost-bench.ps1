@@ -166,8 +166,12 @@ try {
             foreach ($mode in 'UsedBlocks', 'AllBlocks') {
                 $k = if ($mode -eq 'UsedBlocks') { @{ t1 = $m.used; t2 = $m.used2; frac = $m.usedFrac; grow = $m.growU; first = $m.firstU } } else { @{ t1 = $m.all; t2 = $m.all2; frac = $m.allFrac; grow = $m.growA; first = $m.firstA } }
                 $slug = $mode.ToLowerInvariant()
-                $rows.Add((New-BenchRow -Id "ghost-$fs-$mb-second-$slug-speedup" -Group $group -Row "2nd capture after 5 % ($mode): speed-up over the 1st" `
-                    -Ours (Format-BenchValue $k.t2) -Anchor ('1st capture ' + (Format-BenchValue $k.t1)) -Values (& $pairs $k.t1 $k.t2) -Goal '>= 3'))
+                # The goal is the weekly image's (UsedBlocks, which compares file-system metadata and reads only what
+                # changed). AllBlocks promises every byte as it is now, so it reads every byte: reported, bound by the disk.
+                $speed = @{ Id = "ghost-$fs-$mb-second-$slug-speedup"; Group = $group; Row = "2nd capture after 5 % ($mode): speed-up over the 1st"
+                    Ours = (Format-BenchValue $k.t2); Anchor = ('1st capture ' + (Format-BenchValue $k.t1)); Values = (& $pairs $k.t1 $k.t2) }
+                if ($mode -eq 'UsedBlocks') { $speed.Goal = '>= 3' } else { $speed.Note = 'reported only: AllBlocks reads every block (bit for bit), so it is bound by the disk' }
+                $rows.Add((New-BenchRow @speed))
                 $rows.Add((New-BenchRow -Id "ghost-$fs-$mb-second-$slug-stored" -Group $group -Row "2nd capture after 5 % ($mode): stored fraction" `
                     -Ours ('repository grew ' + (Format-BenchValue (& $mbOf $k.grow) ' MB' 'N1')) -Anchor ('1st stored ' + (Format-BenchValue (& $mbOf $k.first) ' MB' 'N1')) `
                     -Values $k.frac -Goal '< 0.10' -Unit '' -Format 'N3'))

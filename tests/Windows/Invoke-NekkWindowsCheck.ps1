@@ -298,6 +298,35 @@ Add-Check 'ghost-image-vhd' 'raw first and last sectors of a volume equal those 
     finally { Dismount-DiskImage -ImagePath $vhd | Out-Null }
 }
 
+Add-Check 'ghost-change-detection' 'a second UsedBlocks capture through VSS that compares the MFT with the first restores the same files as one that reads every used block, for a file edited and closed and for one held open and written in place across both snapshots' {
+    if (-not $volumeReady) { Skip-NekkCheck 'no test volume' }
+    $device = "\\.\$letter"
+    $repo = Join-Path $work 'ghost-used'
+    $held = Join-Path "$letter\" 'held-open.bin'
+    $edited = Join-Path "$letter\" 'edited.bin'
+    [IO.File]::WriteAllBytes($held, [byte[]]::new(4MB)); [IO.File]::WriteAllBytes($edited, [byte[]]::new(4MB))
+    $stream = [IO.FileStream]::new($held, 'Open', 'ReadWrite', 'ReadWrite')
+    try {
+        $stream.Write([byte[]](1..64), 0, 64); $stream.Flush($true)
+        $null = New-NekkGhostImage -Source $device -Repository $repo -Snapshot Required -Mode UsedBlocks
+        Start-Sleep -Seconds 2
+        $stream.Position = 1MB; $stream.Write([byte[]](1..64), 0, 64); $stream.Flush($true)   # still open: no close, no new time?
+        $f = [IO.File]::Open($edited, 'Open', 'ReadWrite'); $f.Position = 2MB; $f.Write([byte[]](1..64), 0, 64); $f.Dispose()
+        Copy-Item -Recurse $repo "$repo-contents"
+        $fast = New-NekkGhostImage -Source $device -Repository $repo -Snapshot Required -Mode UsedBlocks -Verbose 4>&1 |
+            ForEach-Object { if ($_ -is [Management.Automation.VerboseRecord]) { if ($_.Message -like 'Change detection:*') { $script:cdLine = $_.Message } } else { $_ } }
+        $slow = New-NekkGhostImage -Source $device -Repository "$repo-contents" -Snapshot Required -Mode UsedBlocks -ChangeDetection Contents
+    }
+    finally { $stream.Dispose() }
+    $a = Join-Path $work 'cd-fast.img'; $b = Join-Path $work 'cd-contents.img'
+    Restore-NekkGhostImage -Repository $repo -ImageId $fast.ImageId -Target $a -Confirm:$false | Out-Null
+    Restore-NekkGhostImage -Repository "$repo-contents" -ImageId $slow.ImageId -Target $b -Confirm:$false | Out-Null
+    if ((Get-FileHash $a).Hash -ne (Get-FileHash $b).Hash) {
+        throw "the comparing capture missed a change ($script:cdLine): with a file held open and written in place, Windows did not change its MFT record between the snapshots; record this in docs/ghost-repository.md 'What it cannot see'"
+    }
+    "same bytes; $script:cdLine"
+}
+
 # Plan on the NAS for the scheduled and SYSTEM checks.
 $plan = Join-Path $work 'check-plan.psd1'
 $planSource = Join-Path $work 'PlanSource'

@@ -137,7 +137,7 @@ namespace NekkBackup.Core.Imaging
         /// </summary>
         internal static (AllocationRun[] covered, AllocationRun[] tainted) Ranges(FileTable then, FileTable now)
         {
-            long racy = then.NewestChange - then.RacyWindow;
+            long racy = then.NewestChange > long.MinValue + then.RacyWindow ? then.NewestChange - then.RacyWindow : long.MinValue;
             var covered = new List<AllocationRun>();
             var tainted = new List<AllocationRun>(then.Others);
             tainted.AddRange(now.Others);

@@ -75,7 +75,7 @@ namespace NekkBackup.Core.Imaging.Allocation
                     first += n;
                 }
             }
-            return new FileTable(sb.Name, NekkBackup.Core.Primitives.Hex.Encode(sb.Uuid), files, others, newest, 1_000_000_000, coarse);
+            return new FileTable(sb.Name, NekkBackup.Core.Primitives.Hex.Encode(sb.Uuid), files, others, newest, 10_000_000, coarse);
         }
 
         /// <summary>The group's inode bitmap (checksum-verified with metadata_csum); bits past the initialised inodes are ignored by the caller.</summary>
@@ -93,12 +93,15 @@ namespace NekkBackup.Core.Imaging.Allocation
             return bits;
         }
 
-        /// <summary>A time field in the file system's unit (ns since 1970): 32 seconds bits, plus the extra field's epoch bits and nanoseconds when the inode holds it.</summary>
+        /// <summary>
+        /// A time field in 100 ns ticks since 1970 (as NTFS counts; nanoseconds would overflow a long past 2262, and ext4's
+        /// epoch bits reach 2446): 32 seconds bits, plus the extra field's epoch bits and nanoseconds when the inode holds it.
+        /// </summary>
         private static long Time(byte[] b, int at, int isz, int field, int extraField)
         {
             long seconds = (int)U32(b, at + field);
             uint extra = HasExtra(b, at, isz, extraField + 4) ? U32(b, at + extraField) : 0;
-            return (seconds + ((long)(extra & 3) << 32)) * 1_000_000_000 + (extra >> 2);
+            return (seconds + ((long)(extra & 3) << 32)) * 10_000_000 + (extra >> 2) / 100;
         }
 
         /// <summary>Does the inode's extra part (i_extra_isize past byte 128) reach <paramref name="end"/>?</summary>

@@ -22,7 +22,7 @@ namespace NekkBackup.Core.Imaging.Allocation
 
         public Fingerprint Fingerprint { get; }
 
-        /// <summary>The file's metadata change time in the file system's own unit (ext4: ns; NTFS: 100 ns ticks).</summary>
+        /// <summary>The file's metadata change time in <see cref="FileTable.ChangeUnitsPerSecond"/> units (100 ns ticks for ext4 and NTFS).</summary>
         public long Changed { get; }
 
         /// <summary>Byte ranges of the volume holding the file's written data, as the file system maps it.</summary>
