@@ -37,7 +37,9 @@ Describe 'build.ps1 Bench -Quick' {
         foreach ($fs in 'ext4', 'ntfs') {
             $expected["ghost-$fs-64-usedblocks"] = '>= 1.0'; $expected["ghost-$fs-64-allblocks"] = '>= 1.0'
             foreach ($mode in 'usedblocks', 'allblocks') {
-                $expected["ghost-$fs-64-second-$mode-speedup"] = '>= 3'; $expected["ghost-$fs-64-second-$mode-stored"] = '< 0.10'
+                # AllBlocks reads every block by definition: its second capture is reported, the goal is the weekly image's (UsedBlocks).
+                $expected["ghost-$fs-64-second-$mode-speedup"] = $(if ($mode -eq 'usedblocks') { '>= 3' } else { '' })
+                $expected["ghost-$fs-64-second-$mode-stored"] = '< 0.10'
                 $expected["ghost-$fs-64-restore-$mode"] = '>= 1.0'
             }
         }

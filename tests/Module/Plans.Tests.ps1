@@ -40,9 +40,12 @@ Describe 'New-NekkBackupPlan' {
         $data.Image.Mode | Should -Be 'UsedBlocks'
         $plan.ImageMode | Should -Be 'UsedBlocks'
         $all = New-NekkBackupPlan -Path (Join-Path $work 'np/all.psd1') -Source $src.FullName -NasDestination (Join-Path $work 'np/nas') `
-            -ImageSource '/dev/sdz9' -ImageRepository (Join-Path $work 'np/ghost') -ImageMode AllBlocks
+            -ImageSource '/dev/sdz9' -ImageRepository (Join-Path $work 'np/ghost') -ImageMode AllBlocks -ImageChangeDetection Contents
         $all.ImageMode | Should -Be 'AllBlocks'
+        $all.ImageChangeDetection | Should -Be 'Contents'
         (Import-PowerShellDataFile (Join-Path $work 'np/all.psd1')).Image.Mode | Should -Be 'AllBlocks'
+        (Import-PowerShellDataFile (Join-Path $work 'np/all.psd1')).Image.ChangeDetection | Should -Be 'Contents'
+        $plan.ImageChangeDetection | Should -Be 'FileSystem'
     }
 
     It '-CloudRetention and -Drill go into the plan file and read back the same; without them the file shows them commented' {

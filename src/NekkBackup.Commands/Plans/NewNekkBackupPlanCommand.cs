@@ -33,6 +33,11 @@ namespace NekkBackup.Commands.Plans
         [Parameter]
         [ValidateSet("UsedBlocks", "AllBlocks")]
         public string? ImageMode { get; set; }
+
+        /// <summary>Image.ChangeDetection: FileSystem (default) or Contents.</summary>
+        [Parameter]
+        [ValidateSet("FileSystem", "Contents")]
+        public string? ImageChangeDetection { get; set; }
         [Parameter] public string? Bucket { get; set; }
         [Parameter] public string? Endpoint { get; set; }
         [Parameter] public string? Prefix { get; set; }
@@ -79,10 +84,11 @@ namespace NekkBackup.Commands.Plans
                 if (Include != null) f["Include"] = Include;
                 data["Folder"] = f;
             }
-            if (ImageSource != null || ImageRepository != null || ImageMode != null)
+            if (ImageSource != null || ImageRepository != null || ImageMode != null || ImageChangeDetection != null)
             {
                 data["Image"] = new Hashtable { ["Source"] = ImageSource, ["Repository"] = ImageRepository != null ? ResolveNas(ImageRepository) : null };
                 if (ImageMode != null) ((Hashtable)data["Image"]!)["Mode"] = ImageMode;
+                if (ImageChangeDetection != null) ((Hashtable)data["Image"]!)["ChangeDetection"] = ImageChangeDetection;
             }
             if (Bucket != null || Endpoint != null || Prefix != null || Region != null || ProfileName != null)
             {

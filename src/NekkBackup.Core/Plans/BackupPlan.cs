@@ -34,6 +34,8 @@ namespace NekkBackup
         public RetentionPolicy? ImageRetention { get; init; }
         /// <summary>UsedBlocks (the plan default: allocated blocks only, free space as zeros) or AllBlocks (bit for bit); see docs/plan-schema.md.</summary>
         public string ImageMode { get; init; } = "UsedBlocks";
+        /// <summary>UsedBlocks images: FileSystem (the default: compare file-system metadata with the previous image) or Contents (read every used block).</summary>
+        public string ImageChangeDetection { get; init; } = "FileSystem";
 
         // Cloud leg (optional; no secrets: credentials come from Set-NekkCredential or the AWS profile).
         public string? Bucket { get; init; }

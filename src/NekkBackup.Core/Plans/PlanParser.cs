@@ -24,7 +24,7 @@ namespace NekkBackup.Core.Plans
         };
 
         private static readonly string[] FolderKeys = { "Snapshot", "Exclude", "Include", "MaxChangedPercent" };
-        private static readonly string[] ImageKeys = { "Source", "Repository", "Mode" };
+        private static readonly string[] ImageKeys = { "Source", "Repository", "Mode", "ChangeDetection" };
         private static readonly string[] CloudKeys = { "Bucket", "Endpoint", "Prefix", "Region", "ProfileName", "ModifiedWithinDays" };
         private static readonly string[] DawKeys = { "Processes", "Policy" };
         private static readonly string[] RetentionKeys = { "KeepLast", "Hourly", "Daily", "Weekly", "Monthly" };
@@ -80,7 +80,7 @@ namespace NekkBackup.Core.Plans
             var cloudRetention = ParseRetention(p, data, "CloudRetention");
 
             string? imageSource = null, imageRepo = null;
-            string imageMode = "UsedBlocks";
+            string imageMode = "UsedBlocks", imageChanges = "FileSystem";
             var image = p.Table(data, "Image");
             if (image != null)
             {
@@ -89,6 +89,7 @@ namespace NekkBackup.Core.Plans
                 imageRepo = p.String(image, "Repository", true, "Image.Repository");
                 p.Absolute("Image.Repository", imageRepo!);
                 imageMode = p.Choice(image, "Image.Mode", "Mode", new[] { "UsedBlocks", "AllBlocks" }) ?? imageMode;
+                imageChanges = p.Choice(image, "Image.ChangeDetection", "ChangeDetection", new[] { "FileSystem", "Contents" }) ?? imageChanges;
             }
 
             string? bucket = null, endpoint = null, region = null, profile = null;
@@ -164,6 +165,7 @@ namespace NekkBackup.Core.Plans
                 ImageRetention = imageRetention,
                 ImageRepository = imageRepo,
                 ImageMode = imageMode,
+                ImageChangeDetection = imageChanges,
                 Bucket = bucket,
                 Endpoint = endpoint,
                 Prefix = prefix,

@@ -44,7 +44,9 @@ namespace NekkBackup.Core.Plans
             if (p.HasImage)
             {
                 L("    # Mode: UsedBlocks reads only what the NTFS/ext4 bitmap marks used (free space as zeros); AllBlocks is bit for bit.");
-                L($"    Image           = @{{ Source = {Q(p.ImageSource!)}; Repository = {Q(p.ImageRepository!)}; Mode = {Q(p.ImageMode)} }}");
+                L("    # ChangeDetection (UsedBlocks): FileSystem compares file-system metadata with the last image and reads only what");
+                L("    # changed; Contents reads every used block (volumes with databases or mail files held open and written for weeks).");
+                L($"    Image           = @{{ Source = {Q(p.ImageSource!)}; Repository = {Q(p.ImageRepository!)}; Mode = {Q(p.ImageMode)}; ChangeDetection = {Q(p.ImageChangeDetection)} }}");
             }
             else
                 L("    # Image         = @{ Source = '\\\\.\\C:'; Repository = '\\\\nas2\\ghost\\studio-a'; Mode = 'UsedBlocks' }");

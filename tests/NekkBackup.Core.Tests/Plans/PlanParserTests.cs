@@ -142,12 +142,18 @@ namespace NekkBackup.Core.Tests.Plans
                 Assert.Contains(key, text);
             Assert.Contains("Frequency = 'Interval'; At = '08:00'; Until = '20:00'; EveryHours = 4", text);
             Assert.DoesNotContain("SecretKey =", text);
-            Assert.Contains("Mode = 'UsedBlocks' }", text);
+            Assert.Contains("Mode = 'UsedBlocks'; ChangeDetection = 'FileSystem' }", text);
+            Assert.Equal("FileSystem", p.ImageChangeDetection);
             var h = PlanTestData.Full();
             ((Hashtable)h["Image"]!)["Mode"] = "allblocks";
+            ((Hashtable)h["Image"]!)["ChangeDetection"] = "contents";
             var all = PlanParser.Parse(h, "/etc/nekk/studio-a.psd1");
             Assert.Equal("AllBlocks", all.ImageMode);
-            Assert.Contains("Mode = 'AllBlocks' }", PlanWriter.ToPsd1(all));
+            Assert.Equal("Contents", all.ImageChangeDetection);
+            Assert.Contains("Mode = 'AllBlocks'; ChangeDetection = 'Contents' }", PlanWriter.ToPsd1(all));
+            ((Hashtable)h["Image"]!)["ChangeDetection"] = "Sometimes";
+            var bad = Assert.Throws<NekkBackupException>(() => PlanParser.Parse(h, "/etc/nekk/studio-a.psd1"));
+            Assert.Contains("Image.ChangeDetection", bad.Message);
             Assert.Equal("'it''s'", PlanWriter.Q("it's"));
         }
     }

@@ -25,6 +25,7 @@ namespace NekkBackup.Core.Plans
                     Source = plan.ImageSource!,
                     Repository = plan.ImageRepository!,
                     Mode = plan.ImageMode == "AllBlocks" ? GhostCaptureMode.AllBlocks : GhostCaptureMode.UsedBlocks,
+                    ChangeDetection = plan.ImageChangeDetection == "Contents" ? GhostChangeDetection.Contents : GhostChangeDetection.FileSystem,
                     // Throttled (a DAW is recording): one worker keeps CPU and disk for the session.
                     Parallelism = ctx.Throttled ? 1 : 0,
                     Tags = new[] { "plan:" + plan.Name },
