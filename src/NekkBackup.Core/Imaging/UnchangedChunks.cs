@@ -51,7 +51,8 @@ namespace NekkBackup.Core.Imaging
         {
             id = null;
             if (!IsUnchanged(index)) return false;
-            while (_at < index) { _index.Next(out _id, out _at, out _); }
+            while (_at < index)
+                if (!_index.Next(out _id, out _at, out _)) throw new InvalidOperationException($"chunk {index} lies past the earlier image's chunk list");
             id = _id.IsZero ? null : _id;
             return true;
         }

@@ -77,6 +77,56 @@ namespace NekkBackup.Core.Tests.Imaging.Allocation
             Assert.True(after.NewestChange > before.NewestChange);
         }
 
+        /// <summary>
+        /// Random damage to the inode table and the extent tree blocks of a real ext4 (no metadata checksums, so nothing
+        /// stops a flip before the parser): a table or null with a reason, never an exception, a hang or a huge allocation;
+        /// and whatever is damaged, no file's range ever lies outside the volume.
+        /// </summary>
+        [RootFact("mkfs.ext4", "mount", "debugfs", "dumpe2fs")]
+        public void DamagedInodesAndExtentTreesGiveAReasonNeverAnExceptionAHangOrAHugeAllocation()
+        {
+            using var dir = new TempDir("ft-ext4-fuzz");
+            var path = TestVolumes.Ext(dir, "ext4", "-b 1024 -O ^metadata_csum -I 256", 24, 8, seed: 9);
+            var pristine = File.ReadAllBytes(path);
+            var info = ProcessHelper.Check("dumpe2fs", $"\"{path}\"");
+            long table = long.Parse(Regex.Match(info, @"Group 0:[\s\S]*?Inode table at (\d+)").Groups[1].Value) * 1024;
+            // A deep tree: a fragmented file whose extents do not fit in the inode (debugfs shows its index block).
+            var mnt = dir.Sub("frag");
+            TestVolumes.Mount(path, "ext", mnt, readOnly: false);
+            try
+            {
+                using var f = new FileStream(Path.Combine(mnt, "frag.bin"), FileMode.Create);
+                var block = new byte[1024];
+                for (int i = 0; i < 40; i++) { f.Position = i * 4096L; f.Write(block, 0, block.Length); }
+            }
+            finally { GhostTestSupport.Unmount(mnt); }
+            pristine = File.ReadAllBytes(path);
+            var stat = ProcessHelper.Check("debugfs", $"-R \"stat /frag.bin\" \"{path}\"");
+            var m = Regex.Match(stat, @"\(ETB0\):\s*(\d+)");
+            Assert.True(m.Success, stat);
+            long etb = long.Parse(m.Groups[1].Value) * 1024;
+            Assert.NotNull(FileTables.Read(new MemorySource(pristine), out _));
+            var rnd = new Random(20261206);
+            int tables = 0, refused = 0;
+            foreach (var (lo, hi) in new[] { (table, table + 64 * 256L), (etb, etb + 1024) })
+            {
+                for (int i = 0; i < 200; i++)
+                {
+                    var b = (byte[])pristine.Clone();
+                    for (int k = 1 + rnd.Next(8); k > 0; k--) b[lo + (long)(rnd.NextDouble() * (hi - lo))] = (byte)rnd.Next(256);
+                    long allocated = GC.GetAllocatedBytesForCurrentThread();
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    var t = FileTables.Read(new MemorySource(b), out var reason);
+                    Assert.True(clock.ElapsedMilliseconds < 5000, $"took {clock.ElapsedMilliseconds} ms");
+                    Assert.True(GC.GetAllocatedBytesForCurrentThread() - allocated < 64L << 20, "allocated more than 64 MiB for a 24 MiB volume");
+                    if (t == null) { refused++; Assert.False(string.IsNullOrWhiteSpace(reason)); continue; }
+                    tables++;
+                    Assert.All(t.Files.Values.SelectMany(f => f.Runs).Concat(t.Others), r => Assert.True(r.Offset >= 0 && r.End <= b.Length, r.ToString()));
+                }
+            }
+            Assert.True(tables > 20 && refused > 20, $"{tables} tables, {refused} refused");
+        }
+
         internal static FileTable Read(string img)
         {
             using var src = BlockSources.Open(img);
