@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Threading;
+using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Observability;
 using NekkBackup.Core.Primitives;
@@ -14,7 +15,8 @@ namespace NekkBackup.Core.Imaging
     /// <summary>
     /// The capture phase: a volume into the repository. One thread reads the source in order; workers hash, look the chunk
     /// up in the set of known chunks (one listing of chunks/ at the start, not a stat per chunk), compress and store new
-    /// ones with a conditional create; the chunk list streams into the target as it is made. Commit, in order (restic's
+    /// ones with a conditional create; a UsedBlocks capture does not read the chunks <see cref="UnchangedChunks"/> takes
+    /// from the previous image (file-system metadata unchanged); the chunk list streams into the target as it is made. Commit, in order (restic's
     /// rule): chunks and chunk list stored → one durability point → the lock checked (a capture whose lock was lost or
     /// taken over commits nothing) → the manifest, the image's commit point.
     /// </summary>
@@ -102,13 +104,19 @@ namespace NekkBackup.Core.Imaging
             var created = DateTime.UtcNow;
             var clock = Stopwatch.StartNew();
             _phases.Mark("allocation map");
-            _known = KnownChunks.List(_repo, ct);
-            _phases.Mark("chunk listing");
             // A volume digest needs every byte; AllBlocks stays bit for bit by reading every block.
             if (map != null && _options.ChangeDetection == GhostChangeDetection.FileSystem && !_options.VolumeDigest)
             {
-                _unchanged = UnchangedChunks.Plan(_repo, source, map, sourceName, _known, _observer, ct);
-                _phases.Mark("change detection");
+                // The listing of chunks/ (the repository) runs while the comparison reads the two file tables.
+                var listing = Task.Run(() => KnownChunks.List(_repo, ct), ct);
+                try { _unchanged = UnchangedChunks.Plan(_repo, source, map, sourceName, () => _known = listing.GetAwaiter().GetResult(), _observer, ct); }
+                finally { _known = listing.GetAwaiter().GetResult(); }
+                _phases.Mark("chunk listing and change detection");
+            }
+            else
+            {
+                _known = KnownChunks.List(_repo, ct);
+                _phases.Mark("chunk listing");
             }
             _log.Information("Capturing {Source} ({Device}, {Size} bytes) into {Repository} as {ImageId}; {Known} chunks listed in {Ms} ms",
                 sourceName, source.Path, size, _repo.Root, imageId, _known.Count, clock.ElapsedMilliseconds);

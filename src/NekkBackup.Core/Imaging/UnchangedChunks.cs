@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using NekkBackup.Core.Errors;
 using NekkBackup.Core.Imaging.Allocation;
 using NekkBackup.Core.Observability;
@@ -63,7 +64,7 @@ namespace NekkBackup.Core.Imaging
         /// The unchanged chunks of <paramref name="source"/> against the newest comparable image, or null (with a Verbose note
         /// saying why) when every used block must be read. Never throws for what the volume or the repository holds.
         /// </summary>
-        public static UnchangedChunks? Plan(ImageRepository repo, IBlockSource source, IAllocationMap map, string sourceName, KnownChunks known,
+        public static UnchangedChunks? Plan(ImageRepository repo, IBlockSource source, IAllocationMap map, string sourceName, Func<KnownChunks> known,
             IRunObserver observer, CancellationToken ct)
         {
             int chunkSize = repo.Config.ChunkSize;
@@ -89,27 +90,22 @@ namespace NekkBackup.Core.Imaging
         }
 
         private static UnchangedChunks? Compare(ImageRepository repo, IBlockSource source, IAllocationMap map, string sourceName, ImageManifest previous,
-            KnownChunks known, IRunObserver observer, CancellationToken ct)
+            Func<KnownChunks> listed, IRunObserver observer, CancellationToken ct)
         {
-            var now = FileTables.Read(source, out var reason, ct);
+            // The volume's own table is read while this thread reads the earlier image's back from the repository.
+            var reading = Task.Run(() => (FileTables.Read(source, out var why, ct), why), ct);
+            IAllocationMap? thenMap = null;
+            FileTable? then = null, now;
+            string? problem, reason;
+            try { problem = ReadEarlier(repo, previous, ct, out thenMap, out then); }
+            finally { (now, reason) = reading.GetAwaiter().GetResult(); } // never left reading the volume beside the capture
             if (now == null) return Skip(observer, sourceName, $"its file table cannot be read: {reason}");
-            IAllocationMap thenMap;
-            FileTable? then;
-            using (var image = new ImageBlockSource(repo, previous))
-            {
-                var probe = AllocationMaps.Read(image, ct);
-                if (probe.Map == null) return Skip(observer, sourceName, $"the allocation map of image {previous.ImageId} cannot be read back: {probe.Reason}");
-                thenMap = probe.Map;
-                var recorded = UsedBlocks.Describe(thenMap);
-                if (!string.Equals(recorded.RunsSha256, previous.Allocation!.RunsSha256, StringComparison.OrdinalIgnoreCase))
-                    return Skip(observer, sourceName, $"image {previous.ImageId}'s own bitmap differs from the map its capture followed");
-                then = FileTables.Read(image, out reason, ct);
-            }
-            if (then == null) return Skip(observer, sourceName, $"the file table of image {previous.ImageId} cannot be read back: {reason}");
-            if (then.FileSystem != now.FileSystem || then.VolumeId != now.VolumeId)
+            if (problem != null) return Skip(observer, sourceName, problem);
+            if (then!.FileSystem != now.FileSystem || then.VolumeId != now.VolumeId)
                 return Skip(observer, sourceName, $"image {previous.ImageId} holds another file system ({then.FileSystem} {then.VolumeId}, now {now.FileSystem} {now.VolumeId})");
 
             var (covered, tainted) = Ranges(then, now);
+            var known = listed();
             long chunks = ImageIndexWriter.ChunkCount(source.Length, previous.ChunkSize);
             var bits = new ulong[(chunks + 63) >> 6];
             long count = 0;
@@ -122,7 +118,7 @@ namespace NekkBackup.Core.Imaging
                     long at = c * previous.ChunkSize;
                     int len = (int)Math.Min(previous.ChunkSize, source.Length - at);
                     if (!zero && !known.Has(id)) continue;
-                    if (!Unchanged(map.UsedRuns(at, len), thenMap.UsedRuns(at, len), covered, tainted)) continue;
+                    if (!Unchanged(map.UsedRuns(at, len), thenMap!.UsedRuns(at, len), covered, tainted)) continue;
                     bits[c >> 6] |= 1UL << (int)(c & 63);
                     count++;
                 }
@@ -130,6 +126,20 @@ namespace NekkBackup.Core.Imaging
             observer.Message(RunMessageLevel.Verbose,
                 $"Change detection: {now.Files.Count:N0} files compared with image {previous.ImageId}; {count:N0} of {chunks:N0} chunks hold only unchanged files' data and are not read.");
             return new UnchangedChunks(previous, bits, count, ImageIndexReader.Open(repo, previous));
+        }
+
+        /// <summary>The earlier image's allocation map (checked against its manifest) and file table, read back from the repository; or why not.</summary>
+        private static string? ReadEarlier(ImageRepository repo, ImageManifest previous, CancellationToken ct, out IAllocationMap? map, out FileTable? table)
+        {
+            table = null;
+            using var image = new ImageBlockSource(repo, previous);
+            var probe = AllocationMaps.Read(image, ct);
+            map = probe.Map;
+            if (map == null) return $"the allocation map of image {previous.ImageId} cannot be read back: {probe.Reason}";
+            if (!string.Equals(UsedBlocks.Describe(map).RunsSha256, previous.Allocation!.RunsSha256, StringComparison.OrdinalIgnoreCase))
+                return $"image {previous.ImageId}'s own bitmap differs from the map its capture followed";
+            table = FileTables.Read(image, out var reason, ct);
+            return table == null ? $"the file table of image {previous.ImageId} cannot be read back: {reason}" : null;
         }
 
         /// <summary>

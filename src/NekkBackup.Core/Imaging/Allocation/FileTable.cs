@@ -61,7 +61,7 @@ namespace NekkBackup.Core.Imaging.Allocation
             Others = others;
             NewestChange = newestChange;
             ChangeUnitsPerSecond = changeUnitsPerSecond;
-            RacyWindow = coarseTimes ? 2 * changeUnitsPerSecond : changeUnitsPerSecond / 10;
+            RacyWindow = coarseTimes ? 2 * changeUnitsPerSecond : changeUnitsPerSecond / 20;
         }
 
         /// <summary>"ext4", "ntfs", ...</summary>
@@ -85,8 +85,9 @@ namespace NekkBackup.Core.Imaging.Allocation
 
         /// <summary>
         /// How close to <see cref="NewestChange"/> a file's change time must be for a later write to have kept it (a write
-        /// after the snapshot within the same clock tick stores the same time): 100 ms, ten times the coarsest kernel tick,
-        /// or 2 s where times are whole seconds (ext4 inodes without their extra time fields). Such files are read again.
+        /// after the snapshot within the same clock tick stores the same time): 50 ms, three times the coarsest clock tick
+        /// a file time is taken from (Windows' 15.6 ms; Linux's 1/HZ, at most 10 ms), or 2 s where times are whole seconds
+        /// (ext4 inodes without their extra time fields). Such files are read again.
         /// </summary>
         public long RacyWindow { get; }
     }
