@@ -207,6 +207,9 @@ namespace NekkBackup.Core.Cloud
             int wantFiles = (int)Math.Min(files.Count, Math.Ceiling(files.Count * Math.Max(0, Math.Min(100, percent)) / 100.0));
             var order = files.Select(f => (File: f, Key: Sha256.Of(Encoding.UTF8.GetBytes(seed.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + f.Path))))
                 .OrderBy(x => x.Key, StringComparer.Ordinal).ThenBy(x => x.File.Path, StringComparer.Ordinal);
+            // A run no larger than the byte floor is drilled whole: empty files too (the byte target alone is met before the
+            // empty files that happen to come last in the seeded order).
+            if (total <= minBytes) return order.Select(x => x.File).ToList();
             var picked = new List<ManifestEntry>();
             long bytes = 0;
             foreach (var (f, _) in order)

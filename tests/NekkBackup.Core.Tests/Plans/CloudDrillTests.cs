@@ -67,8 +67,10 @@ namespace NekkBackup.Core.Tests.Plans
             Assert.NotEqual(files.Take(a.Count).Select(f => f.Path), a.Select(f => f.Path));
             var b = CloudDrillEngine.Sample(files, 5, 200_000, 8);
             Assert.True(b.Select(f => f.Path).Except(a.Select(f => f.Path)).Count() > b.Count / 2);
-            // A run smaller than the byte floor is drilled whole.
+            // A run smaller than the byte floor is drilled whole, empty files included, whatever the seed puts last.
             Assert.Equal(1000, CloudDrillEngine.Sample(files, 5, 1L << 30, 7).Count);
+            var small = files.Take(27).Concat(Enumerable.Range(0, 3).Select(i => new ManifestEntry { Path = $"S/empty{i}.txt", Size = 0, Hash = new string('b', 64) })).ToList();
+            for (int seed = 0; seed < 300; seed++) Assert.Equal(30, CloudDrillEngine.Sample(small, 5, 1L << 30, seed).Count);
         }
 
         [Fact]
