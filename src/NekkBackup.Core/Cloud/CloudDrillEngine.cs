@@ -203,7 +203,6 @@ namespace NekkBackup.Core.Cloud
         public static List<ManifestEntry> Sample(IReadOnlyList<ManifestEntry> files, int percent, long minBytes, int seed)
         {
             long total = files.Sum(f => f.Size);
-            long wantBytes = Math.Min(minBytes, total);
             int wantFiles = (int)Math.Min(files.Count, Math.Ceiling(files.Count * Math.Max(0, Math.Min(100, percent)) / 100.0));
             var order = files.Select(f => (File: f, Key: Sha256.Of(Encoding.UTF8.GetBytes(seed.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + f.Path))))
                 .OrderBy(x => x.Key, StringComparer.Ordinal).ThenBy(x => x.File.Path, StringComparer.Ordinal);
@@ -214,7 +213,7 @@ namespace NekkBackup.Core.Cloud
             long bytes = 0;
             foreach (var (f, _) in order)
             {
-                if (picked.Count >= wantFiles && bytes >= wantBytes) break;
+                if (picked.Count >= wantFiles && bytes >= minBytes) break; // the run is larger than minBytes (above)
                 picked.Add(f);
                 bytes += f.Size;
             }
