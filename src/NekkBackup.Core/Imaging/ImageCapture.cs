@@ -109,7 +109,7 @@ namespace NekkBackup.Core.Imaging
             {
                 // The listing of chunks/ (the repository) runs while the comparison reads the two file tables.
                 var listing = Task.Run(() => KnownChunks.List(_repo, ct), ct);
-                try { _unchanged = UnchangedChunks.Plan(_repo, source, map, sourceName, () => _known = listing.GetAwaiter().GetResult(), _observer, ct); }
+                try { _unchanged = UnchangedChunks.Plan(_repo, source, map, sourceName, () => listing.GetAwaiter().GetResult(), _observer, ct); }
                 finally { _known = listing.GetAwaiter().GetResult(); }
                 _phases.Mark("chunk listing and change detection");
             }

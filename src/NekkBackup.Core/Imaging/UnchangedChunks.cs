@@ -27,18 +27,14 @@ namespace NekkBackup.Core.Imaging
         private long _at = -1;
         private ChunkId _id;
 
-        private UnchangedChunks(ImageManifest previous, ulong[] bits, long count, ImageIndexReader index)
+        private UnchangedChunks(ImageManifest previous, ulong[] bits, ImageIndexReader index)
         {
             Previous = previous;
             _bits = bits;
-            Count = count;
             _index = index;
         }
 
         public ImageManifest Previous { get; }
-
-        /// <summary>Chunks taken from <see cref="Previous"/> unread.</summary>
-        public long Count { get; }
 
         public int Chain => (Previous.Compared?.Chain ?? 0) + 1;
 
@@ -46,12 +42,18 @@ namespace NekkBackup.Core.Imaging
 
         /// <summary>
         /// Is chunk <paramref name="index"/> unchanged? Then <paramref name="id"/> is the previous image's chunk there (null:
-        /// all zeros). Asked in increasing order (the previous chunk list is read forward once).
+        /// all zeros). Asked in increasing order: the chunk list the comparison checked and read is moved back once, to the
+        /// first unchanged chunk, and read forward from there.
         /// </summary>
         public bool Take(long index, out ChunkId? id)
         {
             id = null;
             if (!IsUnchanged(index)) return false;
+            if (_at < 0)
+            {
+                _index.At(index, out _id);
+                _at = index;
+            }
             while (_at < index)
                 if (!_index.Next(out _id, out _at, out _)) throw new InvalidOperationException($"chunk {index} lies past the earlier image's chunk list");
             id = _id.IsZero ? null : _id;
@@ -109,7 +111,9 @@ namespace NekkBackup.Core.Imaging
             long chunks = ImageIndexWriter.ChunkCount(source.Length, previous.ChunkSize);
             var bits = new ulong[(chunks + 63) >> 6];
             long count = 0;
-            using (var index = ImageIndexReader.Open(repo, previous))
+            // Checked against its manifest once, read here, and handed on: the capture takes the unchanged chunks' ids from it.
+            var index = ImageIndexReader.Open(repo, previous);
+            try
             {
                 for (long c = 0; c < chunks; c++)
                 {
@@ -123,9 +127,14 @@ namespace NekkBackup.Core.Imaging
                     count++;
                 }
             }
+            catch
+            {
+                index.Dispose();
+                throw;
+            }
             observer.Message(RunMessageLevel.Verbose,
                 $"Change detection: {now.Files.Count:N0} files compared with image {previous.ImageId}; {count:N0} of {chunks:N0} chunks hold only unchanged files' data and are not read.");
-            return new UnchangedChunks(previous, bits, count, ImageIndexReader.Open(repo, previous));
+            return new UnchangedChunks(previous, bits, index);
         }
 
         /// <summary>The earlier image's allocation map (checked against its manifest) and file table, read back from the repository; or why not.</summary>

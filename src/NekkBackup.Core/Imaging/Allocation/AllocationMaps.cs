@@ -18,33 +18,48 @@ namespace NekkBackup.Core.Imaging.Allocation
         public static AllocationProbe Read(IBlockSource source, CancellationToken cancellationToken = default)
         {
             if (source == null) throw new ArgumentNullException(nameof(source));
-            var vol = new VolumeReader(source, cancellationToken);
+            return Dispatch(source, cancellationToken,
+                (vol, boot) => AllocationProbe.Supported(NtfsAllocationReader.Read(vol, boot)),
+                (vol, sb) => AllocationProbe.Supported(Ext4AllocationReader.Read(vol, sb)),
+                AllocationProbe.Unsupported);
+        }
+
+        /// <summary>
+        /// The one way a volume's metadata is read: the file system recognised from its first sectors, its reader given the
+        /// NTFS boot sector or the ext superblock, and anything else — another file system, a feature or damage a reader
+        /// refuses, a read error — handed to <paramref name="unsupported"/> with the file system's name and the reason.
+        /// Only cancellation ends it with an exception. Shared by the allocation map and the file table (<see cref="FileTables"/>).
+        /// </summary>
+        internal static T Dispatch<T>(IBlockSource source, CancellationToken ct, Func<VolumeReader, byte[], T> ntfs, Func<VolumeReader, byte[], T> ext,
+            Func<string, string, T> unsupported)
+        {
+            var vol = new VolumeReader(source, ct);
             string fs = "unknown";
             try
             {
-                if (vol.Length < 4096) return AllocationProbe.Unsupported(fs, $"the volume is only {vol.Length} bytes");
+                if (vol.Length < 4096) return unsupported(fs, $"the volume is only {vol.Length} bytes");
                 var head = vol.Read(0, 2048, "the first sectors");
                 if (NtfsAllocationReader.Looks(head))
                 {
                     fs = "ntfs";
-                    return AllocationProbe.Supported(NtfsAllocationReader.Read(vol, head));
+                    return ntfs(vol, head);
                 }
                 var sb = new byte[Ext4Superblock.Size];
                 Array.Copy(head, Ext4Superblock.Offset, sb, 0, sb.Length);
                 if (VolumeReader.U16(sb, 0x38) == Ext4Superblock.Magic)
                 {
                     fs = "ext2/3/4";
-                    return AllocationProbe.Supported(Ext4AllocationReader.Read(vol, sb));
+                    return ext(vol, sb);
                 }
                 fs = Recognise(vol, head);
-                return AllocationProbe.Unsupported(fs, fs == "unknown"
+                return unsupported(fs, fs == "unknown"
                     ? "no ext2/3/4 or NTFS file system was found"
                     : $"used-block capture reads ext2/3/4 and NTFS; this volume holds {fs}");
             }
-            catch (AllocationUnsupportedException e) { return AllocationProbe.Unsupported(fs, e.Message); }
-            catch (OverflowException e) { return AllocationProbe.Unsupported(fs, "a metadata field is out of range: " + e.Message); }
-            catch (IOException e) { return AllocationProbe.Unsupported(fs, "reading the file-system metadata failed: " + e.Message); }
-            catch (UnauthorizedAccessException e) { return AllocationProbe.Unsupported(fs, "reading the file-system metadata was denied: " + e.Message); }
+            catch (AllocationUnsupportedException e) { return unsupported(fs, e.Message); }
+            catch (OverflowException e) { return unsupported(fs, "a metadata field is out of range: " + e.Message); }
+            catch (IOException e) { return unsupported(fs, "reading the file-system metadata failed: " + e.Message); }
+            catch (UnauthorizedAccessException e) { return unsupported(fs, "reading the file-system metadata was denied: " + e.Message); }
         }
 
         /// <summary>Names a few other common volume contents, so the fallback note says what was found.</summary>

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Threading;
 
 namespace NekkBackup.Core.Imaging.Allocation
@@ -98,23 +97,14 @@ namespace NekkBackup.Core.Imaging.Allocation
         /// <summary>The table, or null with <paramref name="reason"/> (an unsupported file system or feature, damaged metadata, a read error).</summary>
         public static FileTable? Read(IBlockSource source, out string reason, CancellationToken ct = default)
         {
-            var vol = new VolumeReader(source, ct);
-            reason = "";
-            try
+            string why = "";
+            var table = AllocationMaps.Dispatch<FileTable?>(source, ct, NtfsFileTable.Read, Ext4FileTable.Read, (_, r) =>
             {
-                if (vol.Length < 4096) { reason = "the volume is too small"; return null; }
-                var head = vol.Read(0, 2048, "the first sectors");
-                if (NtfsAllocationReader.Looks(head)) return NtfsFileTable.Read(vol, head);
-                var sb = new byte[Ext4Superblock.Size];
-                Array.Copy(head, Ext4Superblock.Offset, sb, 0, sb.Length);
-                if (VolumeReader.U16(sb, 0x38) == Ext4Superblock.Magic) return Ext4FileTable.Read(vol, sb);
-                reason = "only ext2/3/4 and NTFS metadata is compared";
-            }
-            catch (AllocationUnsupportedException e) { reason = e.Message; }
-            catch (OverflowException e) { reason = "a metadata field is out of range: " + e.Message; }
-            catch (IOException e) { reason = "reading the file-system metadata failed: " + e.Message; }
-            catch (UnauthorizedAccessException e) { reason = "reading the file-system metadata was denied: " + e.Message; }
-            return null;
+                why = r;
+                return null;
+            });
+            reason = why;
+            return table;
         }
     }
 }
